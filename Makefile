@@ -1,0 +1,35 @@
+# One-command set-up: `make test` creates .venv, installs nexthop with its test
+# and lint tools, then runs linters and the whole test suite.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: test venv lint unit demo bench clean
+
+$(BIN)/nexthop: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e . --group dev 2>/dev/null || \
+	  $(BIN)/pip install -q -e . pytest hypothesis pytest-timeout httpx ruff mypy types-PyYAML
+	touch $(BIN)/nexthop
+
+venv: $(BIN)/nexthop
+
+lint: venv
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy
+
+unit: venv
+	$(BIN)/pytest -m "not interop"
+
+test: venv lint
+	$(BIN)/pytest
+
+demo: venv
+	$(BIN)/nexthop demo
+
+bench: venv
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
