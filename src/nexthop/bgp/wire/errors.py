@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-__all__ = ["ErrorHandling", "LocalProtocolError", "MessageError"]
+__all__ = ["AttributeMalformedError", "ErrorHandling", "LocalProtocolError", "MessageError"]
 
 
 class ErrorHandling(Enum):
@@ -44,3 +44,13 @@ class MessageError(Exception):
 
 class LocalProtocolError(Exception):
     """The caller misused the API (e.g. announcing on a session not Established)."""
+
+
+class AttributeMalformedError(Exception):
+    """Raised by an attribute decoder; the attribute table decides the RFC 7606
+    outcome unless ``handling`` overrides it (e.g. an unsupported MP family)."""
+
+    def __init__(self, reason: str, handling: ErrorHandling | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.handling = handling

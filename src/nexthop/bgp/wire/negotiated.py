@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from nexthop.bgp.wire.messages import GracefulRestart
 from nexthop.net.prefix import Afi, Safi
 
-__all__ = ["Family", "Negotiated"]
+__all__ = ["IPV4_UNICAST", "Family", "Negotiated"]
 
 Family = tuple[int, int]
 IPV4_UNICAST: Family = (Afi.IPV4, Safi.UNICAST)
@@ -35,6 +36,7 @@ class Negotiated:
     local_asn: int = 0
     peer_asn: int = 0
     peer_bgp_id: int = 0
+    peer_graceful_restart: GracefulRestart | None = None  # the peer's GR capability (RFC 4724)
 
     @property
     def max_message_length(self) -> int:

@@ -1,0 +1,124 @@
+"""Whole messages: ``encode_message``, ``decode_message`` and ``MessageReader``.
+
+RFC 4271 §4 (message types and framing). The reader follows h11's shape: bytes
+go in with ``feed()``, and ``next_message()`` returns one decoded message or None
+when more bytes are needed, so a stream split at any octet yields the same
+messages. Decoding dispatches on the type through one table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from nexthop.bgp.constants import HEADER_LENGTH, MessageType
+from nexthop.bgp.wire.errors import LocalProtocolError
+from nexthop.bgp.wire.framing import bad_length, encode_header, parse_header
+from nexthop.bgp.wire.messages import (
+    Keepalive,
+    Message,
+    Notification,
+    Open,
+    RouteRefresh,
+    Update,
+)
+from nexthop.bgp.wire.negotiated import Negotiated
+from nexthop.bgp.wire.notification import (
+    decode_notification,
+    decode_route_refresh,
+    encode_notification,
+    encode_route_refresh,
+)
+from nexthop.bgp.wire.open import decode_open, encode_open
+from nexthop.bgp.wire.update import AttributeCache, decode_update, encode_update
+
+__all__ = ["MessageReader", "decode_message", "encode_message"]
+
+_Decoder = Callable[[bytes, Negotiated, "AttributeCache | None"], Message]
+
+_DECODERS: dict[int, _Decoder] = {
+    MessageType.OPEN: lambda body, _n, _c: decode_open(body),
+    MessageType.UPDATE: decode_update,
+    MessageType.NOTIFICATION: lambda body, _n, _c: decode_notification(body),
+    MessageType.KEEPALIVE: lambda _body, _n, _c: Keepalive(),
+    MessageType.ROUTE_REFRESH: lambda body, _n, _c: decode_route_refresh(body),
+}
+
+
+def _body(msg: Message, n: Negotiated) -> tuple[int, bytes]:
+    match msg:
+        case Update():
+            return MessageType.UPDATE, encode_update(msg, n)
+        case Keepalive():
+            return MessageType.KEEPALIVE, b""
+        case Open():
+            return MessageType.OPEN, encode_open(msg)
+        case Notification():
+            return MessageType.NOTIFICATION, encode_notification(msg)
+        case RouteRefresh():
+            return MessageType.ROUTE_REFRESH, encode_route_refresh(msg)
+    msg_type = type(msg).__name__  # pragma: no cover - exhaustive match above
+    raise TypeError(msg_type)  # pragma: no cover
+
+
+def encode_message(msg: Message, negotiated: Negotiated) -> bytes:
+    """The full message with its header. Raises ``LocalProtocolError`` when it
+    would exceed the negotiated maximum length (RFC 8654)."""
+    msg_type, body = _body(msg, negotiated)
+    maximum = negotiated.max_message_length
+    if msg_type in (MessageType.OPEN, MessageType.KEEPALIVE):
+        maximum = 4096
+    if HEADER_LENGTH + len(body) > maximum:
+        text = f"{MessageType(msg_type).name} of {HEADER_LENGTH + len(body)} octets > {maximum}"
+        raise LocalProtocolError(text)
+    return encode_header(msg_type, len(body)) + body
+
+
+def decode_message(
+    data: bytes, negotiated: Negotiated, cache: AttributeCache | None = None
+) -> Message:
+    """Decode exactly one complete message (header included)."""
+    length, msg_type = parse_header(data[:HEADER_LENGTH], negotiated)
+    if length != len(data):
+        raise bad_length(length, f"header says {length} octets, got {len(data)}")
+    return _DECODERS[msg_type](bytes(data[HEADER_LENGTH:]), negotiated, cache)
+
+
+class MessageReader:
+    """Incremental reader: ``feed()`` bytes, then call ``next_message()`` until None.
+
+    With ``intern_attributes=True`` identical attribute bytes across UPDATEs
+    decode to the same ``PathAttributes`` object (memory and identity compares
+    in the RIBs)."""
+
+    __slots__ = ("_buffer", "_cache", "_position")
+
+    def __init__(self, *, intern_attributes: bool = False) -> None:
+        self._buffer = bytearray()
+        self._position = 0
+        self._cache: AttributeCache | None = {} if intern_attributes else None
+
+    def feed(self, data: bytes) -> None:
+        self._buffer += data
+
+    @property
+    def buffered(self) -> int:
+        """Octets received but not yet returned as messages."""
+        return len(self._buffer) - self._position
+
+    def next_message(self, negotiated: Negotiated) -> Message | None:
+        buf, start = self._buffer, self._position
+        if len(buf) - start < HEADER_LENGTH:
+            self._compact()
+            return None
+        length, msg_type = parse_header(bytes(buf[start : start + HEADER_LENGTH]), negotiated)
+        if len(buf) - start < length:
+            self._compact()
+            return None
+        body = bytes(buf[start + HEADER_LENGTH : start + length])
+        self._position = start + length
+        return _DECODERS[msg_type](body, negotiated, self._cache)
+
+    def _compact(self) -> None:
+        if self._position:
+            del self._buffer[: self._position]
+            self._position = 0

@@ -1,0 +1,79 @@
+"""Prefix lists as carried in UPDATE withdrawn routes, NLRI and MP_(UN)REACH_NLRI.
+
+RFC 4271 §4.3 (length in bits, then the fewest octets holding the prefix),
+RFC 4760 §5 (the same encoding for other families), RFC 7911 §3 (with ADD-PATH a
+4-octet Path Identifier precedes each prefix). Trailing host bits on the wire are
+cleared so that ``Prefix.value`` is always the network address.
+
+    +---------------------------+
+    | Path Identifier (4, opt.) |
+    +---------------------------+
+    |   Length (1 octet)        |
+    +---------------------------+
+    |   Prefix (variable)       |
+    +---------------------------+
+"""
+
+from __future__ import annotations
+
+from nexthop.bgp.constants import ErrorCode, UpdateErrorSubcode
+from nexthop.bgp.wire.errors import MessageError
+from nexthop.net.prefix import Afi, Prefix
+
+__all__ = ["decode_prefixes", "encode_prefixes"]
+
+_BITS: dict[int, int] = {Afi.IPV4: 32, Afi.IPV6: 128}
+_MASKS = {bits: tuple(((1 << n) - 1) << (bits - n) for n in range(bits + 1)) for bits in (32, 128)}
+
+
+def _invalid(reason: str) -> MessageError:
+    # RFC 4271 §6.3 / RFC 7606 §5.3: a syntactically wrong prefix field is a session reset.
+    return MessageError(
+        ErrorCode.UPDATE_MESSAGE, UpdateErrorSubcode.INVALID_NETWORK_FIELD, reason=reason
+    )
+
+
+def decode_prefixes(
+    data: bytes | memoryview, afi: int, add_path: bool
+) -> tuple[tuple[Prefix, ...], tuple[int, ...]]:
+    """Decode a prefix list; returns (prefixes, path ids) with path ids empty
+    unless ``add_path``. Raises ``MessageError`` (Invalid Network Field)."""
+    bits = _BITS[afi]
+    masks = _MASKS[bits]
+    from_bytes = int.from_bytes
+    prefixes: list[Prefix] = []
+    path_ids: list[int] = []
+    i, end = 0, len(data)
+    while i < end:
+        if add_path:
+            if i + 5 > end:
+                raise _invalid("truncated path identifier")
+            path_ids.append(from_bytes(data[i : i + 4], "big"))
+            i += 4
+        length = data[i]
+        if length > bits:
+            raise _invalid(f"prefix length {length} > {bits}")
+        octets = (length + 7) >> 3
+        i += 1
+        if i + octets > end:
+            raise _invalid(f"prefix of length {length} overruns the field")
+        value = (from_bytes(data[i : i + octets], "big") << (bits - 8 * octets)) & masks[length]
+        prefixes.append(Prefix(afi, value, length))
+        i += octets
+    return tuple(prefixes), tuple(path_ids)
+
+
+def encode_prefixes(
+    prefixes: tuple[Prefix, ...], path_ids: tuple[int, ...], add_path: bool
+) -> bytes:
+    """Encode a prefix list; with ``add_path`` each prefix gets its path id
+    (0 where ``path_ids`` is shorter than ``prefixes``)."""
+    out = bytearray()
+    for n, (afi, value, length) in enumerate(prefixes):
+        bits = _BITS[afi]
+        if add_path:
+            out += (path_ids[n] if n < len(path_ids) else 0).to_bytes(4, "big")
+        octets = (length + 7) >> 3
+        out.append(length)
+        out += (value >> (bits - 8 * octets)).to_bytes(octets, "big")
+    return bytes(out)

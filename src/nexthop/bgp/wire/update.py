@@ -1,0 +1,288 @@
+"""UPDATE message body codec with RFC 7606 revised error handling, and End-of-RIB.
+
+RFC 4271 §4.3 (layout) and §6.3 (errors), RFC 7606 §3-§5 (attribute list parsing:
+duplicates, flags conflicts, missing well-known attributes, length overruns and
+the outcome of each malformed attribute, taken from ``ATTRIBUTES``), RFC 7911
+(path ids), RFC 4724 §2 (End-of-RIB markers).
+
+    +-----------------------------------------------------+
+    |   Withdrawn Routes Length (2 octets)                |
+    |   Withdrawn Routes (variable)                       |
+    |   Total Path Attribute Length (2 octets)            |
+    |   Path Attributes (variable)                        |
+    |   Network Layer Reachability Information (variable) |
+    +-----------------------------------------------------+
+
+Attributes are decoded once per UPDATE into one ``PathAttributes`` shared by all
+its NLRI; with an interning cache, identical attribute bytes (MP_REACH/MP_UNREACH
+excluded) on a session map to the very same object.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nexthop.bgp.constants import AS_TRANS, AttrFlag, AttrType, ErrorCode, UpdateErrorSubcode
+from nexthop.bgp.wire.attributes import ATTRIBUTES, encode_attribute, merge_as4
+from nexthop.bgp.wire.errors import AttributeMalformedError, ErrorHandling, MessageError
+from nexthop.bgp.wire.messages import MpUnreach, PathAttributes, RawAttribute, Update
+from nexthop.bgp.wire.mp import encode_mp_reach, encode_mp_unreach
+from nexthop.bgp.wire.negotiated import IPV4_UNICAST, Family, Negotiated
+from nexthop.bgp.wire.nlri import decode_prefixes, encode_prefixes
+from nexthop.net.prefix import Afi
+
+__all__ = ["AttributeCache", "decode_update", "encode_update", "end_of_rib", "is_end_of_rib"]
+
+AttributeCache = dict[bytes, PathAttributes]
+INTERN_LIMIT = 1 << 16  # entries; the cache is cleared when it grows past this
+
+_MP = (AttrType.MP_REACH_NLRI, AttrType.MP_UNREACH_NLRI)
+_TYPE_FLAGS = AttrFlag.OPTIONAL | AttrFlag.TRANSITIVE
+
+
+def _update_error(subcode: int, reason: str, data: bytes = b"") -> MessageError:
+    return MessageError(ErrorCode.UPDATE_MESSAGE, subcode, data, reason=reason)
+
+
+def _scan(data: bytes) -> tuple[list[tuple[int, int, int, int, int]], str | None]:
+    """Split the attribute list into (flags, type, start, value start, end) entries.
+
+    RFC 7606 §4: an attribute overrunning the list (or a truncated header) is
+    treat-as-withdraw, reported as the second item; for MP_* it resets."""
+    entries: list[tuple[int, int, int, int, int]] = []
+    i, end = 0, len(data)
+    while i < end:
+        if end - i < 3:
+            return entries, "attribute header truncated"
+        flags, type_code = data[i], data[i + 1]
+        if flags & AttrFlag.EXTENDED_LENGTH:
+            if end - i < 4:
+                return entries, "attribute header truncated"
+            length, head = int.from_bytes(data[i + 2 : i + 4], "big"), i + 4
+        else:
+            length, head = data[i + 2], i + 3
+        if head + length > end:
+            if type_code in _MP:
+                raise _update_error(
+                    UpdateErrorSubcode.OPTIONAL_ATTRIBUTE_ERROR,
+                    f"attribute {type_code} overruns the attribute list",
+                    bytes(data[i:]),
+                )
+            return entries, f"attribute {type_code} length {length} overruns the attribute list"
+        entries.append((flags, type_code, i, head, head + length))
+        i = head + length
+    return entries, None
+
+
+class _Decoded:
+    __slots__ = ("attributes", "discarded", "mp_reach", "mp_unreach", "taw", "types")
+
+    def __init__(self) -> None:
+        self.attributes: PathAttributes | None = None
+        self.mp_reach: Any = None
+        self.mp_unreach: Any = None
+        self.taw = False
+        self.discarded: list[str] = []
+        self.types: set[int] = set()
+
+
+def _decode_attributes(data: bytes, n: Negotiated, cache: AttributeCache | None) -> _Decoded:
+    out = _Decoded()
+    entries, overrun = _scan(data)
+    if overrun is not None:
+        out.taw = True
+        out.discarded.append(f"{overrun} (treat-as-withdraw)")
+    key: bytes | None = None
+    cached: PathAttributes | None = None
+    if cache is not None and overrun is None:
+        key = (b"\x01" if n.asn4 else b"\x00") + b"".join(
+            data[s:e] for _f, t, s, _h, e in entries if t not in _MP
+        )
+        cached = cache.get(key)
+    builder: dict[str, Any] = {}
+    unknown: list[RawAttribute] = []
+    clean = True
+    for flags, type_code, start, head, end in entries:
+        if type_code in out.types:
+            if type_code in _MP:
+                raise _update_error(
+                    UpdateErrorSubcode.MALFORMED_ATTRIBUTE_LIST,
+                    f"attribute {type_code} appears twice",
+                )
+            out.discarded.append(f"duplicate attribute {type_code} (attribute discarded)")
+            clean = False
+            continue
+        out.types.add(type_code)
+        spec = ATTRIBUTES.get(type_code)
+        if spec is None:
+            if not flags & AttrFlag.OPTIONAL:
+                raise _update_error(
+                    UpdateErrorSubcode.UNRECOGNIZED_WELL_KNOWN_ATTRIBUTE,
+                    f"unrecognized well-known attribute {type_code}",
+                    bytes(data[start:end]),
+                )
+            if flags & AttrFlag.TRANSITIVE and cached is None:
+                unknown.append(
+                    RawAttribute(
+                        flags=flags & ~AttrFlag.EXTENDED_LENGTH & 0xFF,
+                        type=type_code,
+                        value=bytes(data[head:end]),
+                    )
+                )
+            continue
+        if cached is not None and type_code not in _MP:
+            continue
+        try:
+            if flags & _TYPE_FLAGS != spec.flags:
+                msg = f"flags 0x{flags:02x} conflict with the attribute type"
+                raise AttributeMalformedError(msg)
+            builder[spec.field] = spec.decode(data[head:end], n)
+        except AttributeMalformedError as exc:
+            handling = exc.handling or spec.on_error
+            if handling is ErrorHandling.SESSION_RESET:
+                subcode = (
+                    UpdateErrorSubcode.ATTRIBUTE_FLAGS_ERROR
+                    if flags & _TYPE_FLAGS != spec.flags
+                    else UpdateErrorSubcode.OPTIONAL_ATTRIBUTE_ERROR
+                )
+                raise _update_error(
+                    subcode, f"{spec.name}: {exc.reason}", bytes(data[start:end])
+                ) from None
+            if handling is ErrorHandling.TREAT_AS_WITHDRAW:
+                out.taw = True
+            out.discarded.append(f"{spec.name}: {exc.reason} ({handling.value})")
+            if type_code not in _MP:
+                clean = False
+    out.mp_reach = builder.pop("_mp_reach", None)
+    out.mp_unreach = builder.pop("_mp_unreach", None)
+    _resolve_as4(builder, n)
+    if cached is not None:
+        out.attributes = cached
+    elif out.types - set(_MP):
+        out.attributes = PathAttributes(**builder, unknown=tuple(unknown))
+        if key is not None and cache is not None and clean and not out.taw:
+            if len(cache) >= INTERN_LIMIT:
+                cache.clear()
+            cache[key] = out.attributes
+    return out
+
+
+def _resolve_as4(builder: dict[str, Any], n: Negotiated) -> None:
+    """RFC 6793 §4.2.3 on a 2-octet session; a 4-octet peer's AS4_* are ignored (§4.1)."""
+    as4_path = builder.pop("_as4_path", None)
+    as4_aggregator = builder.pop("_as4_aggregator", None)
+    if n.asn4:
+        return
+    aggregator = builder.get("aggregator")
+    if aggregator is not None and as4_aggregator is not None:
+        if aggregator[0] != AS_TRANS:
+            return
+        builder["aggregator"] = as4_aggregator
+    if as4_path is not None and "as_path" in builder:
+        builder["as_path"] = merge_as4(builder["as_path"], as4_path)
+
+
+def decode_update(body: bytes, n: Negotiated, cache: AttributeCache | None = None) -> Update:
+    """Decode an UPDATE body. Session-reset errors raise ``MessageError``;
+    treat-as-withdraw and attribute-discard are reported on the ``Update``."""
+    end = len(body)
+    withdrawn_len = int.from_bytes(body[0:2], "big")
+    if 4 + withdrawn_len > end:
+        raise _update_error(
+            UpdateErrorSubcode.MALFORMED_ATTRIBUTE_LIST,
+            f"withdrawn routes length {withdrawn_len} overruns the message",
+        )
+    attr_start = 4 + withdrawn_len
+    attr_end = attr_start + int.from_bytes(body[attr_start - 2 : attr_start], "big")
+    if attr_end > end:
+        raise _update_error(
+            UpdateErrorSubcode.MALFORMED_ATTRIBUTE_LIST,
+            "total path attribute length overruns the message",
+        )
+    add_path = IPV4_UNICAST in n.add_path_receive
+    withdrawn, withdrawn_ids = decode_prefixes(body[2 : attr_start - 2], Afi.IPV4, add_path)
+    nlri, nlri_ids = decode_prefixes(body[attr_end:], Afi.IPV4, add_path)
+    d = _decode_attributes(body[attr_start:attr_end], n, cache)
+    if nlri or (d.mp_reach is not None and d.mp_reach.nlri):
+        # RFC 7606 §3(d): missing well-known mandatory attributes -> treat-as-withdraw.
+        needed = [AttrType.ORIGIN, AttrType.AS_PATH] + ([AttrType.NEXT_HOP] if nlri else [])
+        missing = [t.name for t in needed if t not in d.types]
+        if missing:
+            d.taw = True
+            d.discarded.append(f"missing {', '.join(missing)} (treat-as-withdraw)")
+    return Update(
+        withdrawn=withdrawn,
+        withdrawn_path_ids=withdrawn_ids,
+        attributes=d.attributes,
+        nlri=nlri,
+        nlri_path_ids=nlri_ids,
+        mp_reach=d.mp_reach,
+        mp_unreach=d.mp_unreach,
+        treat_as_withdraw=d.taw,
+        discarded=tuple(d.discarded),
+    )
+
+
+def _encode_attributes(u: Update, n: Negotiated) -> bytes:
+    items: list[tuple[int, bytes]] = []
+    if u.attributes is not None:
+        a = u.attributes
+        for type_code, spec in ATTRIBUTES.items():
+            value = spec.encode(a, n)
+            if value is not None:
+                items.append((type_code, encode_attribute(spec.flags, type_code, value)))
+        for raw in a.unknown:
+            # RFC 4271 §5: a passed-on unrecognized transitive attribute is Partial.
+            items.append(
+                (raw.type, encode_attribute(raw.flags | AttrFlag.PARTIAL, raw.type, raw.value))
+            )
+    if u.mp_reach is not None:
+        value = encode_mp_reach(u.mp_reach, n)
+        items.append(
+            (
+                AttrType.MP_REACH_NLRI,
+                encode_attribute(AttrFlag.OPTIONAL, AttrType.MP_REACH_NLRI, value),
+            )
+        )
+    if u.mp_unreach is not None:
+        value = encode_mp_unreach(u.mp_unreach, n)
+        items.append(
+            (
+                AttrType.MP_UNREACH_NLRI,
+                encode_attribute(AttrFlag.OPTIONAL, AttrType.MP_UNREACH_NLRI, value),
+            )
+        )
+    items.sort(key=lambda item: item[0])
+    return b"".join(encoded for _t, encoded in items)
+
+
+def encode_update(u: Update, n: Negotiated) -> bytes:
+    """Encode an UPDATE body; attributes in ascending type order (RFC 4271 §5),
+    path ids where ADD-PATH send was negotiated."""
+    add_path = IPV4_UNICAST in n.add_path_send
+    withdrawn = encode_prefixes(u.withdrawn, u.withdrawn_path_ids, add_path)
+    attributes = _encode_attributes(u, n)
+    nlri = encode_prefixes(u.nlri, u.nlri_path_ids, add_path)
+    return (
+        len(withdrawn).to_bytes(2, "big")
+        + withdrawn
+        + len(attributes).to_bytes(2, "big")
+        + attributes
+        + nlri
+    )
+
+
+def end_of_rib(family: Family) -> Update:
+    """RFC 4724 §2: empty UPDATE for IPv4 unicast, a bare MP_UNREACH_NLRI otherwise."""
+    if family == IPV4_UNICAST:
+        return Update()
+    return Update(mp_unreach=MpUnreach(afi=family[0], safi=family[1]))
+
+
+def is_end_of_rib(update: Update) -> Family | None:
+    if update == Update():
+        return IPV4_UNICAST
+    mp = update.mp_unreach
+    if mp is not None and not mp.withdrawn and update == Update(mp_unreach=mp):
+        return (mp.afi, mp.safi)
+    return None
