@@ -1,0 +1,356 @@
+"""One BGP session, sans-IO: bytes and ``now`` in, events, bytes and deadlines out.
+
+The shape is h2's (``receive_data`` returns events, ``data_to_send`` drains an
+outbound buffer, because receiving an OPEN must produce a KEEPALIVE) plus
+aioquic's for time (``get_timer`` / ``handle_timer(now)``). ``Session`` turns API
+calls, expired timers and decoded messages into RFC 4271 §8.1 inputs, runs them
+through ``transitions.step`` and applies the resulting effects; it decides
+nothing about transitions itself.
+
+Runtime contract: after ``ConnectRequested`` open a TCP connection and call
+``connection_made`` or ``connection_failed``; after every call write out
+``data_to_send()``; on ``CloseRequested`` write it out, then close (do not report
+that closure back as ``connection_lost``); re-arm one timer at ``get_timer()``.
+"""
+
+from __future__ import annotations
+
+from nexthop.bgp.constants import CeaseSubcode, ErrorCode, OpenErrorSubcode
+from nexthop.bgp.fsm.config import SessionConfig
+from nexthop.bgp.fsm.counters import CounterTally, SessionCounters
+from nexthop.bgp.fsm.inputs import (
+    AutomaticStop,
+    BGPHeaderErr,
+    BGPOpenMsgErr,
+    ConnectRetryTimerExpires,
+    HoldTimerExpires,
+    IdleHoldTimerExpires,
+    IdleHoldTimerExpiresPassive,
+    Input,
+    KeepAliveMsg,
+    KeepaliveTimerExpires,
+    ManualStart,
+    ManualStartPassive,
+    ManualStop,
+    NotifMsg,
+    NotifMsgVerErr,
+    RouteRefreshMsg,
+    RouteRefreshMsgErr,
+    TcpConnectionConfirmed,
+    TcpConnectionFails,
+    UpdateMsg,
+    UpdateMsgErr,
+)
+from nexthop.bgp.fsm.open_check import check_open, local_open
+from nexthop.bgp.fsm.outputs import (
+    AdoptNegotiated,
+    ArmTimer,
+    CancelAllTimers,
+    CancelTimer,
+    DownReason,
+    Event,
+    Output,
+    ScheduleRestart,
+    SendMessage,
+    SessionDown,
+    UpdateReceived,
+)
+from nexthop.bgp.fsm.states import SessionState
+from nexthop.bgp.fsm.timers import TimerName, TimerSet, idle_hold_backoff
+from nexthop.bgp.fsm.transitions import Context, step
+from nexthop.bgp.wire import MessageReader, cease_notification, encode_message
+from nexthop.bgp.wire.errors import LocalProtocolError, MessageError
+from nexthop.bgp.wire.messages import (
+    Keepalive,
+    Message,
+    Notification,
+    Open,
+    RouteRefresh,
+    Update,
+)
+from nexthop.bgp.wire.negotiated import Negotiated
+
+__all__ = ["Session"]
+
+S = SessionState
+_UNCONNECTED = (S.IDLE, S.CONNECT, S.ACTIVE)
+_PRE_OPEN = Negotiated()  # how to decode before the OPEN exchange (RFC 4271 §4)
+
+
+def _error_input(err: MessageError) -> Input:
+    """RFC 4271 §8.1.5: which event a codec error is (21, 22, 28, or RFC 7313 §5)."""
+    n = Notification(code=err.code, subcode=err.subcode, data=err.data)
+    if err.code == ErrorCode.OPEN_MESSAGE:
+        return BGPOpenMsgErr(notification=n, reason=err.reason)
+    if err.code == ErrorCode.UPDATE_MESSAGE:
+        return UpdateMsgErr(notification=n, reason=err.reason)
+    if err.code == ErrorCode.ROUTE_REFRESH_MESSAGE:
+        return RouteRefreshMsgErr(notification=n, reason=err.reason)
+    return BGPHeaderErr(notification=n, reason=err.reason)
+
+
+class Session:
+    """The FSM of one peer plus its framing, timers and counters."""
+
+    def __init__(self, config: SessionConfig) -> None:
+        self._config = config
+        self._local_open = local_open(config)
+        self._state = S.IDLE
+        self._negotiated: Negotiated | None = None
+        self._timers = TimerSet()
+        self._reader = MessageReader(intern_attributes=True)
+        self._outbound = bytearray()
+        self._tally = CounterTally()
+        self._idle_hold: float | None = None
+        self._last_down: float | None = None
+        self._detail: str | None = None  # the text of the error being handled
+
+    # --- read-only state ----------------------------------------------------------
+
+    @property
+    def config(self) -> SessionConfig:
+        return self._config
+
+    @property
+    def local_open(self) -> Open:
+        return self._local_open
+
+    @property
+    def state(self) -> SessionState:
+        return self._state
+
+    @property
+    def negotiated(self) -> Negotiated | None:
+        """What the OPEN exchange agreed on; None before OpenConfirm."""
+        return self._negotiated
+
+    @property
+    def counters(self) -> SessionCounters:
+        return self._tally.snapshot(self._idle_hold)
+
+    # --- administrative events --------------------------------------------------------
+
+    def start(self, now: float) -> list[Event]:
+        """ManualStart (event 1) or, for a passive peer, event 4."""
+        passive = self._config.passive
+        return self._process(ManualStartPassive() if passive else ManualStart(), now)
+
+    def stop(self, now: float, notification: Notification | None = None) -> list[Event]:
+        """ManualStop (event 2): Cease/Administrative Shutdown unless told otherwise;
+        no automatic restart until ``start`` is called again."""
+        if notification is None:
+            notification = cease_notification(CeaseSubcode.ADMINISTRATIVE_SHUTDOWN)
+        return self._process(ManualStop(notification=notification), now)
+
+    def teardown(
+        self,
+        now: float,
+        notification: Notification,
+        reason: DownReason = DownReason.NOTIFICATION_SENT,
+    ) -> list[Event]:
+        """AutomaticStop (event 8), e.g. Cease/Maximum Number of Prefixes Reached
+        with ``DownReason.MAX_PREFIX``; the session restarts after the IdleHold time."""
+        return self._process(AutomaticStop(notification=notification, reason=reason), now)
+
+    # --- TCP events ---------------------------------------------------------------------
+
+    def connection_made(self, now: float) -> list[Event]:
+        """The TCP connection is up (events 16/17): we send our OPEN.
+
+        Raises ``LocalProtocolError`` once a connection is already in use: the
+        runtime resolves collisions (``resolve_collision``) before handing over.
+        """
+        if self._state not in _UNCONNECTED:
+            msg = f"connection_made in {self._state.value}: resolve the collision first"
+            raise LocalProtocolError(msg)
+        if self._state is not S.IDLE:
+            self._outbound.clear()
+            self._reader = MessageReader(intern_attributes=True)
+        return self._process(TcpConnectionConfirmed(), now)
+
+    def connection_failed(self, now: float) -> list[Event]:
+        """Our TCP connection attempt failed (event 18)."""
+        return self._process(TcpConnectionFails(), now)
+
+    def connection_lost(self, now: float) -> list[Event]:
+        """The TCP connection went away (event 18); unsent bytes are dropped."""
+        if self._state is not S.IDLE:
+            self._outbound.clear()
+        return self._process(TcpConnectionFails(), now)
+
+    # --- bytes ----------------------------------------------------------------------------
+
+    def receive_data(self, data: bytes, now: float) -> list[Event]:
+        """Feed bytes from the peer; returns the events they cause, in order.
+        Bytes arriving in Idle (e.g. after we sent a NOTIFICATION) are ignored."""
+        if self._state is S.IDLE:
+            return []
+        self._reader.feed(data)
+        events: list[Event] = []
+        while self._is_running():
+            try:
+                message = self._reader.next_message(self._negotiated or _PRE_OPEN)
+            except MessageError as err:
+                self._detail = err.reason
+                events += self._process(_error_input(err), now)
+                break
+            if message is None:
+                break
+            self._tally.received(message)
+            events += self._process(self._classify(message), now)
+        return events
+
+    def data_to_send(self) -> bytes:
+        """Drain the outbound buffer (h2 ``data_to_send``; performs no I/O)."""
+        data = bytes(self._outbound)
+        self._outbound.clear()
+        return data
+
+    # --- time -------------------------------------------------------------------------------
+
+    def get_timer(self) -> float | None:
+        """The earliest timer deadline, or None when no timer runs."""
+        return self._timers.next_deadline()
+
+    def handle_timer(self, now: float) -> list[Event]:
+        """Fire every timer due at ``now``, earliest first."""
+        events: list[Event] = []
+        while due := self._timers.expired(now):
+            name = due[0]
+            self._timers.cancel(name)
+            events += self._process(self._timer_input(name), now)
+        return events
+
+    # --- sending ----------------------------------------------------------------------------
+
+    def send_update(self, update: Update) -> None:
+        """Queue an UPDATE. Raises ``LocalProtocolError`` unless Established, or when
+        the encoded message exceeds the negotiated maximum (RFC 8654): split it."""
+        negotiated = self._require_established("send_update")
+        data = encode_message(update, negotiated)
+        if len(data) > negotiated.max_message_length:
+            msg = f"UPDATE of {len(data)} octets exceeds {negotiated.max_message_length}"
+            raise LocalProtocolError(msg)
+        self._outbound += data
+        self._tally.sent(update)
+
+    def send_route_refresh(self, afi: int, safi: int, subtype: int = 0) -> None:
+        """Ask the peer to resend a family (RFC 2918); BoRR/EoRR subtypes need
+        enhanced route refresh (RFC 7313). ``LocalProtocolError`` if not negotiated."""
+        negotiated = self._require_established("send_route_refresh")
+        if not negotiated.route_refresh or (afi, safi) not in negotiated.families:
+            msg = f"route refresh for {afi}/{safi} was not negotiated"
+            raise LocalProtocolError(msg)
+        if subtype and not negotiated.enhanced_route_refresh:
+            msg = "enhanced route refresh was not negotiated"
+            raise LocalProtocolError(msg)
+        self._send(RouteRefresh(afi=afi, safi=safi, subtype=subtype))
+
+    # --- internals ------------------------------------------------------------------------
+
+    def _is_running(self) -> bool:
+        return self._state is not S.IDLE
+
+    def _require_established(self, what: str) -> Negotiated:
+        if self._state is not S.ESTABLISHED or self._negotiated is None:
+            msg = f"{what} needs an Established session, not {self._state.value}"
+            raise LocalProtocolError(msg)
+        return self._negotiated
+
+    def _classify(self, message: Message) -> Input:
+        """A decoded message as an RFC 4271 §8.1.5 event."""
+        match message:
+            case Open():
+                checked = check_open(self._config, self._local_open, message)
+                if isinstance(checked, BGPOpenMsgErr):
+                    self._detail = checked.reason
+                return checked
+            case Update():
+                return UpdateMsg(update=message)
+            case Keepalive():
+                return KeepAliveMsg()
+            case RouteRefresh():
+                return RouteRefreshMsg(refresh=message)
+            case Notification():
+                version_error = (
+                    message.code == ErrorCode.OPEN_MESSAGE
+                    and message.subcode == OpenErrorSubcode.UNSUPPORTED_VERSION_NUMBER
+                )
+                if version_error:
+                    return NotifMsgVerErr(notification=message)
+                return NotifMsg(notification=message)
+
+    def _timer_input(self, name: TimerName) -> Input:
+        if name is TimerName.CONNECT_RETRY:
+            return ConnectRetryTimerExpires()
+        if name is TimerName.HOLD:
+            return HoldTimerExpires()
+        if name is TimerName.KEEPALIVE:
+            return KeepaliveTimerExpires()
+        if self._config.passive:
+            return IdleHoldTimerExpiresPassive()
+        return IdleHoldTimerExpires()
+
+    def _process(self, inp: Input, now: float) -> list[Event]:
+        ctx = Context(config=self._config, local_open=self._local_open, negotiated=self._negotiated)
+        outputs, next_state = step(self._state, ctx, inp)
+        events = self._apply(outputs, now)
+        self._detail = None
+        self._enter(next_state, now)
+        return events
+
+    def _apply(self, outputs: list[Output], now: float) -> list[Event]:
+        events: list[Event] = []
+        for out in outputs:
+            match out:
+                case SendMessage(message=message):
+                    self._send(message)
+                case ArmTimer(timer=timer, seconds=seconds):
+                    self._timers.arm(timer, now + seconds)
+                case CancelTimer(timer=timer):
+                    self._timers.cancel(timer)
+                case CancelAllTimers():
+                    self._timers.cancel_all()
+                case AdoptNegotiated(negotiated=negotiated):
+                    self._negotiated = negotiated
+                case ScheduleRestart():
+                    self._schedule_restart(now)
+                case SessionDown():
+                    self._tally.went_down(out, self._detail)
+                    events.append(out)
+                case UpdateReceived(update=update):
+                    self._tally.update_delivered(update)
+                    events.append(out)
+                case _:
+                    events.append(out)
+        return events
+
+    def _send(self, message: Message) -> None:
+        self._outbound += encode_message(message, self._negotiated or _PRE_OPEN)
+        self._tally.sent(message)
+
+    def _schedule_restart(self, now: float) -> None:
+        cfg = self._config
+        self._idle_hold = idle_hold_backoff(
+            previous=self._idle_hold,
+            last_down=self._last_down,
+            now=now,
+            base=cfg.idle_hold_time,
+            cap=cfg.idle_hold_max,
+            forget=cfg.idle_hold_forget,
+        )
+        self._last_down = now
+        self._timers.arm(TimerName.IDLE_HOLD, now + self._idle_hold)
+
+    def _enter(self, state: SessionState, now: float) -> None:
+        old, self._state = self._state, state
+        if state in _UNCONNECTED:
+            self._negotiated = None
+        if state is S.IDLE and old is not S.IDLE:
+            self._reader = MessageReader(intern_attributes=True)
+        if state is not old:
+            self._tally.state_changed(
+                now=now,
+                left_established=old is S.ESTABLISHED,
+                entered_established=state is S.ESTABLISHED,
+            )
