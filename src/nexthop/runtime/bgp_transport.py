@@ -1,0 +1,349 @@
+"""asyncio adapter between TCP connections and the sans-IO BGP ``Session``.
+
+The shape is aioquic's ``asyncio/protocol.py`` ``transmit()`` (style guide §1):
+bytes from the socket go into ``Session.receive_data(data, loop.time())``, whatever
+the session queued comes out of ``data_to_send()`` and is written, and ONE
+``loop.call_at`` timer is re-armed at ``Session.get_timer()`` after every
+interaction; its callback calls ``handle_timer``. The session asks for TCP work
+with ``ConnectRequested`` (RFC 4271 §8.2.2, Connect state: initiate a connection)
+and ``CloseRequested`` (drop the connection after writing any queued
+NOTIFICATION); every other event goes to the owner's callback.
+
+A ``SessionDriver`` outlives single TCP connections: after a failure the session
+idles (RFC 4271 §8.1.1 IdleHoldTimer), restarts itself and asks for a new
+connection, which the driver opens. Inbound connections are handed to a driver by
+its owner with ``attach()``.
+
+Logging is structlog with the peer bound: one canonical line per state change,
+one per NOTIFICATION sent or received (code/subcode names and the RFC 8203/9003
+shutdown communication).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import Callable
+from typing import Any
+
+import structlog
+
+from nexthop.bgp.constants import (
+    CeaseSubcode,
+    ErrorCode,
+    FsmErrorSubcode,
+    HeaderErrorSubcode,
+    OpenErrorSubcode,
+    RouteRefreshErrorSubcode,
+    UpdateErrorSubcode,
+)
+from nexthop.bgp.fsm import (
+    CloseRequested,
+    ConnectRequested,
+    Event,
+    NotificationReceived,
+    Session,
+    SessionDown,
+    SessionState,
+)
+from nexthop.bgp.wire import Notification, RouteRefresh, Update, shutdown_communication
+
+__all__ = ["BgpStream", "SessionDriver", "describe_notification"]
+
+_SUBCODES: dict[int, type[Any]] = {
+    ErrorCode.MESSAGE_HEADER: HeaderErrorSubcode,
+    ErrorCode.OPEN_MESSAGE: OpenErrorSubcode,
+    ErrorCode.UPDATE_MESSAGE: UpdateErrorSubcode,
+    ErrorCode.FSM: FsmErrorSubcode,
+    ErrorCode.CEASE: CeaseSubcode,
+    ErrorCode.ROUTE_REFRESH_MESSAGE: RouteRefreshErrorSubcode,
+}
+
+
+def _name(enum: type[Any] | None, value: int) -> str:
+    if enum is None:
+        return str(value)
+    try:
+        return str(enum(value).name)
+    except ValueError:
+        return str(value)
+
+
+def describe_notification(notification: Notification) -> dict[str, object]:
+    """Log fields for a NOTIFICATION: code/subcode numbers and names, and the
+    shutdown communication when there is one (RFC 8203/9003)."""
+    fields: dict[str, object] = {
+        "code": int(notification.code),
+        "subcode": int(notification.subcode),
+        "error": _name(ErrorCode, notification.code),
+        "suberror": _name(_SUBCODES.get(notification.code), notification.subcode),
+    }
+    message = shutdown_communication(notification)
+    if message is not None:
+        fields["communication"] = message
+    elif notification.data:
+        fields["data"] = notification.data.hex()
+    return fields
+
+
+class BgpStream(asyncio.Protocol):
+    """One TCP connection. Forwards everything to its driver; without a driver
+    (an inbound connection not yet claimed) it asks ``on_inbound`` for one."""
+
+    def __init__(self, on_inbound: Callable[[BgpStream], None] | None = None) -> None:
+        self.driver: SessionDriver | None = None
+        self.transport: asyncio.Transport | None = None
+        self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._on_inbound = on_inbound
+        self._early: list[bytes] = []
+
+    @property
+    def peername(self) -> tuple[str, int]:
+        info = self.transport.get_extra_info("peername") if self.transport else None
+        return (str(info[0]), int(info[1])) if info else ("", 0)
+
+    @property
+    def sockname(self) -> tuple[str, int]:
+        info = self.transport.get_extra_info("sockname") if self.transport else None
+        return (str(info[0]), int(info[1])) if info else ("", 0)
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        if self.driver is None and self._on_inbound is not None:
+            self._on_inbound(self)
+
+    def data_received(self, data: bytes) -> None:
+        if self.driver is not None:
+            self.driver.stream_data(self, data)
+        else:
+            self._early.append(data)
+
+    def take_early_data(self) -> bytes:
+        data, self._early = b"".join(self._early), []
+        return data
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.transport = None
+        if not self.closed.done():
+            self.closed.set_result(None)
+        if self.driver is not None:
+            self.driver.stream_lost(self)
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+    def abort(self) -> None:
+        if self.transport is not None:
+            self.transport.abort()
+
+
+class SessionDriver:
+    """Drives one ``Session`` over asyncio: timers, connects, writes, events.
+
+    ``on_event(driver, event)`` receives every event except ``ConnectRequested``
+    and ``CloseRequested``, which the driver handles itself.
+    """
+
+    def __init__(
+        self,
+        session: Session,
+        *,
+        remote: tuple[str, int],
+        on_event: Callable[[SessionDriver, Event], None],
+        local_address: str | None = None,
+        ttl: int | None = None,
+        on_state: Callable[[SessionDriver, SessionState], None] | None = None,
+        log: Any = None,
+    ) -> None:
+        self.session = session
+        self.remote = remote
+        self.local_address = local_address
+        self.ttl = ttl
+        self.inbound = False  # True once an accepted (not initiated) connection is attached
+        self.stream: BgpStream | None = None
+        self.log = log if log is not None else structlog.get_logger("nexthop.bgp")
+        self._on_event = on_event
+        self._on_state = on_state
+        self._loop = asyncio.get_running_loop()
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at: float | None = None
+        self._connecting: asyncio.Task[None] | None = None
+        self._state = session.state
+        self._closed = False
+
+    # --- public operations (each ends with transmit) -------------------------
+
+    @property
+    def state(self) -> SessionState:
+        return self.session.state
+
+    def now(self) -> float:
+        return self._loop.time()
+
+    def start(self) -> None:
+        self._process(self.session.start(self.now()))
+
+    def stop(self, notification: Notification | None = None) -> None:
+        self._process(self.session.stop(self.now(), notification))
+
+    def attach(self, stream: BgpStream) -> None:
+        """Adopt an accepted connection (the session must be waiting for one)."""
+        if self._connecting is not None:
+            self._connecting.cancel()
+            self._connecting = None
+        self.stream = stream
+        self.inbound = True
+        stream.driver = self
+        self._apply_ttl(stream)
+        self._process(self.session.connection_made(self.now()))
+        early = stream.take_early_data()
+        if early:
+            self.stream_data(stream, early)
+
+    def send_update(self, update: Update) -> None:
+        self.session.send_update(update)
+        self.transmit()
+
+    def send_route_refresh(self, refresh: RouteRefresh) -> None:
+        self.session.send_route_refresh(refresh.afi, refresh.safi, refresh.subtype)
+        self.transmit()
+
+    def close(self) -> None:
+        """Forget the session: cancel the timer and any connect, drop the socket."""
+        self._closed = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._connecting is not None:
+            self._connecting.cancel()
+            self._connecting = None
+        if self.stream is not None:
+            self.stream.driver = None
+            self.stream.close()
+            self.stream = None
+
+    # --- called by BgpStream --------------------------------------------------
+
+    def stream_data(self, stream: BgpStream, data: bytes) -> None:
+        if stream is self.stream:
+            self._process(self.session.receive_data(data, self.now()))
+
+    def stream_lost(self, stream: BgpStream) -> None:
+        if stream is not self.stream:
+            return
+        self.stream = None
+        if not self._closed:
+            self._process(self.session.connection_lost(self.now()))
+
+    # --- the aioquic transmit() loop -----------------------------------------
+
+    def transmit(self) -> None:
+        """Write what the session queued and re-arm the single timer."""
+        data = self.session.data_to_send()
+        if data and self.stream is not None and self.stream.transport is not None:
+            self.stream.transport.write(data)
+        if self._closed:
+            return
+        deadline = self.session.get_timer()
+        if deadline == self._timer_at and (deadline is None or self._timer is not None):
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._timer_at = deadline
+        if deadline is not None:
+            self._timer = self._loop.call_at(deadline, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self._timer_at = None
+        self._process(self.session.handle_timer(self.now()))
+
+    def _process(self, events: list[Event]) -> None:
+        for event in events:
+            self._log_event(event)
+            match event:
+                case ConnectRequested():
+                    self._connect()
+                case CloseRequested():
+                    self._close_stream()
+                case _:
+                    self._on_event(self, event)
+        self._log_state()
+        self.transmit()
+
+    # --- TCP ------------------------------------------------------------------
+
+    def _connect(self) -> None:
+        if self._closed or self._connecting is not None:
+            return
+        self._connecting = self._loop.create_task(self._open_connection())
+
+    async def _open_connection(self) -> None:
+        host, port = self.remote
+        local = (self.local_address, 0) if self.local_address else None
+        try:
+            _, stream = await self._loop.create_connection(BgpStream, host, port, local_addr=local)
+        except OSError as exc:
+            self._connecting = None
+            self.log.debug("connect_failed", error=str(exc))
+            if not self._closed:
+                self._process(self.session.connection_failed(self.now()))
+            return
+        self._connecting = None
+        if self._closed or self.session.state not in (SessionState.CONNECT, SessionState.ACTIVE):
+            stream.abort()
+            return
+        self.stream = stream
+        self.inbound = False
+        stream.driver = self
+        self._apply_ttl(stream)
+        self.log.debug("connected", local=stream.sockname, remote=stream.peername)
+        self._process(self.session.connection_made(self.now()))
+
+    def _close_stream(self) -> None:
+        stream, self.stream = self.stream, None
+        if stream is None:
+            return
+        data = self.session.data_to_send()
+        if data and stream.transport is not None:
+            stream.transport.write(data)
+        stream.driver = None
+        stream.close()  # asyncio flushes the write buffer before closing
+
+    def _apply_ttl(self, stream: BgpStream) -> None:
+        if self.ttl is None or stream.transport is None:
+            return
+        sock = stream.transport.get_extra_info("socket")
+        if sock is not None and sock.family == socket.AF_INET:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, self.ttl)
+        elif sock is not None and sock.family == socket.AF_INET6:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_UNICAST_HOPS, self.ttl)
+
+    # --- logging --------------------------------------------------------------
+
+    def _log_state(self) -> None:
+        state = self.session.state
+        if state is not self._state:
+            self.log.info("bgp_state_changed", old=self._state.value, new=state.value)
+            self._state = state
+            if self._on_state is not None:
+                self._on_state(self, state)
+
+    def _log_event(self, event: Event) -> None:
+        match event:
+            case NotificationReceived(notification=n):
+                self.log.warning("notification_received", **describe_notification(n))
+            case SessionDown(reason=reason, notification=n, sent=True) if n is not None:
+                self.log.warning(
+                    "notification_sent", reason=reason.value, **describe_notification(n)
+                )
+            case SessionDown(reason=reason):
+                self.log.info("session_down", reason=reason.value)
+            case _:
+                pass
