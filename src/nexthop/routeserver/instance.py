@@ -1,0 +1,550 @@
+"""One Route Server instance (``RouteServiceRole_IN_0`` or ``_IN_1``): an
+independent BGP speaker with its own RIBs (route-server-spec §1.1, §1.4-1.7).
+
+Per peering: an Adj-RIB-In (pre-policy, rejected paths kept) and a stored
+Adj-RIB-Out; one Loc-RIB holds the accepted NVA paths and the virtual network
+gateways' paths. Session facts come in as method calls with ``now`` and the
+instance returns outputs; it never holds a ``Session``.
+
+* Receive (RFC 4271 §9.1, RFC 7606/7607): withdrawals, treat-as-withdraw,
+  AS 0, loop prevention as import policy, the max-prefix check (RFC 4486 Cease
+  subcode 1 with AFI/SAFI/limit data) before anything is stored.
+* Select: hub routing preference between sources, then ``decision.best``;
+  VNet programming uses the ECMP set (equal AS_PATH length).
+* Send (RFC 4271 §9.2): per peer the desired table is diffed against its
+  Adj-RIB-Out and only changes are packed; the initial table ends with
+  End-of-RIB (RFC 4724 §2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+
+from nexthop.bgp.constants import AsPathSegmentType, CeaseSubcode, ErrorCode
+from nexthop.bgp.rib import decision
+from nexthop.bgp.rib.adj_rib_in import AdjRibIn, Change, ImportPolicy
+from nexthop.bgp.rib.adj_rib_out import AdjRibOut, Advertisement
+from nexthop.bgp.rib.decision import Reason
+from nexthop.bgp.rib.loc_rib import LocRib
+from nexthop.bgp.rib.packing import end_of_rib, pack_updates
+from nexthop.bgp.rib.path import AttributeInterner, Path, PeerType
+from nexthop.bgp.wire.errors import LocalProtocolError
+from nexthop.bgp.wire.messages import AsPathSegment, Notification, PathAttributes, Update
+from nexthop.bgp.wire.negotiated import Negotiated
+from nexthop.net.prefix import Afi, Prefix, Safi
+from nexthop.routeserver import rules
+from nexthop.routeserver.config import PeeringConfig, RouteServerConfig
+from nexthop.routeserver.outputs import Output, SendUpdate, TeardownPeering
+from nexthop.routeserver.outputs import Warning as WarningOutput
+from nexthop.routeserver.rules import GatewayKind, GatewayRoute, SourceKind
+from nexthop.routeserver.views import (
+    PeeringState,
+    PeeringStatus,
+    RouteRow,
+    advertised_row,
+    learned_row,
+)
+
+__all__ = ["NextHopCheck", "RouteServerInstance", "max_prefix_notification"]
+
+NextHopCheck = Callable[[int], list[str]]
+"""Returns warnings about a learned next hop (empty when it looks fine)."""
+
+
+def max_prefix_notification(afi: int, safi: int, limit: int) -> Notification:
+    """RFC 4486 §4: Cease / Maximum Number of Prefixes Reached, data = AFI (2),
+    SAFI (1), the limit (4)."""
+    data = afi.to_bytes(2, "big") + safi.to_bytes(1, "big") + limit.to_bytes(4, "big")
+    return Notification(
+        code=ErrorCode.CEASE, subcode=CeaseSubcode.MAXIMUM_NUMBER_OF_PREFIXES_REACHED, data=data
+    )
+
+
+class _Peer:
+    """Mutable per-peering state of one instance."""
+
+    __slots__ = (
+        "adj_in",
+        "adj_out",
+        "config",
+        "established_at",
+        "idle_hold_until",
+        "last_error",
+        "max_prefix_events",
+        "negotiated",
+        "updates_received",
+    )
+
+    def __init__(self, config: PeeringConfig) -> None:
+        self.config = config
+        self.adj_in = AdjRibIn(config.name)
+        self.adj_out = AdjRibOut(config.name)
+        self.negotiated: Negotiated | None = None
+        self.established_at: float | None = None
+        self.idle_hold_until: float | None = None
+        self.last_error = ""
+        self.max_prefix_events = 0
+        self.updates_received = 0
+
+    @property
+    def established(self) -> bool:
+        return self.negotiated is not None
+
+
+Announced = tuple[Prefix, int, tuple[int, ...]]  # prefix, path id, next hops
+
+
+def _announced(update: Update) -> list[Announced]:
+    out: list[Announced] = []
+    ids = update.nlri_path_ids or (0,) * len(update.nlri)
+    next_hop = update.attributes.next_hop if update.attributes is not None else None
+    out.extend(
+        (prefix, pid, () if next_hop is None else (next_hop,))
+        for prefix, pid in zip(update.nlri, ids, strict=True)
+    )
+    if update.mp_reach is not None:
+        mp = update.mp_reach
+        ids = mp.path_ids or (0,) * len(mp.nlri)
+        out.extend((prefix, pid, mp.next_hops) for prefix, pid in zip(mp.nlri, ids, strict=True))
+    return out
+
+
+def _sequence(asns: tuple[int, ...]) -> tuple[AsPathSegment, ...]:
+    return (AsPathSegment(AsPathSegmentType.AS_SEQUENCE, asns),) if asns else ()
+
+
+def _withdrawn(update: Update) -> list[tuple[Prefix, int]]:
+    ids = update.withdrawn_path_ids or (0,) * len(update.withdrawn)
+    out = list(zip(update.withdrawn, ids, strict=True))
+    if update.mp_unreach is not None:
+        mu = update.mp_unreach
+        ids = mu.path_ids or (0,) * len(mu.withdrawn)
+        out.extend(zip(mu.withdrawn, ids, strict=True))
+    return out
+
+
+class RouteServerInstance:
+    """One of the two speakers. The ``RouteServer`` owns both and keeps their
+    configuration in step; use it rather than an instance directly."""
+
+    def __init__(self, role: str, local_ip: int, config: RouteServerConfig) -> None:
+        self.role = role
+        self.local_ip = local_ip
+        self.config = config
+        self.import_policy: ImportPolicy = rules.loop_prevention(config.asn)
+        self.next_hop_check: NextHopCheck | None = None
+        self._peers: dict[str, _Peer] = {}
+        self._gateways: dict[str, GatewayKind] = {}
+        self._interner = AttributeInterner()
+        self._loc_rib = LocRib(self._select)
+        self._programmed: dict[Prefix, tuple[int, ...]] = {}
+        self._programming_changes: set[Prefix] = set()
+
+    # --- configuration -------------------------------------------------------
+
+    def add_peer(self, config: PeeringConfig) -> None:
+        self._peers[config.name] = _Peer(config)
+
+    def remove_peer(self, name: str, now: float) -> list[Output]:
+        peer = self._peer(name)
+        outputs: list[Output] = []
+        if peer.established:
+            notification = Notification(
+                code=ErrorCode.CEASE, subcode=CeaseSubcode.PEER_DE_CONFIGURED
+            )
+            outputs.append(
+                TeardownPeering(
+                    instance=self.role,
+                    peering=name,
+                    notification=notification,
+                    reason="peering removed",
+                )
+            )
+        outputs += self._go_down(peer, now, "peering removed")
+        del self._peers[name]
+        return outputs
+
+    def reconfigure(self, config: RouteServerConfig, now: float) -> list[Output]:
+        """New server settings (address spaces, branch-to-branch, preference):
+        reselect everything and resync every established peer."""
+        self.config = config
+        self._loc_rib.reselect_all()
+        return self._propagate(now, full=True)
+
+    def set_import_policy(self, policy: ImportPolicy, now: float) -> list[Output]:
+        """Soft reconfiguration inbound: rerun import policy over every
+        Adj-RIB-In without asking the peers for anything."""
+        self.import_policy = policy
+        for peer in self._peers.values():
+            for change in peer.adj_in.reapply(policy):
+                self._apply(peer.config.name, change)
+        return self._propagate(now)
+
+    # --- session facts -------------------------------------------------------
+
+    def established(self, name: str, negotiated: Negotiated, now: float) -> list[Output]:
+        """The session came up: send the whole table, then End-of-RIB."""
+        peer = self._peer(name)
+        if peer.idle_hold_until is not None and now < peer.idle_hold_until:
+            notification = Notification(
+                code=ErrorCode.CEASE, subcode=CeaseSubcode.CONNECTION_REJECTED
+            )
+            return [
+                TeardownPeering(
+                    instance=self.role,
+                    peering=name,
+                    notification=notification,
+                    reason="idle hold after maximum prefixes",
+                    idle_hold=peer.idle_hold_until - now,
+                )
+            ]
+        peer.idle_hold_until = None
+        peer.negotiated = negotiated
+        peer.established_at = now
+        outputs = self._sync_peer(peer, None)
+        outputs += self._end_of_rib(peer)
+        return outputs
+
+    def down(self, name: str, now: float, reason: str = "session down") -> list[Output]:
+        return self._go_down(self._peer(name), now, reason)
+
+    def route_refresh(self, name: str, now: float) -> list[Output]:
+        """The peer asked for our routes again (RFC 2918 §4): resend all."""
+        peer = self._established_peer(name)
+        peer.adj_out.clear()
+        return self._sync_peer(peer, None) + self._end_of_rib(peer)
+
+    def receive_update(self, name: str, update: Update, now: float) -> list[Output]:
+        peer = self._established_peer(name)
+        peer.updates_received += 1
+        announced = _announced(update)
+        withdrawn = _withdrawn(update)
+        outputs: list[Output] = []
+        if self._over_limit(peer, announced, withdrawn):
+            return self._max_prefix_teardown(peer, announced, now)
+        attrs = update.attributes
+        as_zero = attrs is not None and rules.has_as_zero(attrs)
+        if as_zero:
+            outputs.append(
+                WarningOutput(
+                    instance=self.role,
+                    peering=name,
+                    message="AS 0 in AS_PATH: UPDATE treated as withdraw (RFC 7607)",
+                )
+            )
+        for prefix, path_id in withdrawn:
+            self._apply(name, peer.adj_in.withdraw(prefix, path_id))
+        treat_as_withdraw = update.treat_as_withdraw or attrs is None or as_zero
+        for prefix, path_id, next_hops in announced:
+            if treat_as_withdraw or attrs is None:
+                self._apply(name, peer.adj_in.withdraw(prefix, path_id))
+                continue
+            path = self._make_path(
+                peer, prefix=prefix, path_id=path_id, next_hops=next_hops, attrs=attrs, now=now
+            )
+            change = peer.adj_in.update(path, self.import_policy)
+            self._apply(name, change)
+            if change.after is not None and self.next_hop_check is not None:
+                outputs += [
+                    WarningOutput(instance=self.role, peering=name, message=f"{prefix}: {text}")
+                    for text in self.next_hop_check(next_hops[0] if next_hops else 0)
+                ]
+        return outputs + self._propagate(now)
+
+    # --- gateways ------------------------------------------------------------
+
+    def set_gateway_routes(
+        self, name: str, kind: GatewayKind, routes: Iterable[GatewayRoute], now: float
+    ) -> list[Output]:
+        """Replace everything gateway ``name`` offers with ``routes``."""
+        self._gateways[name] = kind
+        self._loc_rib.remove_source(name)
+        for route in routes:
+            attrs = self._interner.intern(
+                PathAttributes(
+                    origin=route.origin,
+                    as_path=(AsPathSegment(AsPathSegmentType.AS_SEQUENCE, route.as_path),)
+                    if route.as_path
+                    else (),
+                    next_hop=route.next_hop,
+                    communities=route.communities,
+                )
+            )
+            self._loc_rib.add(
+                Path(
+                    prefix=route.prefix,
+                    attributes=attrs,
+                    next_hops=(route.next_hop,),
+                    source=name,
+                    source_address=route.next_hop,
+                    source_asn=self.config.asn,
+                    peer_type=PeerType.IBGP,
+                    learned_at=now,
+                )
+            )
+        return self._propagate(now)
+
+    def remove_gateway(self, name: str, now: float) -> list[Output]:
+        self._loc_rib.remove_source(name)
+        self._gateways.pop(name, None)
+        return self._propagate(now)
+
+    # --- views ---------------------------------------------------------------
+
+    def programmed(self) -> dict[Prefix, tuple[int, ...]]:
+        """Prefix -> distinct ECMP next hops this instance programs into the VNet."""
+        return dict(self._programmed)
+
+    def drain_programming_changes(self) -> set[Prefix]:
+        changed, self._programming_changes = self._programming_changes, set()
+        return changed
+
+    def learned_routes(self, name: str) -> list[RouteRow]:
+        peer = self._peer(name)
+        paths = sorted(peer.adj_in.accepted(), key=lambda p: (p.prefix, p.path_id))
+        return [learned_row(self.local_ip, p) for p in paths]
+
+    def advertised_routes(self, name: str) -> list[RouteRow]:
+        peer = self._peer(name)
+        rows: list[RouteRow] = []
+        local = set(self.config.local_prefixes)
+        for prefix, advert in sorted(peer.adj_out.advertised().items()):
+            origin = "Igp" if prefix in local else self._origin_label(prefix, name)
+            rows.append(advertised_row(self.local_ip, prefix, advert, origin))
+        return rows
+
+    def routes_to_gateways(self) -> list[Path]:
+        """NVA best paths offered to the ER/VPN gateways (branch-to-branch only)."""
+        if not self.config.branch_to_branch:
+            return []
+        out: list[Path] = []
+        for prefix in sorted(self._loc_rib.prefixes()):
+            nva = [p for p in self._loc_rib.candidates(prefix) if p.source not in self._gateways]
+            if nva:
+                path, _ = decision.best(nva)
+                if not rules.is_no_advertise(path.attributes):
+                    out.append(path)
+        return out
+
+    def negotiated(self, name: str) -> Negotiated | None:
+        """The session parameters while Established, else None."""
+        return self._peer(name).negotiated
+
+    def best(self, prefix: Prefix) -> tuple[Path, Reason] | None:
+        return self._loc_rib.best(prefix)
+
+    def status(self, name: str) -> PeeringStatus:
+        peer = self._peer(name)
+        return PeeringStatus(
+            instance=self.role,
+            peering=name,
+            state=PeeringState.ESTABLISHED if peer.established else PeeringState.IDLE,
+            received_routes=peer.adj_in.received_count,
+            accepted_routes=peer.adj_in.accepted_count,
+            rejected_routes=peer.adj_in.received_count - peer.adj_in.accepted_count,
+            advertised_routes=len(peer.adj_out),
+            updates_received=peer.updates_received,
+            max_prefix_events=peer.max_prefix_events,
+            last_error=peer.last_error,
+            established_at=peer.established_at,
+            idle_hold_until=peer.idle_hold_until,
+        )
+
+    def rejected_routes(self, name: str) -> list[tuple[Path, str]]:
+        return [(e.path, e.rejected or "") for e in self._peer(name).adj_in.rejected()]
+
+    # --- selection -----------------------------------------------------------
+
+    def _kind(self, path: Path) -> SourceKind:
+        return self._gateways.get(path.source, SourceKind.NVA)
+
+    def _by_preference(self, paths: Sequence[Path]) -> list[Path]:
+        """Hub routing preference between source kinds (route-server-spec §1.5)."""
+        pref = self.config.hub_routing_preference
+        ranks = [rules.source_rank(self._kind(p), pref) for p in paths]
+        top = min(ranks)
+        return [p for p, rank in zip(paths, ranks, strict=True) if rank == top]
+
+    def _select(self, paths: Sequence[Path]) -> tuple[Path, Reason]:
+        return decision.best(self._by_preference(paths))
+
+    def _advertisable(self, prefix: Prefix, to_peer: str) -> Path | None:
+        """The path NVA ``to_peer`` is sent for ``prefix``, if any: the best among
+        NVA paths (plus gateway paths with branch-to-branch), never back to its
+        source, never NO_ADVERTISE."""
+        candidates = self._loc_rib.candidates(prefix)
+        if not self.config.branch_to_branch:
+            candidates = [p for p in candidates if p.source not in self._gateways]
+        if not candidates:
+            return None
+        path, _ = self._select(candidates)
+        if path.source == to_peer or rules.is_no_advertise(path.attributes):
+            return None
+        return path
+
+    def _desired(self, peer: _Peer, prefixes: Iterable[Prefix]) -> dict[Prefix, Advertisement]:
+        local = set(self.config.local_prefixes)
+        desired: dict[Prefix, Advertisement] = {}
+        for prefix in prefixes:
+            if prefix.afi != Afi.IPV4:
+                continue  # Route Server is IPv4 unicast only
+            if prefix in local:
+                desired[prefix] = rules.local_advertisement(self.config.asn, self.local_ip)
+                continue
+            path = self._advertisable(prefix, peer.config.name)
+            if path is not None:
+                desired[prefix] = rules.export_advertisement(path, self.config.asn, self.local_ip)
+        return desired
+
+    def _programme(self, prefix: Prefix) -> tuple[int, ...]:
+        """ECMP next hops for the VNet: preference, then equal AS_PATH length;
+        identical next hops from several NVAs collapse to one."""
+        if not rules.injectable(prefix, self.config.local_prefixes):
+            return ()
+        candidates = self._loc_rib.candidates(prefix)
+        if not candidates:
+            return ()
+        chosen = decision.ecmp_set(self._by_preference(candidates))
+        return tuple(sorted({p.next_hops[0] for p in chosen if p.next_hops}))
+
+    # --- plumbing ------------------------------------------------------------
+
+    def _peer(self, name: str) -> _Peer:
+        try:
+            return self._peers[name]
+        except KeyError:
+            msg = f"no peering named {name!r}"
+            raise LocalProtocolError(msg) from None
+
+    def _established_peer(self, name: str) -> _Peer:
+        peer = self._peer(name)
+        if not peer.established:
+            msg = f"peering {name!r} on {self.role} is not Established"
+            raise LocalProtocolError(msg)
+        return peer
+
+    def _make_path(
+        self,
+        peer: _Peer,
+        *,
+        prefix: Prefix,
+        path_id: int,
+        next_hops: tuple[int, ...],
+        attrs: PathAttributes,
+        now: float,
+    ) -> Path:
+        assert peer.negotiated is not None
+        return Path(
+            prefix=prefix,
+            attributes=self._interner.intern(attrs),
+            next_hops=next_hops,
+            source=peer.config.name,
+            source_address=peer.config.address,
+            source_asn=peer.config.peer_asn,
+            router_id=peer.negotiated.peer_bgp_id,
+            peer_type=PeerType.EBGP,
+            path_id=path_id,
+            learned_at=now,
+        )
+
+    def _apply(self, source: str, change: Change) -> None:
+        prefix, path_id = change.key
+        if change.after is not None:
+            self._loc_rib.add(change.after)
+        elif change.before is not None:
+            self._loc_rib.remove(prefix, source, path_id)
+
+    def _over_limit(
+        self, peer: _Peer, announced: list[Announced], withdrawn: list[tuple[Prefix, int]]
+    ) -> bool:
+        """Azure FAQ counting: routes held plus routes in this UPDATE (a re-sent
+        prefix counts twice). Beyond the cloud: unique prefixes after the UPDATE."""
+        limit = self.config.max_routes_per_peer
+        if self.config.count_readvertised_routes:
+            return peer.adj_in.received_count + len(announced) > limit
+        keys = {(e.path.prefix, e.path.path_id) for e in peer.adj_in.entries()}
+        keys -= set(withdrawn)
+        keys |= {(prefix, pid) for prefix, pid, _ in announced}
+        return len(keys) > limit
+
+    def _max_prefix_teardown(
+        self, peer: _Peer, announced: list[Announced], now: float
+    ) -> list[Output]:
+        afi = announced[0][0].afi if announced else Afi.IPV4
+        limit = self.config.max_routes_per_peer
+        hold = self.config.idle_hold_after_max_prefix
+        reason = f"maximum number of prefixes ({limit}) reached"
+        teardown = TeardownPeering(
+            instance=self.role,
+            peering=peer.config.name,
+            notification=max_prefix_notification(afi, Safi.UNICAST, limit),
+            reason=reason,
+            idle_hold=hold,
+        )
+        peer.max_prefix_events += 1
+        outputs: list[Output] = [teardown, *self._go_down(peer, now, reason)]
+        peer.idle_hold_until = now + hold
+        return outputs
+
+    def _go_down(self, peer: _Peer, now: float, reason: str) -> list[Output]:
+        if peer.established:
+            peer.last_error = reason
+        peer.negotiated = None
+        peer.established_at = None
+        peer.adj_out.clear()
+        peer.adj_in.clear()
+        self._loc_rib.remove_source(peer.config.name)
+        return self._propagate(now)
+
+    def _propagate(self, now: float, *, full: bool = False) -> list[Output]:
+        """Push Loc-RIB changes to every established peer and the VNet."""
+        del now  # decisions do not depend on time; kept for symmetry
+        changed = self._loc_rib.drain_changes()
+        outputs: list[Output] = []
+        for peer in self._peers.values():
+            if peer.established:
+                outputs += self._sync_peer(peer, None if full else changed)
+        scope = set(self._programmed) | set(self._loc_rib.prefixes()) if full else changed
+        self._reprogram(scope)
+        return outputs
+
+    def _reprogram(self, prefixes: Iterable[Prefix]) -> None:
+        for prefix in prefixes:
+            hops = self._programme(prefix)
+            if hops == self._programmed.get(prefix, ()):
+                continue
+            if hops:
+                self._programmed[prefix] = hops
+            else:
+                del self._programmed[prefix]
+            self._programming_changes.add(prefix)
+
+    def _sync_peer(self, peer: _Peer, only: set[Prefix] | None) -> list[Output]:
+        if only is None:
+            scope = (
+                set(self.config.local_prefixes)
+                | set(self._loc_rib.prefixes())
+                | set(peer.adj_out.advertised())
+            )
+        else:
+            scope = only
+        announce, withdraw = peer.adj_out.diff(self._desired(peer, scope), only=scope)
+        if not announce and not withdraw:
+            return []
+        peer.adj_out.apply(announce, withdraw)
+        assert peer.negotiated is not None
+        updates = pack_updates(
+            announce, withdraw, max_message_length=peer.negotiated.max_message_length
+        )
+        return [SendUpdate(instance=self.role, peering=peer.config.name, update=u) for u in updates]
+
+    def _end_of_rib(self, peer: _Peer) -> list[Output]:
+        return [
+            SendUpdate(instance=self.role, peering=peer.config.name, update=end_of_rib(Afi.IPV4))
+        ]
+
+    def _origin_label(self, prefix: Prefix, to_peer: str) -> str:
+        path = self._advertisable(prefix, to_peer)
+        if path is not None and path.source in self._gateways:
+            return "IBgp"
+        return "EBgp"

@@ -1,0 +1,135 @@
+"""Adj-RIB-In (soft reconfiguration), Loc-RIB (best + change feed), Adj-RIB-Out diff."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+from rib_helpers import P, path, seq
+
+from nexthop.bgp.rib.adj_rib_in import AdjRibIn
+from nexthop.bgp.rib.adj_rib_out import AdjRibOut, Advertisement, apply_diff
+from nexthop.bgp.rib.decision import Reason
+from nexthop.bgp.rib.loc_rib import LocRib
+from nexthop.bgp.rib.path import AttributeInterner, Path, prepend_as
+from nexthop.bgp.wire.messages import PathAttributes
+from nexthop.net.prefix import Afi, Prefix, parse_prefix
+
+Q = parse_prefix("10.200.0.0/16")
+
+
+def reject_long(p: Path) -> str | None:
+    return "too long" if len(p.attributes.as_path[0].asns) > 1 else None
+
+
+def test_adj_rib_in_keeps_rejected_paths_with_reason() -> None:
+    rib = AdjRibIn("nva1")
+    good = path(prefix=P, as_path=(seq(65001),))
+    bad = path(prefix=Q, as_path=(seq(65001, 65002),))
+    assert rib.update(good, reject_long).after is good
+    change = rib.update(bad, reject_long)
+    assert change.after is None
+    assert change.before is None
+    assert rib.received_count == 2
+    assert rib.accepted_count == 1
+    assert [(e.path.prefix, e.rejected) for e in rib.rejected()] == [(Q, "too long")]
+
+
+def test_adj_rib_in_reapply_accepts_previously_rejected_without_refresh() -> None:
+    rib = AdjRibIn("nva1")
+    bad = path(prefix=Q, as_path=(seq(65001, 65002),))
+    rib.update(bad, reject_long)
+    changes = rib.reapply(lambda _p: None)
+    assert [(c.key, c.before, c.after) for c in changes] == [((Q, 0), None, bad)]
+    assert rib.accepted_count == 1
+    # Re-applying the same policy changes nothing.
+    assert rib.reapply(lambda _p: None) == []
+    # And rejecting again reports the loss.
+    changes = rib.reapply(reject_long)
+    assert [(c.before, c.after) for c in changes] == [(bad, None)]
+    assert rib.accepted_count == 0
+
+
+def test_adj_rib_in_replace_withdraw_and_clear() -> None:
+    rib = AdjRibIn("nva1")
+    first = path(as_path=(seq(65001),))
+    second = path(as_path=(seq(65001, 65001),))
+    rib.update(first)
+    change = rib.update(second)
+    assert (change.before, change.after) == (first, second)
+    assert rib.received_count == 1
+    assert rib.withdraw(P).before is second
+    assert rib.withdraw(P).before is None
+    rib.update(first)
+    assert [c.before for c in rib.clear()] == [first]
+    assert len(rib) == 0
+    assert rib.accepted_count == 0
+
+
+def test_loc_rib_best_reason_and_change_feed() -> None:
+    rib = LocRib()
+    short = path("nva1", as_path=(seq(65001),))
+    long = path("nva2", as_path=(seq(65002, 65002),))
+    rib.add(long)
+    rib.add(short)
+    assert rib.best(P) == (short, Reason.AS_PATH)
+    assert rib.drain_changes() == {P}
+    assert rib.drain_changes() == set()
+    assert rib.remove(P, "nva1") is short
+    assert rib.best(P) == (long, Reason.ONLY_PATH)
+    assert rib.remove(P, "nva1") is None
+    assert rib.remove(Q, "nva1") is None
+    assert rib.remove_source("nva2") == [long]
+    assert rib.best(P) is None
+    assert rib.drain_changes() == {P}
+    assert len(rib) == 0
+
+
+def test_interner_shares_equal_attributes() -> None:
+    interner = AttributeInterner()
+    a = interner.intern(PathAttributes(as_path=(seq(65001),)))
+    b = interner.intern(PathAttributes(as_path=(seq(65001),)))
+    assert a is b
+    assert len(interner) == 1
+
+
+def test_prepend_joins_leading_sequence() -> None:
+    assert prepend_as((seq(65001),), 65515) == (seq(65515, 65001),)
+    assert prepend_as((), 65515) == (seq(65515),)
+
+
+def _advert(n: int) -> Advertisement:
+    return Advertisement(attributes=PathAttributes(as_path=(seq(n),)), next_hops=(n,))
+
+
+prefixes = st.builds(
+    lambda v, length: Prefix(Afi.IPV4, (v >> (32 - length)) << (32 - length), length),
+    st.integers(0, 2**32 - 1),
+    st.integers(8, 32),
+)
+tables = st.dictionaries(prefixes, st.integers(1, 4).map(_advert), max_size=20)
+
+
+@given(before=tables, desired=tables)
+def test_adj_rib_out_diff_applied_to_previous_state_is_desired(
+    before: dict[Prefix, Advertisement], desired: dict[Prefix, Advertisement]
+) -> None:
+    out = AdjRibOut("nva")
+    out.apply(before, ())
+    announce, withdraw = out.diff(desired)
+    assert apply_diff(before, announce, withdraw) == desired
+    # Only changes are sent.
+    assert all(before.get(p) != a for p, a in announce.items())
+    assert set(withdraw) == set(before) - set(desired)
+    out.apply(announce, withdraw)
+    assert out.advertised() == desired
+    assert out.diff(desired) == ({}, ())
+
+
+def test_adj_rib_out_diff_limited_to_scope() -> None:
+    out = AdjRibOut("nva")
+    out.apply({P: _advert(1), Q: _advert(1)}, ())
+    announce, withdraw = out.diff({P: _advert(2)}, only={P})
+    assert announce == {P: _advert(2)}
+    assert withdraw == ()
+    out.clear()
+    assert len(out) == 0
