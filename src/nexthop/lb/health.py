@@ -2,7 +2,9 @@
 
 Rules (route-server-spec §3, PROBE / PROBEAPI):
 
-* A backend starts ``Unknown`` (not eligible for new flows) and is probed at once.
+* A backend starts ``Unknown`` (not eligible for new flows) and is probed at once. A
+  tracker built with ``initial_state=Up`` (lab start-up) does not count that as a
+  mark-up for the flap rule below.
 * ``probe_threshold`` consecutive successes mark it Up; as many consecutive failures
   (timeouts, refused connections) mark it Down.
 * An explicit HTTP answer decides at once: non-200 marks Down immediately and 200 marks
@@ -197,7 +199,6 @@ class ProbeTracker:
             since=now,
             reason=reason,
             next_at=now,
-            last_up_at=now if self._initial is HealthState.UP else None,
         )
 
     def remove_backend(self, name: str) -> None:
