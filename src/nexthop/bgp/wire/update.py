@@ -109,7 +109,7 @@ def _decode_attributes(data: bytes, n: Negotiated, cache: AttributeCache | None)
                     UpdateErrorSubcode.MALFORMED_ATTRIBUTE_LIST,
                     f"attribute {type_code} appears twice",
                 )
-            out.discarded.append(f"duplicate attribute {type_code} (attribute discarded)")
+            out.discarded.append(f"duplicate attribute {type_code} (attribute-discard)")
             clean = False
             continue
         out.types.add(type_code)
