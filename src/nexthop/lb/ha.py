@@ -30,8 +30,10 @@ __all__ = [
     "BecameActive",
     "BecameStandby",
     "HaConfig",
+    "HaEvent",
     "HaInput",
     "HaNode",
+    "HaOutput",
     "HaState",
     "HaTimer",
     "HaUsageError",
@@ -144,7 +146,7 @@ class PeerFailed:
     now: float
 
 
-Input = Start | Stop | HeartbeatReceived | TimerExpired | PeerFailed
+HaEvent = Start | Stop | HeartbeatReceived | TimerExpired | PeerFailed
 
 # -- outputs ------------------------------------------------------------------------
 
@@ -186,7 +188,7 @@ class Stopped:
     at: float
 
 
-Output = SendHeartbeat | BecameActive | BecameStandby | PeerLost | Stopped
+HaOutput = SendHeartbeat | BecameActive | BecameStandby | PeerLost | Stopped
 
 # -- the table ----------------------------------------------------------------------
 
@@ -273,7 +275,7 @@ class HaNode:
         """Only the active node answers the load balancer's health probe."""
         return self.state is HaState.ACTIVE
 
-    def classify(self, event: Input) -> HaInput:
+    def classify(self, event: HaEvent) -> HaInput:
         match event:
             case Start():
                 return HaInput.START
@@ -297,7 +299,7 @@ class HaNode:
                 return HaInput.PEER_STANDBY_HIGHER
         raise HaUsageError(f"unknown input {event!r}")  # pragma: no cover
 
-    def handle(self, event: Input) -> list[Output]:
+    def handle(self, event: HaEvent) -> list[HaOutput]:
         kind = self.classify(event)
         try:
             actions, nxt = TRANSITIONS[(self.state, kind)]
@@ -306,8 +308,8 @@ class HaNode:
         self.state = nxt
         return self._apply(actions, kind, event.now)
 
-    def _apply(self, actions: tuple[Action, ...], kind: HaInput, now: float) -> list[Output]:
-        out: list[Output] = []
+    def _apply(self, actions: tuple[Action, ...], kind: HaInput, now: float) -> list[HaOutput]:
+        out: list[HaOutput] = []
         cfg = self.config
         for action in actions:
             match action:
@@ -343,9 +345,9 @@ class HaNode:
     def next_deadline(self) -> float | None:
         return min(self._deadlines.values(), default=None)
 
-    def handle_timer(self, now: float) -> list[Output]:
+    def handle_timer(self, now: float) -> list[HaOutput]:
         """Fire every timer due at ``now`` (earliest first)."""
-        out: list[Output] = []
+        out: list[HaOutput] = []
         while True:
             due = [(t, d) for d, t in self._deadlines.items() if t <= now]
             if not due:
