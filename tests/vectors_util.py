@@ -32,7 +32,8 @@ BGP_PORT = 179
 MARKER = b"\xff" * 16
 
 # link types (tcpdump LINKTYPE_*)
-_ETHERNET, _NULL, _RAW, _LINUX_SLL, _LINUX_SLL2 = 1, 0, 101, 113, 276
+_ETHERNET, _NULL, _PPP, _RAW, _LINUX_SLL, _LINUX_SLL2 = 1, 0, 9, 101, 113, 276
+_PPP_PROTOCOLS = {0x0021: 0x0800, 0x0057: 0x86DD}
 _RAW_ALIASES = {12, 14, 228, 229}
 
 
@@ -93,6 +94,10 @@ def _ip_payload(linktype: int, frame: bytes) -> bytes | None:
         ethertype, off = struct.unpack_from("!H", frame, 14)[0], 16
     elif linktype == _LINUX_SLL2:
         ethertype, off = struct.unpack_from("!H", frame, 0)[0], 20
+    elif linktype == _PPP:
+        off = 2 if frame[:2] == b"\xff\x03" else 0
+        ethertype = _PPP_PROTOCOLS.get(struct.unpack_from("!H", frame, off)[0], 0)
+        off += 2
     elif linktype == _NULL:
         family = struct.unpack_from("<I", frame, 0)[0]
         if family > 0xFFFF:
@@ -143,8 +148,11 @@ def tcp_segments(path: Path) -> list[Segment]:
     """TCP segments with a payload, to or from port 179, in capture order."""
     out = []
     for linktype, frame in read_packets(path):
-        ip = _ip_payload(linktype, frame)
-        seg = _tcp_segment(ip) if ip else None
+        try:
+            ip = _ip_payload(linktype, frame)
+            seg = _tcp_segment(ip) if ip else None
+        except (struct.error, IndexError):  # truncated frame
+            continue
         if seg and seg.payload and BGP_PORT in (seg.sport, seg.dport):
             out.append(seg)
     return out

@@ -81,15 +81,16 @@ def encode_route_refresh(msg: RouteRefresh) -> bytes:
 
 
 def shutdown_communication(n: Notification) -> str | None:
-    """The RFC 8203/9003 message of a Cease Administrative Shutdown/Reset, or None
-    when there is none or it is malformed (bad length or invalid UTF-8)."""
+    """The RFC 8203/9003 message of a Cease Administrative Shutdown/Reset ("" for
+    a zero length), or None when there is none or it is malformed (length past
+    the data, or invalid UTF-8). Octets after the message are ignored."""
     if n.code != ErrorCode.CEASE or n.subcode not in _COMMUNICATION_SUBCODES or not n.data:
         return None
     length = n.data[0]
-    if length == 0 or length + 1 != len(n.data):
+    if length + 1 > len(n.data):
         return None
     try:
-        return n.data[1:].decode("utf-8")
+        return n.data[1 : 1 + length].decode("utf-8")
     except UnicodeDecodeError:
         return None
 
