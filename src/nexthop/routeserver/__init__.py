@@ -18,6 +18,7 @@ from nexthop.routeserver.instance import RouteServerInstance, max_prefix_notific
 from nexthop.routeserver.outputs import (
     Output,
     RoutesChanged,
+    RouteServerWarning,
     SendRouteRefresh,
     SendUpdate,
     TeardownPeering,
@@ -44,6 +45,7 @@ __all__ = [
     "RouteServer",
     "RouteServerConfig",
     "RouteServerInstance",
+    "RouteServerWarning",
     "RoutesChanged",
     "SendRouteRefresh",
     "SendUpdate",

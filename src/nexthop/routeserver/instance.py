@@ -35,7 +35,7 @@ from nexthop.net.prefix import Afi, Prefix, Safi
 from nexthop.routeserver import rules
 from nexthop.routeserver.config import PeeringConfig, RouteServerConfig
 from nexthop.routeserver.outputs import Output, SendUpdate, TeardownPeering
-from nexthop.routeserver.outputs import Warning as WarningOutput
+from nexthop.routeserver.outputs import RouteServerWarning as WarningOutput
 from nexthop.routeserver.rules import GatewayKind, GatewayRoute, SourceKind
 from nexthop.routeserver.views import (
     PeeringState,

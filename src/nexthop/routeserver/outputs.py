@@ -15,6 +15,7 @@ from nexthop.net.prefix import Prefix
 
 __all__ = [
     "Output",
+    "RouteServerWarning",
     "RoutesChanged",
     "SendRouteRefresh",
     "SendUpdate",
@@ -63,7 +64,7 @@ class RoutesChanged:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Warning:  # noqa: A001 - the name the project's contract uses
+class RouteServerWarning:
     """Something an operator should know; ``peering``/``instance`` may be empty."""
 
     message: str
@@ -71,4 +72,6 @@ class Warning:  # noqa: A001 - the name the project's contract uses
     peering: str = ""
 
 
-Output = SendUpdate | SendRouteRefresh | TeardownPeering | RoutesChanged | Warning
+Warning = RouteServerWarning  # noqa: A001 - the brief's name; importers should prefer the long one
+
+Output = SendUpdate | SendRouteRefresh | TeardownPeering | RoutesChanged | RouteServerWarning

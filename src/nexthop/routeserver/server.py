@@ -46,7 +46,7 @@ from nexthop.routeserver.outputs import (
     SendRouteRefresh,
     TeardownPeering,
 )
-from nexthop.routeserver.outputs import Warning as WarningOutput
+from nexthop.routeserver.outputs import RouteServerWarning as WarningOutput
 from nexthop.routeserver.rules import GatewayKind, GatewayRoute, SourceKind
 from nexthop.routeserver.views import PeeringStatus, RouteRow
 
