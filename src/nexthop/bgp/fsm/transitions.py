@@ -172,6 +172,11 @@ def retry_connect(ctx: Context, inp: Input) -> list[Output]:
     return [CloseRequested(), *_arm_connect_retry(ctx), ConnectRequested()]
 
 
+def connect_again(ctx: Context, inp: Input) -> list[Output]:
+    """ConnectRetryTimer expiry in Active: try connecting again (§8.2.2 Active)."""
+    return [*_arm_connect_retry(ctx), ConnectRequested()]
+
+
 def connect_failed(ctx: Context, inp: Input) -> list[Output]:
     """The TCP connect failed: wait for ConnectRetry (or the peer) in Active."""
     return [SessionDown(reason=DownReason.CONNECTION_FAILED), *_arm_connect_retry(ctx)]
@@ -328,7 +333,7 @@ TRANSITIONS: dict[tuple[SessionState, type[Input]], tuple[Handler, SessionState]
     # Active
     (S.ACTIVE, ManualStop): (manual_stop_unconnected, S.IDLE),
     (S.ACTIVE, AutomaticStop): (automatic_stop_unconnected, S.IDLE),
-    (S.ACTIVE, ConnectRetryTimerExpires): (retry_connect, S.CONNECT),
+    (S.ACTIVE, ConnectRetryTimerExpires): (connect_again, S.CONNECT),
     (S.ACTIVE, TcpConnectionConfirmed): (send_open, S.OPENSENT),
     (S.ACTIVE, TcpConnectionFails): (connect_failed, S.ACTIVE),
     # OpenSent
