@@ -8,10 +8,11 @@ address shifted right by ``max_length - length`` (the prefix's significant bits)
 to the stored ``(Prefix, value)`` pair, plus the lengths present sorted from
 longest to shortest. ``longest_match`` probes at most 33 (IPv4) or 129 (IPv6)
 dicts and in practice only the handful of lengths actually present (a full-table
-mix uses about 25). Each probe is one shift and one dict lookup, so a lookup in a
-100,000-route table costs a few microseconds in CPython, and nothing is allocated:
-the stored pair is returned as is. A binary trie was the alternative; in CPython
-it walks up to 32/128 Python-level nodes per lookup and is several times slower.
+mix uses about 25). Each probe is one shift and one dict lookup, and nothing is
+allocated: the stored pair is returned as is. Measured with
+``benchmarks/vnet_lookup.py`` (100,000 routes, Internet-like length mix, CPython
+3.11): about 1.4 us per lookup; a plain bit-by-bit binary trie measured ad hoc on
+the same data took about 2.3 us and needs a Python object per node.
 """
 
 from __future__ import annotations

@@ -26,14 +26,18 @@ __all__ = ["LookupIndex", "RouteDecision", "compile_routes", "next_hop"]
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RouteDecision:
-    """Where a packet goes: the Active route chosen by longest prefix match."""
+    """Where a packet goes: the Active route chosen by longest prefix match.
+
+    ``overridden`` counts the Invalid routes this route won against; ``reason``
+    (computed on access, so compiling 100,000 routes stays cheap) explains it.
+    """
 
     prefix: Prefix | None
     source: RouteSource | None
     next_hop_type: NextHopType
     next_hop_ips: tuple[int, ...]
     route_name: str | None
-    reason: str
+    overridden: int = 0
 
     @property
     def dropped(self) -> bool:
@@ -44,6 +48,24 @@ class RouteDecision:
             return []
         return [format_address(self.prefix.afi, ip) for ip in self.next_hop_ips]
 
+    @property
+    def reason(self) -> str:
+        if self.prefix is None:
+            return "no route matches the destination: dropped"
+        label = f"{self.source!s} route" + (f" {self.route_name!r}" if self.route_name else "")
+        target = str(self.next_hop_type)
+        hops = self.next_hop_texts()
+        if hops:
+            target += " " + ", ".join(hops)
+            if len(hops) > 1:
+                target += f" (ECMP over {len(hops)} next hops)"
+        reason = f"longest prefix match {self.prefix}: {label} -> {target}"
+        if self.overridden:
+            reason += f"; it overrides {self.overridden} other route(s)"
+        if self.dropped:
+            reason += "; next hop type None drops the packet"
+        return reason
+
 
 _NO_ROUTE = RouteDecision(
     prefix=None,
@@ -51,31 +73,7 @@ _NO_ROUTE = RouteDecision(
     next_hop_type=NextHopType.NONE,
     next_hop_ips=(),
     route_name=None,
-    reason="no route matches the destination: dropped",
 )
-
-
-def _decision(route: EffectiveRoute, overridden: int) -> RouteDecision:
-    label = f"{route.source!s} route" + (f" {route.name!r}" if route.name else "")
-    target = str(route.next_hop_type)
-    hops = route.next_hop_texts()
-    if hops:
-        target += " " + ", ".join(hops)
-        if len(hops) > 1:
-            target += f" (ECMP over {len(hops)} next hops)"
-    reason = f"longest prefix match {route.prefix}: {label} -> {target}"
-    if overridden:
-        reason += f"; it overrides {overridden} other route(s)"
-    if route.next_hop_type == NextHopType.NONE:
-        reason += "; next hop type None drops the packet"
-    return RouteDecision(
-        prefix=route.prefix,
-        source=route.source,
-        next_hop_type=route.next_hop_type,
-        next_hop_ips=route.next_hop_ips,
-        route_name=route.name,
-        reason=reason,
-    )
 
 
 class LookupIndex:
@@ -92,11 +90,23 @@ class LookupIndex:
             elif route.overridden_by is not None:
                 overridden[route.overridden_by] += 1
         self._trie: PrefixTrie[RouteDecision] = PrefixTrie()
+        insert = self._trie.insert
         for route in active:
-            if route.prefix in self._trie:
+            size = len(self._trie)
+            insert(
+                route.prefix,
+                RouteDecision(
+                    prefix=route.prefix,
+                    source=route.source,
+                    next_hop_type=route.next_hop_type,
+                    next_hop_ips=route.next_hop_ips,
+                    route_name=route.name,
+                    overridden=overridden.get(route.prefix, 0),
+                ),
+            )
+            if len(self._trie) == size:
                 msg = f"routes: two Active routes for {route.prefix}"
                 raise ValueError(msg)
-            self._trie.insert(route.prefix, _decision(route, overridden[route.prefix]))
 
     def __len__(self) -> int:
         return len(self._trie)
