@@ -369,14 +369,12 @@ class RouteServer:
         """With branch-to-branch, the VNet ranges plus NVA routes sent toward an
         ExpressRoute circuit must stay within its limit (1,000 by default)."""
         has_er = any(kind == SourceKind.EXPRESS_ROUTE for kind, _ in self._gateways.values())
-        count = len(self._config.local_prefixes) + max(
-            len(routes) for routes in self.routes_to_gateways().values()
-        )
-        over = (
-            has_er
-            and self._config.branch_to_branch
-            and count > self._config.expressroute_route_limit
-        )
+        over = False
+        count = 0
+        if has_er and self._config.branch_to_branch:
+            offered = max(len(routes) for routes in self.routes_to_gateways().values())
+            count = len(self._config.local_prefixes) + offered
+            over = count > self._config.expressroute_route_limit
         if over and not self._er_limit_warned:
             self._er_limit_warned = True
             return [
