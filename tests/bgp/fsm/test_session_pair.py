@@ -176,6 +176,15 @@ def test_lower_peer_hold_time_is_accepted() -> None:
     assert pair.a.session.counters.last_down_reason is DownReason.HOLD_TIMER_EXPIRED
 
 
+def test_smallest_timers_keep_the_session_up() -> None:
+    tight = {"hold_time": 3, "keepalive_time": 1}
+    pair = established_pair(a=config_a(**tight), b=config_b(**tight))
+    before = pair.a.session.counters.messages_out["KEEPALIVE"]
+    pair.advance(60)
+    assert pair.established()
+    assert pair.a.session.counters.messages_out["KEEPALIVE"] - before == 60
+
+
 def test_hold_time_zero_disables_hold_and_keepalive() -> None:
     pair = established_pair(a=config_a(hold_time=0))
     assert pair.a.session.get_timer() is None
