@@ -371,4 +371,10 @@ def merge_as4(
         else:
             merged.append(AsPathSegment(seg.type, seg.asns[:keep]))
             keep -= len(merged[-1].asns)
+    seq = AsPathSegmentType.AS_SEQUENCE
+    if merged and as4_path and merged[-1].type == seq and as4_path[0].type == seq:
+        # Join the two halves of one AS_SEQUENCE (keeping the 255-number segment limit).
+        joined = merged[-1].asns + as4_path[0].asns
+        if len(joined) <= 255:
+            return (*merged[:-1], AsPathSegment(seq, joined), *as4_path[1:])
     return (*merged, *as4_path)

@@ -124,7 +124,7 @@ def _decode_attributes(data: bytes, n: Negotiated, cache: AttributeCache | None)
             if flags & AttrFlag.TRANSITIVE and cached is None:
                 unknown.append(
                     RawAttribute(
-                        flags=flags & ~AttrFlag.EXTENDED_LENGTH & 0xFF,
+                        flags=(flags | AttrFlag.PARTIAL) & ~AttrFlag.EXTENDED_LENGTH & 0xFF,
                         type=type_code,
                         value=bytes(data[head:end]),
                     )
