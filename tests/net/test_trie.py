@@ -56,6 +56,7 @@ def test_exact_insert_get_remove_len() -> None:
     assert trie[p("10.1.0.0/16")] == "b"
     assert trie.get(p("10.2.0.0/16")) is None
     assert trie.get(p("10.2.0.0/16"), "dflt") == "dflt"
+    assert trie.get(p("10.0.0.0/9")) is None  # no /9 table at all
     assert p("10.1.0.0/16") in trie
     assert p("10.1.0.0/17") not in trie
     assert "10.1.0.0/16" not in trie

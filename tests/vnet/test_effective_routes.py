@@ -201,3 +201,13 @@ def test_ipv6_bgp_and_system_routes() -> None:
     ]
     v6 = next(r for r in to_az_json(routes)["value"] if r["addressPrefix"] == ["2001:db8::/32"])
     assert v6["nextHopIpAddress"] == ["fd00:1:0:2::4"]
+
+
+def test_peered_reserved_range_beats_the_none_route_for_the_same_prefix() -> None:
+    local = VirtualNetwork(name="v", region="r", address_spaces=(P("192.0.2.0/24"),))
+    peer = VirtualNetwork(name="big", region="r", address_spaces=(P("10.0.0.0/8"),))
+    routes = compute_effective_routes(vnet=local, peered_vnets=[peer])
+    assert rows(routes, "10.0.0.0/8") == [
+        ("Default", "Active", "VNetPeering"),
+        ("Default", "Invalid", "None"),
+    ]

@@ -97,6 +97,7 @@ def test_route_server_does_not_inject_vnet_or_peered_ranges_but_allows_supernets
         BgpRoute(prefix=P("10.1.0.0/16"), next_hops=(NVA,)),
         BgpRoute(prefix=P("10.0.0.0/8"), next_hops=(NVA,)),
     ]
+    assert filter_injectable(fabric.bgp_routes("hub"), []) == list(fabric.bgp_routes("hub"))
 
 
 def test_peering_routes_need_both_directions() -> None:
@@ -391,3 +392,56 @@ def test_removal_in_order_empties_the_fabric() -> None:
     fabric.remove_region(REGION)
     assert fabric.vnets() == []
     assert fabric.regions() == []
+
+
+def test_more_rejections_name_the_field() -> None:
+    fabric = hub_and_spokes()
+    cases = [
+        (lambda: fabric.add_region(Region(name=REGION)), "name: already exists"),
+        (lambda: fabric.add_vnet(vnet("hub", "10.50.0.0/16")), "name: already exists"),
+        (
+            lambda: fabric.add_subnet(
+                Subnet(vnet="hub", name="x", prefix=P("10.0.9.0/24"), route_table="nope")
+            ),
+            "route_table: unknown route table 'nope'",
+        ),
+        (
+            lambda: fabric.add_nic(Nic(name="x", vnet="hub", subnet="nope", private_ip=NVA_B)),
+            "subnet: unknown subnet hub/nope",
+        ),
+        (
+            lambda: fabric.add_route_table(RouteTable(name="rt", region="mars")),
+            "region: unknown region 'mars'",
+        ),
+        (
+            lambda: fabric.add_peering(VnetPeering(local="hub", remote="ghost")),
+            "remote: unknown virtual network 'ghost'",
+        ),
+        (
+            lambda: fabric.add_peering(VnetPeering(local="hub", remote="spoke1")),
+            "remote: this peering already exists",
+        ),
+        (
+            lambda: fabric.set_bgp_routes("hub", [(P("10.9.0.0/16"), (NVA,))]),  # type: ignore[list-item]
+            "routes: not a BgpRoute",
+        ),
+    ]
+    before = snapshot(fabric)
+    for change, fragment in cases:
+        with pytest.raises(ValueError, match=fragment.split(":")[0]) as info:
+            change()
+        assert fragment in str(info.value)
+        assert snapshot(fabric) == before
+    fabric.add_route_table(RouteTable(name="rt", region=REGION))
+    with pytest.raises(ValueError, match="RouteTable 'rt': name: already exists"):
+        fabric.add_route_table(RouteTable(name="rt", region=REGION))
+
+
+def test_use_remote_gateways_cannot_point_both_ways() -> None:
+    fabric = hub_and_spokes()
+    fabric.add_vnet(vnet("a", "10.60.0.0/16"))
+    fabric.add_vnet(vnet("b", "10.61.0.0/16"))
+    fabric.add_peering(VnetPeering(local="a", remote="b", use_remote_gateways=True))
+    with pytest.raises(ValueError, match="use_remote_gateways: the reverse link already uses"):
+        fabric.add_peering(VnetPeering(local="b", remote="a", use_remote_gateways=True))
+    assert [p.local for p in fabric.peerings() if p.remote == "a"] == []

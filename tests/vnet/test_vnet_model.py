@@ -190,3 +190,24 @@ def test_usable_excludes_azure_reserved_addresses() -> None:
     v6 = Subnet(vnet="v", name="s6", prefix=P("fd00:0:0:1::/64"))
     assert v6.usable(ip("fd00:0:0:1::4"))
     assert not v6.usable(ip("fd00:0:0:1::1"))
+
+
+@pytest.mark.parametrize(
+    ("prefix", "fragment"),
+    [
+        ("10.0.0.0/8", "must be a Prefix"),
+        (Prefix(9, 0, 0), "unknown address family 9"),
+        (Prefix(Afi.IPV4, 0, 40), "prefix length 40 is not in 0..32"),
+        (Prefix(Afi.IPV4, 1 << 33, 32), "address out of range"),
+    ],
+)
+def test_prefix_fields_are_checked(prefix: object, fragment: str) -> None:
+    with pytest.raises(ValueError, match="prefix") as info:
+        BgpRoute(prefix=prefix, next_hops=(1,))  # type: ignore[arg-type]
+    assert "BgpRoute: prefix: " in str(info.value)
+    assert fragment in str(info.value)
+
+
+def test_route_table_rejects_non_routes() -> None:
+    with pytest.raises(ValueError, match="routes: must contain Route objects"):
+        RouteTable(name="rt", region="r", routes=("0.0.0.0/0",))  # type: ignore[arg-type]
