@@ -1,0 +1,208 @@
+"""Topology file -> validated ``Topology``, with ``file:line:column: field: message`` errors.
+
+The YAML text is composed into PyYAML's node tree first (so every value keeps
+its start mark), then constructed into plain data and validated by the pydantic
+schema. Each pydantic error ``loc`` and each cross-resource ``Issue`` path is
+walked down the node tree to the deepest node it names: the value for a bad
+value, the key for an unknown field, the enclosing mapping for a missing
+field. Problems inside an NVA's ``bgp_config`` literal block (``|``) point at
+the offending line of the block. Duplicate mapping keys, which PyYAML would
+silently collapse, are reported too.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path as FsPath
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from nexthop.config.checks import Issue, Path, TopologyInvalid, format_path
+from nexthop.config.schema import Topology
+
+__all__ = ["LoadedTopology", "Problem", "TopologyError", "load_topology", "load_topology_text"]
+
+LITERAL_BLOCK = "|"
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One error or warning with its position (1-based line and column)."""
+
+    source: str
+    line: int
+    column: int
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.source}:{self.line}:{self.column}"
+        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+
+
+class TopologyError(Exception):
+    """The file is not a valid topology; ``problems`` lists every error found."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedTopology:
+    """A validated topology, where it came from, and the positioned warnings."""
+
+    topology: Topology
+    source: str
+    warnings: tuple[Problem, ...] = ()
+
+
+class _Locator:
+    """Maps field paths to positions in one YAML document."""
+
+    def __init__(self, source: str, text: str, root: Node) -> None:
+        self.source = source
+        self.lines = text.splitlines()
+        self.root = root
+
+    def node(self, path: Path, *, key: bool = False) -> Node:
+        """The deepest node along ``path``; with ``key``, the key node of the last step."""
+        node = self.root
+        for i, part in enumerate(path):
+            last = i == len(path) - 1
+            if isinstance(node, MappingNode) and isinstance(part, str):
+                match = next(
+                    (
+                        (k, v)
+                        for k, v in node.value
+                        if isinstance(k, ScalarNode) and k.value == part
+                    ),
+                    None,
+                )
+                if match is None:
+                    break
+                node = match[0] if key and last else match[1]
+            elif isinstance(node, SequenceNode) and isinstance(part, int):
+                if not 0 <= part < len(node.value):
+                    break
+                node = node.value[part]
+            else:
+                break
+        return node
+
+    def problem(
+        self, path: Path, message: str, *, key: bool = False, text_line: int | None = None
+    ) -> Problem:
+        node = self.node(path, key=key)
+        line, column = node.start_mark.line + 1, node.start_mark.column + 1
+        if (
+            text_line is not None
+            and isinstance(node, ScalarNode)
+            and node.style == LITERAL_BLOCK
+            and node.start_mark.line + text_line < len(self.lines)
+        ):
+            # The block's first content line follows the line with the '|' indicator.
+            raw = self.lines[node.start_mark.line + text_line]
+            line, column = node.start_mark.line + text_line + 1, len(raw) - len(raw.lstrip()) + 1
+        return Problem(self.source, line, column, format_path(path), message)
+
+    def issue(self, issue: Issue) -> Problem:
+        return self.problem(issue.path, issue.message, text_line=issue.text_line)
+
+
+def _duplicate_keys(locator: _Locator, node: Node, path: Path, out: list[Problem]) -> None:
+    if isinstance(node, MappingNode):
+        seen: set[str] = set()
+        for k, v in node.value:
+            name = k.value if isinstance(k, ScalarNode) else None
+            if name is not None and name in seen:
+                mark = k.start_mark
+                out.append(
+                    Problem(
+                        locator.source,
+                        mark.line + 1,
+                        mark.column + 1,
+                        format_path((*path, name)),
+                        f"duplicate key {name!r}",
+                    )
+                )
+            if name is not None:
+                seen.add(name)
+            _duplicate_keys(locator, v, (*path, name) if name is not None else path, out)
+    elif isinstance(node, SequenceNode):
+        for i, item in enumerate(node.value):
+            _duplicate_keys(locator, item, (*path, i), out)
+
+
+def _pydantic_problem(locator: _Locator, error: Any) -> Problem:
+    loc: Path = tuple(error["loc"])
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return locator.problem(loc, f"unknown field {loc[-1]!r}", key=True)
+    if kind == "missing":
+        return locator.problem(loc, "required field is missing")
+    message = str(error["msg"]).removeprefix("Value error, ")
+    text_line = error.get("ctx", {}).get("line") if kind == "bgp_config" else None
+    return locator.problem(loc, message, text_line=text_line)
+
+
+def _compose(text: str, source: str) -> tuple[Node, Any]:
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            raise TopologyError([Problem(source, 1, 1, "", "the file is empty")])
+        data = loader.construct_document(node)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+        reason = exc.problem or exc.context or "unreadable"
+        raise TopologyError(
+            [Problem(source, line, column, "", f"malformed YAML: {reason}")]
+        ) from None
+    except yaml.YAMLError as exc:
+        raise TopologyError([Problem(source, 1, 1, "", f"malformed YAML: {exc}")]) from None
+    finally:
+        loader.dispose()
+    return node, data
+
+
+def load_topology_text(text: str, source: str = "<string>") -> LoadedTopology:
+    """Validate topology YAML ``text``; ``source`` names it in messages.
+
+    Raises ``TopologyError`` listing every problem, sorted by position.
+    """
+    node, data = _compose(text, source)
+    locator = _Locator(source, text, node)
+    problems: list[Problem] = []
+    _duplicate_keys(locator, node, (), problems)
+    if problems:
+        raise TopologyError(problems)
+    try:
+        topology = Topology.model_validate(data)
+    except ValidationError as exc:
+        problems = [_pydantic_problem(locator, e) for e in exc.errors()]
+    except TopologyInvalid as exc:
+        problems = [locator.issue(i) for i in exc.issues]
+    else:
+        warnings = tuple(locator.issue(w) for w in topology.warnings)
+        return LoadedTopology(topology=topology, source=source, warnings=warnings)
+    problems.sort(key=lambda p: (p.line, p.column))
+    raise TopologyError(problems)
+
+
+def load_topology(path: str | os.PathLike[str]) -> LoadedTopology:
+    """Read and validate the topology file at ``path`` (named as given in messages)."""
+    try:
+        text = FsPath(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise TopologyError(
+            [Problem(os.fspath(path), 1, 1, "", f"cannot read: {exc.strerror}")]
+        ) from None
+    except UnicodeDecodeError:
+        raise TopologyError([Problem(os.fspath(path), 1, 1, "", "not UTF-8 text")]) from None
+    return load_topology_text(text, os.fspath(path))
