@@ -3,6 +3,7 @@ prepended, communities kept, only changes; refresh and VNet peering changes."""
 
 from __future__ import annotations
 
+import pytest
 from rs_helpers import (
     NVA1,
     NVA2,
@@ -27,6 +28,7 @@ from nexthop.net.prefix import Afi, Prefix, parse_prefix
 from nexthop.routeserver import (
     IN_0,
     IN_1,
+    ConfigError,
     PeeringState,
     SendRouteRefresh,
     SendUpdate,
@@ -132,6 +134,7 @@ def test_vnet_peering_triggers_refresh_or_hard_reset() -> None:
     assert {(o.instance, o.peering) for o in resets} == {(IN_0, "nva3"), (IN_1, "nva3")}
     assert resets[0].notification.code == ErrorCode.CEASE
     assert rs.peering_status("nva3")[IN_0].state is PeeringState.IDLE
+    assert updates_to(out, IN_0, "nva3") == []  # reset before the new space is sent
     assert rs.config.peered_address_spaces == (SPOKE,)
     # NVA routes for the spoke range are not injected (it is a peered VNet).
     send_both(rs, "nva1", announce("10.2.3.0/24"))
@@ -161,3 +164,13 @@ def test_peer_asn_mismatch_is_refused() -> None:
     assert [type(o) for o in out] == [TeardownPeering]
     assert rs.peering_status("nva1")[IN_0].state is PeeringState.IDLE
     assert not any(isinstance(o, SendUpdate) for o in out)
+
+
+def test_invalid_vnet_peering_changes_nothing() -> None:
+    rs = server()
+    connect(rs, NVA1, route_refresh=False)
+    with pytest.raises(ConfigError) as info:
+        rs.add_vnet_peering([parse_prefix("2001:db8::/48")], 1.0)
+    assert info.value.field == "peered_address_spaces"
+    assert rs.peering_status("nva1")[IN_0].state is PeeringState.ESTABLISHED
+    assert rs.config.peered_address_spaces == ()

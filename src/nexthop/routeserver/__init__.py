@@ -14,7 +14,8 @@ from nexthop.routeserver.config import (
     PeeringConfig,
     RouteServerConfig,
 )
-from nexthop.routeserver.instance import RouteServerInstance, max_prefix_notification
+from nexthop.routeserver.inbound import max_prefix_notification
+from nexthop.routeserver.instance import RouteServerInstance
 from nexthop.routeserver.outputs import (
     Output,
     RoutesChanged,

@@ -34,6 +34,12 @@ from nexthop.bgp.wire.negotiated import Negotiated
 from nexthop.net.prefix import Afi, Prefix, Safi
 from nexthop.routeserver import rules
 from nexthop.routeserver.config import PeeringConfig, RouteServerConfig
+from nexthop.routeserver.inbound import (
+    Announced,
+    announced_routes,
+    max_prefix_notification,
+    withdrawn_routes,
+)
 from nexthop.routeserver.outputs import Output, SendUpdate, TeardownPeering
 from nexthop.routeserver.outputs import RouteServerWarning as WarningOutput
 from nexthop.routeserver.rules import GatewayKind, GatewayRoute, SourceKind
@@ -45,19 +51,10 @@ from nexthop.routeserver.views import (
     learned_row,
 )
 
-__all__ = ["NextHopCheck", "RouteServerInstance", "max_prefix_notification"]
+__all__ = ["NextHopCheck", "RouteServerInstance"]
 
 NextHopCheck = Callable[[int], list[str]]
 """Returns warnings about a learned next hop (empty when it looks fine)."""
-
-
-def max_prefix_notification(afi: int, safi: int, limit: int) -> Notification:
-    """RFC 4486 §4: Cease / Maximum Number of Prefixes Reached, data = AFI (2),
-    SAFI (1), the limit (4)."""
-    data = afi.to_bytes(2, "big") + safi.to_bytes(1, "big") + limit.to_bytes(4, "big")
-    return Notification(
-        code=ErrorCode.CEASE, subcode=CeaseSubcode.MAXIMUM_NUMBER_OF_PREFIXES_REACHED, data=data
-    )
 
 
 class _Peer:
@@ -89,38 +86,6 @@ class _Peer:
     @property
     def established(self) -> bool:
         return self.negotiated is not None
-
-
-Announced = tuple[Prefix, int, tuple[int, ...]]  # prefix, path id, next hops
-
-
-def _announced(update: Update) -> list[Announced]:
-    out: list[Announced] = []
-    ids = update.nlri_path_ids or (0,) * len(update.nlri)
-    next_hop = update.attributes.next_hop if update.attributes is not None else None
-    out.extend(
-        (prefix, pid, () if next_hop is None else (next_hop,))
-        for prefix, pid in zip(update.nlri, ids, strict=True)
-    )
-    if update.mp_reach is not None:
-        mp = update.mp_reach
-        ids = mp.path_ids or (0,) * len(mp.nlri)
-        out.extend((prefix, pid, mp.next_hops) for prefix, pid in zip(mp.nlri, ids, strict=True))
-    return out
-
-
-def _sequence(asns: tuple[int, ...]) -> tuple[AsPathSegment, ...]:
-    return (AsPathSegment(AsPathSegmentType.AS_SEQUENCE, asns),) if asns else ()
-
-
-def _withdrawn(update: Update) -> list[tuple[Prefix, int]]:
-    ids = update.withdrawn_path_ids or (0,) * len(update.withdrawn)
-    out = list(zip(update.withdrawn, ids, strict=True))
-    if update.mp_unreach is not None:
-        mu = update.mp_unreach
-        ids = mu.path_ids or (0,) * len(mu.withdrawn)
-        out.extend(zip(mu.withdrawn, ids, strict=True))
-    return out
 
 
 class RouteServerInstance:
@@ -169,7 +134,7 @@ class RouteServerInstance:
         reselect everything and resync every established peer."""
         self.config = config
         self._loc_rib.reselect_all()
-        return self._propagate(now, full=True)
+        return self._propagate(full=True)
 
     def set_import_policy(self, policy: ImportPolicy, now: float) -> list[Output]:
         """Soft reconfiguration inbound: rerun import policy over every
@@ -178,7 +143,7 @@ class RouteServerInstance:
         for peer in self._peers.values():
             for change in peer.adj_in.reapply(policy):
                 self._apply(peer.config.name, change)
-        return self._propagate(now)
+        return self._propagate()
 
     # --- session facts -------------------------------------------------------
 
@@ -217,8 +182,8 @@ class RouteServerInstance:
     def receive_update(self, name: str, update: Update, now: float) -> list[Output]:
         peer = self._established_peer(name)
         peer.updates_received += 1
-        announced = _announced(update)
-        withdrawn = _withdrawn(update)
+        announced = announced_routes(update)
+        withdrawn = withdrawn_routes(update)
         outputs: list[Output] = []
         if self._over_limit(peer, announced, withdrawn):
             return self._max_prefix_teardown(peer, announced, now)
@@ -249,7 +214,7 @@ class RouteServerInstance:
                     WarningOutput(instance=self.role, peering=name, message=f"{prefix}: {text}")
                     for text in self.next_hop_check(next_hops[0] if next_hops else 0)
                 ]
-        return outputs + self._propagate(now)
+        return outputs + self._propagate()
 
     # --- gateways ------------------------------------------------------------
 
@@ -282,12 +247,12 @@ class RouteServerInstance:
                     learned_at=now,
                 )
             )
-        return self._propagate(now)
+        return self._propagate()
 
     def remove_gateway(self, name: str, now: float) -> list[Output]:
         self._loc_rib.remove_source(name)
         self._gateways.pop(name, None)
-        return self._propagate(now)
+        return self._propagate()
 
     # --- views ---------------------------------------------------------------
 
@@ -494,11 +459,10 @@ class RouteServerInstance:
         peer.adj_out.clear()
         peer.adj_in.clear()
         self._loc_rib.remove_source(peer.config.name)
-        return self._propagate(now)
+        return self._propagate()
 
-    def _propagate(self, now: float, *, full: bool = False) -> list[Output]:
+    def _propagate(self, *, full: bool = False) -> list[Output]:
         """Push Loc-RIB changes to every established peer and the VNet."""
-        del now  # decisions do not depend on time; kept for symmetry
         changed = self._loc_rib.drain_changes()
         outputs: list[Output] = []
         for peer in self._peers.values():

@@ -141,8 +141,9 @@ class RouteServer:
         address spaces are advertised to the NVAs, and every NVA is asked for a
         ROUTE-REFRESH; a peer without the capability gets a hard reset."""
         spaces = tuple(dict.fromkeys((*self._config.peered_address_spaces, *address_spaces)))
-        outputs = self.reconfigure(now, peered_address_spaces=spaces)
-        return outputs + self._refresh_all(now)
+        validate_route_server(replace(self._config, peered_address_spaces=spaces))
+        resets, refreshes = self._refresh_all(now)
+        return resets + self.reconfigure(now, peered_address_spaces=spaces) + refreshes
 
     def remove_vnet_peering(self, address_spaces: Iterable[Prefix], now: float) -> list[Output]:
         gone = set(address_spaces)
@@ -306,15 +307,17 @@ class RouteServer:
 
         return policy
 
-    def _refresh_all(self, now: float) -> list[Output]:
-        outputs: list[Output] = []
+    def _refresh_all(self, now: float) -> tuple[list[Output], list[Output]]:
+        """(hard resets for peers without route refresh, ROUTE-REFRESH requests)."""
+        resets: list[Output] = []
+        refreshes: list[Output] = []
         for role, instance in self.instances.items():
             for peering in self._peerings:
                 negotiated = instance.negotiated(peering)
                 if negotiated is None:
                     continue
                 if negotiated.route_refresh:
-                    outputs.append(
+                    refreshes.append(
                         SendRouteRefresh(
                             instance=role, peering=peering, afi=Afi.IPV4, safi=Safi.UNICAST
                         )
@@ -324,13 +327,13 @@ class RouteServer:
                     code=ErrorCode.CEASE, subcode=CeaseSubcode.ADMINISTRATIVE_RESET
                 )
                 reason = "hard reset: VNet peering changed and the peer lacks route refresh"
-                outputs.append(
+                resets.append(
                     TeardownPeering(
                         instance=role, peering=peering, notification=notification, reason=reason
                     )
                 )
-                outputs += instance.down(peering, now, reason)
-        return self._finish(outputs)
+                resets += instance.down(peering, now, reason)
+        return self._finish(resets), refreshes
 
     def _apply_next_hop_check(self) -> None:
         check = self._check_next_hop if self._config.next_hop_validation else None

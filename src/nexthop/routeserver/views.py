@@ -18,7 +18,7 @@ from enum import Enum
 
 from nexthop.bgp.rib.adj_rib_out import Advertisement
 from nexthop.bgp.rib.path import Path, format_as_path
-from nexthop.net.prefix import Prefix, format_address
+from nexthop.net.prefix import Afi, Prefix, format_address
 
 __all__ = [
     "LEARNED_WEIGHT",
@@ -31,7 +31,7 @@ __all__ = [
 
 LEARNED_WEIGHT = 32768
 
-RouteRow = dict[str, "str | int | None"]
+RouteRow = dict[str, str | int | None]
 
 
 class PeeringState(Enum):
@@ -61,10 +61,10 @@ class PeeringStatus:
 def learned_row(local_address: int, path: Path) -> RouteRow:
     next_hop = path.next_hops[0] if path.next_hops else 0
     return {
-        "localAddress": format_address(1, local_address),
+        "localAddress": format_address(Afi.IPV4, local_address),
         "network": str(path.prefix),
         "nextHop": format_address(path.prefix.afi, next_hop),
-        "sourcePeer": format_address(1, path.source_address),
+        "sourcePeer": format_address(Afi.IPV4, path.source_address),
         "origin": "EBgp",
         "asPath": format_as_path(path.attributes),
         "weight": LEARNED_WEIGHT,
@@ -75,7 +75,7 @@ def advertised_row(
     local_address: int, prefix: Prefix, advert: Advertisement, origin: str
 ) -> RouteRow:
     return {
-        "localAddress": format_address(1, local_address),
+        "localAddress": format_address(Afi.IPV4, local_address),
         "network": str(prefix),
         "nextHop": format_address(prefix.afi, advert.next_hops[0]),
         "sourcePeer": None,
