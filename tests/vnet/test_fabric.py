@@ -445,3 +445,21 @@ def test_use_remote_gateways_cannot_point_both_ways() -> None:
     with pytest.raises(ValueError, match="use_remote_gateways: the reverse link already uses"):
         fabric.add_peering(VnetPeering(local="b", remote="a", use_remote_gateways=True))
     assert [p.local for p in fabric.peerings() if p.remote == "a"] == []
+
+
+def test_gateway_subnet_cannot_disable_bgp_route_propagation() -> None:
+    fabric = hub_and_spokes()
+    fabric.add_subnet(Subnet(vnet="hub", name="GatewaySubnet", prefix=P("10.0.3.0/27")))
+    fabric.add_route_table(RouteTable(name="gw", region=REGION))
+    fabric.add_route_table(
+        RouteTable(name="off", region=REGION, disable_bgp_route_propagation=True)
+    )
+    with pytest.raises(ValueError, match="route_table: route table 'off' disables BGP"):
+        fabric.associate_route_table("hub", "GatewaySubnet", "off")
+    fabric.associate_route_table("hub", "GatewaySubnet", "gw")
+    with pytest.raises(ValueError, match="GatewaySubnet does not support"):
+        fabric.replace_route_table(
+            RouteTable(name="gw", region=REGION, disable_bgp_route_propagation=True)
+        )
+    assert not fabric.route_table("gw").disable_bgp_route_propagation
+    assert fabric.subnet("hub", "GatewaySubnet").route_table == "gw"

@@ -168,3 +168,10 @@ def test_lookup_equals_brute_force_over_active_routes(routes: list[BgpRoute], ad
     # Inside the VNet the answer is always local, whatever BGP says (spec §2 exception).
     if P("10.1.0.0/16").contains_address(Afi.IPV4, address):
         assert decision.next_hop_type == NextHopType.VNET_LOCAL
+
+
+def test_pick_spreads_flows_over_ecmp_next_hops() -> None:
+    index = index_for([BgpRoute(prefix=P("0.0.0.0/0"), next_hops=(NVA1, NVA2))])
+    decision = next_hop(index, "8.8.8.8")
+    assert [decision.pick(h) for h in range(4)] == [NVA1, NVA2, NVA1, NVA2]
+    assert next_hop(index, "10.1.0.9").pick(7) is None  # VnetLocal has no next hop IP

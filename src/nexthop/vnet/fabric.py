@@ -26,6 +26,7 @@ from nexthop.net.trie import PrefixTrie
 from nexthop.vnet.effective import compute_effective_routes, to_az_json
 from nexthop.vnet.lookup import LookupIndex, RouteDecision, next_hop
 from nexthop.vnet.model import (
+    GATEWAY_SUBNET,
     BgpRoute,
     EffectiveRoute,
     Nic,
@@ -54,6 +55,18 @@ def filter_injectable(routes: Iterable[BgpRoute], ranges: Iterable[Prefix]) -> l
     if not guard:
         return list(routes)
     return [route for route in routes if not guard.covering(route.prefix)]
+
+
+def _check_gateway_subnet_table(subnet: Subnet, table: RouteTable) -> None:
+    """Azure does not support disabling BGP route propagation on GatewaySubnet
+    [Azure VPN gateway docs; not in the spec]."""
+    if subnet.name == GATEWAY_SUBNET and table.disable_bgp_route_propagation:
+        raise _fail(
+            f"Subnet {subnet.vnet}/{subnet.name}",
+            "route_table",
+            f"route table {table.name!r} disables BGP route propagation, "
+            f"which {GATEWAY_SUBNET} does not support",
+        )
 
 
 class _Compiled:
@@ -269,13 +282,15 @@ class Fabric:
 
     # -- subnets -----------------------------------------------------------------
 
-    def _check_route_table_for(self, owner: str, table_name: str | None, vnet: str) -> None:
+    def _check_route_table_for(self, subnet: Subnet) -> None:
+        owner, table_name = f"Subnet {subnet.vnet}/{subnet.name}", subnet.route_table
         if table_name is None:
             return
         table = self._route_tables.get(table_name)
         if table is None:
             raise _fail(owner, "route_table", f"unknown route table {table_name!r}")
-        region = self._vnets[vnet].region
+        _check_gateway_subnet_table(subnet, table)
+        region = self._vnets[subnet.vnet].region
         if table.region != region:
             raise _fail(
                 owner,
@@ -301,7 +316,7 @@ class Fabric:
                     "prefix",
                     f"{subnet.prefix} overlaps subnet {other.name!r} ({other.prefix})",
                 )
-        self._check_route_table_for(owner, subnet.route_table, subnet.vnet)
+        self._check_route_table_for(subnet)
         self._subnets[(subnet.vnet, subnet.name)] = subnet
         self._cache.pop((subnet.vnet, subnet.name), None)
 
@@ -316,7 +331,7 @@ class Fabric:
     def associate_route_table(self, vnet: str, subnet: str, route_table: str | None) -> None:
         """Associate ``route_table`` (or none) with a subnet."""
         updated = replace(self.subnet(vnet, subnet), route_table=route_table)
-        self._check_route_table_for(f"Subnet {vnet}/{subnet}", route_table, vnet)
+        self._check_route_table_for(updated)
         self._subnets[(vnet, subnet)] = updated
         self._cache.pop((vnet, subnet), None)
 
@@ -392,6 +407,8 @@ class Fabric:
         old = self.route_table(table.name)
         if table.region != old.region:
             raise _fail(f"RouteTable {table.name!r}", "region", "cannot change the region")
+        for subnet in self._table_users(table.name):
+            _check_gateway_subnet_table(subnet, table)
         self._route_tables[table.name] = table
         for subnet in self._table_users(table.name):
             self._cache.pop((subnet.vnet, subnet.name), None)

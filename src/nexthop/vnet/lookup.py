@@ -48,6 +48,16 @@ class RouteDecision:
             return []
         return [format_address(self.prefix.afi, ip) for ip in self.next_hop_ips]
 
+    def pick(self, flow_hash: int) -> int | None:
+        """One next hop for a flow: ``next_hop_ips[flow_hash % n]``, or None.
+
+        The VM host spreads ECMP per flow (spec §2 "ECMP"); the hash inputs are
+        unconfirmed, so the caller supplies the flow hash.
+        """
+        if not self.next_hop_ips:
+            return None
+        return self.next_hop_ips[flow_hash % len(self.next_hop_ips)]
+
     @property
     def reason(self) -> str:
         if self.prefix is None:
