@@ -19,7 +19,12 @@ from fsm_pair import (
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nexthop.bgp.constants import ErrorCode, FsmErrorSubcode
+from nexthop.bgp.constants import (
+    ErrorCode,
+    FsmErrorSubcode,
+    OpenErrorSubcode,
+    RouteRefreshErrorSubcode,
+)
 from nexthop.bgp.fsm import (
     CloseRequested,
     DownReason,
@@ -29,8 +34,24 @@ from nexthop.bgp.fsm import (
     TimerName,
     resolve_collision,
 )
+from nexthop.bgp.fsm.inputs import BGPOpen, BGPOpenMsgErr
+from nexthop.bgp.fsm.open_check import check_open
 from nexthop.bgp.fsm.timers import TimerSet, idle_hold_backoff
-from nexthop.bgp.wire import Keepalive, Message, Notification, RouteRefresh, Update
+from nexthop.bgp.wire import (
+    AsPathSegment,
+    FourOctetAs,
+    Keepalive,
+    LocalProtocolError,
+    Message,
+    MpReach,
+    MpUnreach,
+    Negotiated,
+    Notification,
+    PathAttributes,
+    RouteRefresh,
+    Update,
+)
+from nexthop.net.prefix import parse_prefix
 
 S = SessionState
 
@@ -171,3 +192,95 @@ def test_config_accepts_the_smallest_timers() -> None:
     config = config_a(hold_time=3, keepalive_time=1)
     assert config.hold_time == 3
     assert config_a(hold_time=0, keepalive_time=0).hold_time == 0
+
+
+@pytest.mark.parametrize(
+    ("changes", "subcode", "data"),
+    [
+        ({"version": 3}, OpenErrorSubcode.UNSUPPORTED_VERSION_NUMBER, b"\x00\x04"),
+        ({"hold_time": 2}, OpenErrorSubcode.UNACCEPTABLE_HOLD_TIME, b""),
+        ({"bgp_id": 0}, OpenErrorSubcode.BAD_BGP_IDENTIFIER, b""),
+        # The real AS is the one in the 4-octet AS capability (RFC 6793 §4.1).
+        ({"capabilities": (FourOctetAs(asn=65099),)}, OpenErrorSubcode.BAD_PEER_AS, b""),
+    ],
+)
+def test_check_open_rejections(changes: dict[str, object], subcode: int, data: bytes) -> None:
+    config = config_a()
+    remote = peer_open(**changes)
+    checked = check_open(config, Session(config).local_open, remote)
+    assert isinstance(checked, BGPOpenMsgErr)
+    assert checked.notification == Notification(
+        code=ErrorCode.OPEN_MESSAGE, subcode=subcode, data=data
+    )
+
+
+def test_check_open_takes_the_lower_hold_time_and_a_third_for_keepalive() -> None:
+    config = config_a(hold_time=90, keepalive_time=30)
+    checked = check_open(config, Session(config).local_open, peer_open(hold_time=30))
+    assert isinstance(checked, BGPOpen)
+    assert (checked.negotiated.hold_time, checked.negotiated.keepalive_time) == (30, 10)
+    checked = check_open(config, Session(config).local_open, peer_open(hold_time=0))
+    assert isinstance(checked, BGPOpen)
+    assert (checked.negotiated.hold_time, checked.negotiated.keepalive_time) == (0, 0)
+
+
+def test_malformed_enhanced_route_refresh_is_a_route_refresh_error() -> None:
+    session = established_session()
+    body = b"\x00\x01\x01\x01\x00"  # BoRR must be exactly 4 octets (RFC 7313 §5)
+    message = b"\xff" * 16 + (19 + len(body)).to_bytes(2, "big") + b"\x05" + body
+    events = session.receive_data(message, NOW)
+    (sent,) = decode_all(session.data_to_send())
+    assert isinstance(sent, Notification)
+    assert (sent.code, sent.subcode) == (
+        ErrorCode.ROUTE_REFRESH_MESSAGE,
+        RouteRefreshErrorSubcode.INVALID_MESSAGE_LENGTH,
+    )
+    assert sent.data == message  # the whole offending message
+    assert events[0] == SessionDown(
+        reason=DownReason.MALFORMED_MESSAGE, notification=sent, sent=True
+    )
+
+
+def test_passive_session_restarts_into_active() -> None:
+    session = established_session(config_a(passive=True, idle_hold_time=1.0))
+    session.connection_lost(NOW)
+    assert session.handle_timer(NOW + 1.0) == []
+    assert session.state is S.ACTIVE
+    assert session.get_timer() is None
+
+
+def test_update_larger_than_the_negotiated_maximum_is_refused() -> None:
+    prefixes = tuple(parse_prefix(f"10.{i // 256}.{i % 256}.0/24") for i in range(1200))
+    big = Update(
+        attributes=PathAttributes(as_path=(AsPathSegment(2, (65001,)),), next_hop=0xC0000201),
+        nlri=prefixes,
+    )
+    small = established_session(config_a(extended_message=False))
+    with pytest.raises(LocalProtocolError, match="4096"):
+        small.send_update(big)
+    assert small.data_to_send() == b""
+    extended = established_session()  # both sides offer RFC 8654 extended messages
+    extended.send_update(big)
+    assert len(extended.data_to_send()) > 4096
+
+
+def test_mp_prefixes_are_counted() -> None:
+    families = frozenset({(1, 1), (2, 1)})
+    session = established_session(config_a(families=families))
+    negotiated = session.negotiated
+    assert negotiated is not None
+    v6 = Update(
+        attributes=PathAttributes(as_path=(AsPathSegment(2, (65002,)),)),
+        mp_reach=MpReach(afi=2, safi=1, next_hops=(1,), nlri=(parse_prefix("2001:db8::/32"),)),
+        mp_unreach=MpUnreach(afi=2, safi=1, withdrawn=(parse_prefix("2001:db8:1::/48"),)),
+    )
+    peer_negotiated = Negotiated(asn4=True, families=families)
+    session.receive_data(wire(v6, negotiated=peer_negotiated), NOW)
+    assert session.counters.prefixes_received == 2
+
+
+def test_last_error_names_unknown_notification_codes() -> None:
+    session = established_session()
+    odd = Notification(code=42, subcode=7)
+    session.receive_data(wire(odd), NOW)
+    assert session.counters.last_error == "notification-received: received NOTIFICATION 42/7"

@@ -227,11 +227,7 @@ class Session:
         """Queue an UPDATE. Raises ``LocalProtocolError`` unless Established, or when
         the encoded message exceeds the negotiated maximum (RFC 8654): split it."""
         negotiated = self._require_established("send_update")
-        data = encode_message(update, negotiated)
-        if len(data) > negotiated.max_message_length:
-            msg = f"UPDATE of {len(data)} octets exceeds {negotiated.max_message_length}"
-            raise LocalProtocolError(msg)
-        self._outbound += data
+        self._outbound += encode_message(update, negotiated)  # raises when too long
         self._tally.sent(update)
 
     def send_route_refresh(self, afi: int, safi: int, subtype: int = 0) -> None:
