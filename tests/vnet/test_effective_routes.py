@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from nexthop.net.prefix import parse_address, parse_prefix
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nexthop.net.prefix import Afi, Prefix, parse_address, parse_prefix
 from nexthop.vnet import (
     BgpRoute,
     EffectiveRoute,
@@ -211,3 +214,77 @@ def test_peered_reserved_range_beats_the_none_route_for_the_same_prefix() -> Non
         ("Default", "Active", "VNetPeering"),
         ("Default", "Invalid", "None"),
     ]
+
+
+# -- properties --------------------------------------------------------------------
+
+SOURCE_RANK = {RouteSource.USER: 0, RouteSource.VIRTUAL_NETWORK_GATEWAY: 1, RouteSource.DEFAULT: 2}
+PEER = VirtualNetwork(name="peer", region="r", address_spaces=(P("10.2.0.0/16"),))
+
+
+@st.composite
+def prefixes_near_the_vnet(draw: st.DrawFn) -> Prefix:
+    """IPv4 prefixes often inside, equal to or around 10.1.0.0/16 and 10.2.0.0/16."""
+    base = draw(st.sampled_from(["10.1.0.0", "10.2.0.0", "10.0.0.0", "192.0.2.0", "0.0.0.0"]))
+    length = draw(st.integers(0, 32))
+    value = parse_address(base)[1] | draw(st.integers(0, (1 << 18) - 1))
+    shift = 32 - length
+    return Prefix(Afi.IPV4, value >> shift << shift, length)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    bgp_prefixes=st.lists(prefixes_near_the_vnet(), max_size=15),
+    udr_prefixes=st.lists(prefixes_near_the_vnet(), max_size=5, unique=True),
+    disable=st.booleans(),
+)
+def test_selection_invariants(
+    bgp_prefixes: list[Prefix], udr_prefixes: list[Prefix], disable: bool
+) -> None:
+    table = RouteTable(
+        name="rt",
+        region="r",
+        routes=tuple(
+            Route(name=f"u{i}", address_prefix=prefix, next_hop_type=NextHopType.NONE)
+            for i, prefix in enumerate(udr_prefixes)
+        ),
+        disable_bgp_route_propagation=disable,
+    )
+    routes = compute_effective_routes(
+        vnet=VNET,
+        peered_vnets=[PEER],
+        route_table=table,
+        bgp_routes=[BgpRoute(prefix=prefix, next_hops=(NVA1,)) for prefix in bgp_prefixes],
+    )
+    system_count = len(compute_effective_routes(vnet=VNET, peered_vnets=[PEER]))
+    bgp_count = 0 if disable else len(set(bgp_prefixes))
+    # Every candidate is listed once, overridden or not.
+    assert len(routes) == system_count + bgp_count + len(udr_prefixes)
+    guards = [P("10.1.0.0/16"), P("10.2.0.0/16")]
+    by_prefix: dict[Prefix, list[EffectiveRoute]] = {}
+    for route in routes:
+        by_prefix.setdefault(route.prefix, []).append(route)
+        if route.source == RouteSource.VIRTUAL_NETWORK_GATEWAY:
+            assert not disable
+            if any(guard.contains(route.prefix) for guard in guards):
+                assert route.state == RouteState.INVALID  # VNet/peering exception
+        if route.state == RouteState.INVALID:
+            assert route.overridden_by is not None
+            assert route.reason
+    for prefix, group in by_prefix.items():
+        active = [r for r in group if r.state == RouteState.ACTIVE]
+        assert len(active) <= 1, prefix
+        eligible = [
+            r
+            for r in group
+            if not (
+                r.source == RouteSource.VIRTUAL_NETWORK_GATEWAY
+                and any(guard.contains(prefix) for guard in guards)
+            )
+        ]
+        if eligible:
+            best = min(SOURCE_RANK[r.source] for r in eligible)
+            assert len(active) == 1
+            assert SOURCE_RANK[active[0].source] == best
+        else:
+            assert active == []
