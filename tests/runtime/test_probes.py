@@ -18,7 +18,19 @@ from nexthop.lb.health import (
     HealthState,
     ProbeTracker,
 )
-from nexthop.lb.model import Backend, Probe, ProbeProtocol
+from nexthop.lb.model import (
+    Backend,
+    BackendPool,
+    Flow,
+    Frontend,
+    IpProtocol,
+    LoadBalancer,
+    LoadBalancingRule,
+    Probe,
+    ProbeProtocol,
+    RuleProtocol,
+)
+from nexthop.lb.service_lb import Forwarded, LoadBalancerEngine
 from nexthop.runtime.probes import (
     ProbeResponder,
     ProbeRunner,
@@ -171,5 +183,96 @@ def test_http_200_up_then_503_down_immediately_then_back() -> None:
         finally:
             await runner.stop()
             await responder.stop()
+
+    asyncio.run(main())
+
+
+async def responders_on_one_port(hosts: Sequence[str]) -> list[ProbeResponder]:
+    """One HTTP responder per host, all on the same port (a probe has one port)."""
+    for _ in range(20):
+        first = ProbeResponder(hosts[0])
+        port = await first.start()
+        started = [first]
+        try:
+            for h in hosts[1:]:
+                r = ProbeResponder(h, port)
+                await r.start()
+                started.append(r)
+        except OSError:
+            for r in started:
+                await r.stop()
+            continue
+        return started
+    raise RuntimeError("no common free port")
+
+
+def test_runner_drives_the_engine_and_new_flows_avoid_a_503_backend() -> None:
+    async def main() -> None:
+        hosts = ["127.0.0.2", "127.0.0.3"]
+        responders = await responders_on_one_port(hosts)
+        probe = probe_for(ProbeProtocol.HTTP, responders[0].port, threshold=2)
+        lb = LoadBalancer(
+            name="ilb",
+            region="local",
+            frontends=(
+                Frontend(name="fe", ip=ipaddress.ip_address("127.0.1.1"),
+                         subnet=ipaddress.ip_network("127.0.1.0/24")),
+            ),
+            pools=(
+                BackendPool(
+                    name="pool",
+                    backends=tuple(
+                        Backend(name=f"nva{i}", ip=ipaddress.ip_address(h))
+                        for i, h in enumerate(hosts)
+                    ),
+                ),
+            ),
+            probes=(probe,),
+            rules=(
+                LoadBalancingRule(name="ha", frontend="fe", pool="pool", probe="p",
+                                  protocol=RuleProtocol.ALL, frontend_port=0, backend_port=0),
+            ),
+            table_size=251,
+        )
+        loop = asyncio.get_running_loop()
+        engine = LoadBalancerEngine(lb, loop.time())
+        watch = Watch()
+        runner = ProbeRunner(engine, on_events=watch)
+        runner.start()
+        flows = [
+            Flow.of(IpProtocol.TCP, "10.1.0.1", 1024 + i, "10.2.0.1", 443) for i in range(200)
+        ]
+        try:
+            await watch.wait_for(BackendMarkedUp, count=2)
+            placed = {}
+            for f in flows:
+                d = engine.forward(f, loop.time(), via_frontend="fe")
+                assert isinstance(d, Forwarded)
+                placed[f] = d.backend
+            assert set(placed.values()) == {"nva0", "nva1"}
+            responders[1].set_status(503)
+            down = await watch.wait_for(BackendMarkedDown)
+            assert isinstance(down, BackendMarkedDown)
+            assert (down.backend, down.kind) == ("nva1", FailureKind.HTTP_STATUS)
+            rows = {r["name"]: r for r in engine.backend_health()}
+            assert (rows["nva1"]["state"], rows["nva1"]["reason"]) == (
+                "Down", "Down_Probe_HttpStatusCodeError"
+            )
+            assert rows["nva0"]["state"] == "Up"
+            fresh = [Flow.of(IpProtocol.TCP, "10.1.0.2", 1024 + i, "10.2.0.1", 443)
+                     for i in range(200)]
+            for f in fresh:
+                d = engine.forward(f, loop.time(), via_frontend="fe")
+                assert isinstance(d, Forwarded)
+                assert d.backend == "nva0"
+            for f in flows:  # established TCP stays where it was
+                d = engine.forward(f, loop.time(), via_frontend="fe")
+                assert isinstance(d, Forwarded)
+                assert d.backend == placed[f]
+            assert all(r.requests > 0 for r in responders)
+        finally:
+            await runner.stop()
+            for r in responders:
+                await r.stop()
 
     asyncio.run(main())
