@@ -463,3 +463,38 @@ def test_gateway_subnet_cannot_disable_bgp_route_propagation() -> None:
         )
     assert not fabric.route_table("gw").disable_bgp_route_propagation
     assert fabric.subnet("hub", "GatewaySubnet").route_table == "gw"
+
+
+def test_cache_never_serves_stale_routes() -> None:
+    fabric = hub_and_spokes()
+    udr = Route(name="r", address_prefix=P("192.0.2.0/24"), next_hop_type=NextHopType.NONE)
+    steps = [
+        lambda: fabric.set_bgp_routes("hub", [BgpRoute(prefix=P("0.0.0.0/0"), next_hops=(NVA,))]),
+        lambda: fabric.add_route_table(RouteTable(name="rt", region=REGION)),
+        lambda: fabric.associate_route_table("spoke1", "vms", "rt"),
+        lambda: fabric.replace_route_table(RouteTable(name="rt", region=REGION, routes=(udr,))),
+        lambda: fabric.replace_route_table(
+            RouteTable(name="rt", region=REGION, disable_bgp_route_propagation=True)
+        ),
+        lambda: fabric.associate_route_table("spoke1", "vms", None),
+        lambda: fabric.remove_peering("spoke2", "hub"),
+        lambda: fabric.add_peering(
+            VnetPeering(local="spoke2", remote="hub", use_remote_gateways=True)
+        ),
+        lambda: fabric.set_bgp_routes("hub", [BgpRoute(prefix=P("10.2.0.0/16"), next_hops=(NVA,))]),
+        lambda: fabric.remove_peering("spoke1", "hub"),
+        lambda: fabric.set_bgp_routes(
+            "spoke1", [BgpRoute(prefix=P("0.0.0.0/0"), next_hops=(NVA_B,))]
+        ),
+        lambda: fabric.set_bgp_routes("hub", []),
+    ]
+    for step in steps:
+        for nic in fabric.nics():
+            fabric.lookup(nic.name, "8.8.8.8")  # fill the cache
+        step()
+        for nic in fabric.nics():
+            fresh = effective_routes(nic, fabric, fabric.programmed_bgp_routes(nic.vnet))
+            table = fabric.subnet(nic.vnet, nic.subnet).route_table
+            if table and fabric.route_table(table).disable_bgp_route_propagation:
+                assert all(r.source != RouteSource.VIRTUAL_NETWORK_GATEWAY for r in fresh)
+            assert fabric.effective_routes(nic.name) == fresh, nic.name
