@@ -15,9 +15,15 @@ A pair missing from the table is resolved by ``on_missing`` (the h2 rule
 * in OpenSent/OpenConfirm/Established a NOTIFICATION Finite State Machine Error
   is sent with the RFC 6608 subcode for the state, then Idle.
 
-Deviation, on purpose: a failed TCP connect in Connect goes to Active and
-retries on the ConnectRetry timer (the RFC's DelayOpen branch) instead of Idle,
-which is what FRR and GoBGP do and avoids damping a peer that is merely down.
+Deviations, on purpose:
+
+* a failed TCP connect in Connect (or Active) goes to Active and retries on the
+  ConnectRetry timer (the RFC's DelayOpen branch) instead of Idle, as FRR and
+  GoBGP do, so a peer that is merely unreachable is not damped;
+* ``SessionDown`` also reports failed connection attempts (CONNECTION_FAILED)
+  and connections lost in OpenSent, so every ended attempt has a reason;
+* restarting after a session went down is automatic (events 3/5 in RFC terms)
+  after the damped IdleHold time, except after ManualStop.
 """
 
 from __future__ import annotations
