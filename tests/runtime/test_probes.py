@@ -8,8 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import shutil
 import socket
+import ssl
+import subprocess
 from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
 
 from nexthop.lb.health import (
     BackendMarkedDown,
@@ -274,5 +280,39 @@ def test_runner_drives_the_engine_and_new_flows_avoid_a_503_backend() -> None:
             await runner.stop()
             for r in responders:
                 await r.stop()
+
+    asyncio.run(main())
+
+
+def self_signed(tmp: Path) -> ssl.SSLContext:
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("openssl not installed (Debian package openssl)")
+    key, cert = tmp / "key.pem", tmp / "cert.pem"
+    subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=probe"],
+        check=True, capture_output=True,
+    )
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(cert, key)
+    return ctx
+
+
+def test_https_probe_accepts_a_self_signed_backend(tmp_path: Path) -> None:
+    tls = self_signed(tmp_path)
+
+    async def main() -> None:
+        responder = ProbeResponder(HOST, tls=tls)
+        await responder.start()
+        try:
+            assert (await http_probe(HOST, responder.port, "/h", 2.0, tls=True)).success
+            responder.set_status(500)
+            bad = await http_probe(HOST, responder.port, "/h", 2.0, tls=True)
+            assert (bad.kind, bad.detail) == (FailureKind.HTTP_STATUS, "500")
+            plain = await http_probe(HOST, responder.port, "/h", 2.0, tls=False)
+            assert not plain.success  # plain HTTP to a TLS port is not a 200
+        finally:
+            await responder.stop()
 
     asyncio.run(main())

@@ -228,6 +228,7 @@ class ResponderMode(Enum):
 class ProbeResponder:
     """A probe target for the lab and tests: TCP accept, or HTTP answering a status.
 
+    Pass a server ``tls`` context to answer HTTPS probes.
     ``status`` can be switched while running (200 healthy, 503 draining); ``hang``
     makes HTTP answers never come (probe timeouts); ``stop()`` closes the listener so
     new connections are refused.
@@ -240,8 +241,10 @@ class ProbeResponder:
         *,
         mode: ResponderMode = ResponderMode.HTTP,
         status: int = HTTPStatus.OK,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.host = host
+        self.tls = tls
         self.mode = mode
         self.status = status
         self.hang = False
@@ -263,7 +266,9 @@ class ProbeResponder:
         self.status = status
 
     async def start(self) -> int:
-        self._server = await asyncio.start_server(self._serve, self.host, self._port)
+        self._server = await asyncio.start_server(
+            self._serve, self.host, self._port, ssl=self.tls
+        )
         self._port = self._server.sockets[0].getsockname()[1]
         return self._port
 
@@ -282,7 +287,7 @@ class ProbeResponder:
         try:
             if self.mode is ResponderMode.HTTP:
                 await self._answer_http(reader, writer)
-        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+        except (OSError, ssl.SSLError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
             pass
         finally:
             self._conns.discard(writer)
