@@ -1,8 +1,9 @@
 """The fabric: every region, VNet, subnet, NIC, peering and route table, kept consistent.
 
 Each ``add_*``/``remove_*``/``replace_*`` method validates the whole change against
-the current state before touching anything, so a rejected change (``ValueError``
-naming the field, or ``KeyError`` for an unknown name) leaves the fabric as it was.
+the current state before touching anything, so a rejected change leaves the fabric
+as it was. Rejections raise ``ValueError`` naming the object and field; asking for
+(or removing) something by a name that does not exist raises ``KeyError``.
 
 BGP routes come from the route server through ``set_bgp_routes(vnet, routes)``. They
 reach the NICs of that VNet and of every VNet whose peering to it uses "the remote
