@@ -104,12 +104,14 @@ def test_recovered_backend_only_gets_new_tcp_flows() -> None:
     assert set(after) == {"nva0", "nva1"}
 
 
-def test_admin_down_drains_and_admin_up_overrides_the_probe() -> None:
+def test_admin_down_acts_like_probe_down_and_admin_up_overrides_the_probe() -> None:
     e = healthy_engine(3)
     tcp = flows_by_backend(e, random_flows(300), 0.0)
     udp = flows_by_backend(e, random_flows(300, seed=2, protocol=IpProtocol.UDP), 0.0)
     e.set_admin_state("pool", "nva0", AdminState.DOWN, 1.0)
-    assert {fwd(e, f, 2.0).backend for f in tcp["nva0"] + udp["nva0"]} == {"nva0"}
+    assert {fwd(e, f, 2.0).backend for f in tcp["nva0"]} == {"nva0"}  # TCP persists
+    moved = {fwd(e, f, 2.0).backend for f in udp["nva0"]}
+    assert moved == {"nva1", "nva2"}  # UDP moves to healthy instances
     assert "nva0" not in {fwd(e, f, 2.0).backend for f in random_flows(300, seed=7)}
     row = next(r for r in e.backend_health() if r["name"] == "nva0")
     assert (row["state"], row["reason"], row["probeState"]) == ("Down", "Down_Admin", "Up")
@@ -119,6 +121,8 @@ def test_admin_down_drains_and_admin_up_overrides_the_probe() -> None:
     assert "nva1" in {fwd(e, f, 4.0).backend for f in random_flows(300, seed=8)}
     row = next(r for r in e.backend_health() if r["name"] == "nva1")
     assert (row["state"], row["reason"]) == ("Up", "Up_Admin")
+    udp1 = udp["nva1"]
+    assert {fwd(e, f, 4.0).backend for f in udp1} == {"nva1"}  # admin Up keeps UDP too
 
 
 def test_all_probed_down_drops_new_flows_keeps_tcp_and_ends_udp() -> None:

@@ -9,8 +9,9 @@ rules follow Azure Standard LB (route-server-spec §3, PROBE):
   until the idle timeout or an explicit close.
 * An established **UDP** flow moves to a healthy backend when its backend is probed
   down ("Existing UDP flows move to another healthy instance").
-* Admin state Down drains: no new flows, existing flows stay until idle (ADMIN; notes
-  §6 expectation 4).
+* Admin state overrides the probe (ADMIN, admin-state-overview): ``Down`` behaves like a
+  probe-down (no new flows; TCP stays pinned, UDP moves), ``Up`` like a probe-up (new
+  flows allowed, existing flows of both protocols stay).
 * A recovered backend gets only new flows: entries already moved elsewhere stay put.
 * Flows idle for the rule's idle timeout expire; we apply it to UDP flows too (Azure
   says the configured timeout is "not applied to UDP rules" and does not publish the UDP
@@ -79,9 +80,9 @@ class FlowExpired:
 def keep_pinned(protocol: int, *, member: bool, serviceable: bool) -> bool:
     """Whether an existing flow stays on its backend.
 
-    ``member``: the backend is still in the pool. ``serviceable``: its probe says Up (or
-    admin Up, or the rule is failing open). TCP stays pinned while the backend is a
-    member; other protocols need a serviceable backend.
+    ``member``: the backend is still in the pool. ``serviceable``: its probe says Up and
+    admin state is not Down, or admin state is Up, or the rule is failing open. TCP
+    stays pinned while the backend is a member; other protocols need a serviceable one.
     """
     if not member:
         return False

@@ -166,7 +166,10 @@ class LoadBalancerEngine:
 
     def _serviceable(self, rule: LoadBalancingRule, backend: str, health: frozenset[str]) -> bool:
         pool = self.lb.pool(rule.pool)
-        if pool.backend(backend).admin_state is AdminState.UP or backend in health:
+        admin = pool.backend(backend).admin_state
+        if admin is not AdminState.NONE:  # admin state overrides the probe (ADMIN)
+            return admin is AdminState.UP
+        if backend in health:
             return True
         probe = self.lb.probe(rule.probe)
         elig = eligible(pool, health, probe.no_healthy_backends_behavior)
