@@ -56,6 +56,9 @@ __all__ = ["NextHopCheck", "RouteServerInstance"]
 NextHopCheck = Callable[[int], list[str]]
 """Returns warnings about a learned next hop (empty when it looks fine)."""
 
+OutboundTable = dict[Prefix, tuple[Advertisement, str]]
+"""Prefix -> (the advertisement, the peer it came from and must not go back to)."""
+
 
 class _Peer:
     """Mutable per-peering state of one instance."""
@@ -104,6 +107,9 @@ class RouteServerInstance:
         self._loc_rib = LocRib(self._select)
         self._programmed: dict[Prefix, tuple[int, ...]] = {}
         self._programming_changes: set[Prefix] = set()
+        # The advertisement built for each prefix's outbound path, reused while
+        # that path object stays the best (paths are immutable).
+        self._exported: dict[Prefix, tuple[Path, Advertisement]] = {}
 
     # --- configuration -------------------------------------------------------
 
@@ -133,6 +139,7 @@ class RouteServerInstance:
         """New server settings (address spaces, branch-to-branch, preference):
         reselect everything and resync every established peer."""
         self.config = config
+        self._exported.clear()
         self._loc_rib.reselect_all()
         return self._propagate(full=True)
 
@@ -166,7 +173,7 @@ class RouteServerInstance:
         peer.idle_hold_until = None
         peer.negotiated = negotiated
         peer.established_at = now
-        outputs = self._sync_peer(peer, None)
+        outputs = self._full_sync(peer)
         outputs += self._end_of_rib(peer)
         return outputs
 
@@ -177,7 +184,7 @@ class RouteServerInstance:
         """The peer asked for our routes again (RFC 2918 §4): resend all."""
         peer = self._established_peer(name)
         peer.adj_out.clear()
-        return self._sync_peer(peer, None) + self._end_of_rib(peer)
+        return self._full_sync(peer) + self._end_of_rib(peer)
 
     def receive_update(self, name: str, update: Update, now: float) -> list[Output]:
         peer = self._established_peer(name)
@@ -274,7 +281,7 @@ class RouteServerInstance:
         rows: list[RouteRow] = []
         local = set(self.config.local_prefixes)
         for prefix, advert in sorted(peer.adj_out.advertised().items()):
-            origin = "Igp" if prefix in local else self._origin_label(prefix, name)
+            origin = "Igp" if prefix in local else self._origin_label(prefix)
             rows.append(advertised_row(self.local_ip, prefix, advert, origin))
         return rows
 
@@ -325,6 +332,8 @@ class RouteServerInstance:
 
     def _by_preference(self, paths: Sequence[Path]) -> list[Path]:
         """Hub routing preference between source kinds (route-server-spec §1.5)."""
+        if not self._gateways:
+            return list(paths)
         pref = self.config.hub_routing_preference
         ranks = [rules.source_rank(self._kind(p), pref) for p in paths]
         top = min(ranks)
@@ -333,33 +342,45 @@ class RouteServerInstance:
     def _select(self, paths: Sequence[Path]) -> tuple[Path, Reason]:
         return decision.best(self._by_preference(paths))
 
-    def _advertisable(self, prefix: Prefix, to_peer: str) -> Path | None:
-        """The path NVA ``to_peer`` is sent for ``prefix``, if any: the best among
-        NVA paths (plus gateway paths with branch-to-branch), never back to its
-        source, never NO_ADVERTISE."""
-        candidates = self._loc_rib.candidates(prefix)
-        if not self.config.branch_to_branch:
-            candidates = [p for p in candidates if p.source not in self._gateways]
-        if not candidates:
+    def _outbound_path(self, prefix: Prefix) -> Path | None:
+        """The path NVAs are offered for ``prefix``: the best among NVA paths
+        (plus gateway paths with branch-to-branch), never NO_ADVERTISE. Split
+        horizon (not back to its source) is applied per peer."""
+        selected = self._loc_rib.best(prefix)
+        if selected is None:
             return None
-        path, _ = self._select(candidates)
-        if path.source == to_peer or rules.is_no_advertise(path.attributes):
-            return None
-        return path
+        path = selected[0]
+        if path.source in self._gateways and not self.config.branch_to_branch:
+            nva = [p for p in self._loc_rib.candidates(prefix) if p.source not in self._gateways]
+            if not nva:
+                return None
+            path, _ = self._select(nva)
+        return None if rules.is_no_advertise(path.attributes) else path
 
-    def _desired(self, peer: _Peer, prefixes: Iterable[Prefix]) -> dict[Prefix, Advertisement]:
+    def _outbound_table(
+        self, prefixes: Iterable[Prefix]
+    ) -> dict[Prefix, tuple[Advertisement, str]]:
+        """Prefix -> (what NVAs are sent, the source it must not go back to).
+        The same for every peer of this instance, so computed once per change."""
         local = set(self.config.local_prefixes)
-        desired: dict[Prefix, Advertisement] = {}
+        local_advert = rules.local_advertisement(self.config.asn, self.local_ip)
+        table: OutboundTable = {}
         for prefix in prefixes:
             if prefix.afi != Afi.IPV4:
                 continue  # Route Server is IPv4 unicast only
             if prefix in local:
-                desired[prefix] = rules.local_advertisement(self.config.asn, self.local_ip)
+                table[prefix] = (local_advert, "")
                 continue
-            path = self._advertisable(prefix, peer.config.name)
-            if path is not None:
-                desired[prefix] = rules.export_advertisement(path, self.config.asn, self.local_ip)
-        return desired
+            path = self._outbound_path(prefix)
+            if path is None:
+                self._exported.pop(prefix, None)
+                continue
+            cached = self._exported.get(prefix)
+            if cached is None or cached[0] is not path:
+                cached = (path, rules.export_advertisement(path, self.config.asn, self.local_ip))
+                self._exported[prefix] = cached
+            table[prefix] = (cached[1], path.source)
+        return table
 
     def _programme(self, prefix: Prefix) -> tuple[int, ...]:
         """ECMP next hops for the VNet: preference, then equal AS_PATH length;
@@ -464,12 +485,18 @@ class RouteServerInstance:
     def _propagate(self, *, full: bool = False) -> list[Output]:
         """Push Loc-RIB changes to every established peer and the VNet."""
         changed = self._loc_rib.drain_changes()
+        peers = [peer for peer in self._peers.values() if peer.established]
+        if full:
+            scope = set(self.config.local_prefixes) | set(self._loc_rib.prefixes())
+            for peer in peers:
+                scope |= set(peer.adj_out.advertised())
+        else:
+            scope = changed
+        table = self._outbound_table(scope)
         outputs: list[Output] = []
-        for peer in self._peers.values():
-            if peer.established:
-                outputs += self._sync_peer(peer, None if full else changed)
-        scope = set(self._programmed) | set(self._loc_rib.prefixes()) if full else changed
-        self._reprogram(scope)
+        for peer in peers:
+            outputs += self._sync_peer(peer, scope, table)
+        self._reprogram(scope | set(self._programmed) if full else scope)
         return outputs
 
     def _reprogram(self, prefixes: Iterable[Prefix]) -> None:
@@ -483,16 +510,18 @@ class RouteServerInstance:
                 del self._programmed[prefix]
             self._programming_changes.add(prefix)
 
-    def _sync_peer(self, peer: _Peer, only: set[Prefix] | None) -> list[Output]:
-        if only is None:
-            scope = (
-                set(self.config.local_prefixes)
-                | set(self._loc_rib.prefixes())
-                | set(peer.adj_out.advertised())
-            )
-        else:
-            scope = only
-        announce, withdraw = peer.adj_out.diff(self._desired(peer, scope), only=scope)
+    def _full_sync(self, peer: _Peer) -> list[Output]:
+        scope = (
+            set(self.config.local_prefixes)
+            | set(self._loc_rib.prefixes())
+            | set(peer.adj_out.advertised())
+        )
+        return self._sync_peer(peer, scope, self._outbound_table(scope))
+
+    def _sync_peer(self, peer: _Peer, scope: set[Prefix], table: OutboundTable) -> list[Output]:
+        name = peer.config.name
+        desired = {prefix: advert for prefix, (advert, src) in table.items() if src != name}
+        announce, withdraw = peer.adj_out.diff(desired, only=scope)
         if not announce and not withdraw:
             return []
         peer.adj_out.apply(announce, withdraw)
@@ -507,8 +536,8 @@ class RouteServerInstance:
             SendUpdate(instance=self.role, peering=peer.config.name, update=end_of_rib(Afi.IPV4))
         ]
 
-    def _origin_label(self, prefix: Prefix, to_peer: str) -> str:
-        path = self._advertisable(prefix, to_peer)
+    def _origin_label(self, prefix: Prefix) -> str:
+        path = self._outbound_path(prefix)
         if path is not None and path.source in self._gateways:
             return "IBgp"
         return "EBgp"

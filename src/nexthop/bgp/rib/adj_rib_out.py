@@ -73,7 +73,7 @@ class AdjRibOut:
             if want is None:
                 if have is not None:
                     withdraw.append(prefix)
-            elif want != have:
+            elif want is not have and want != have:
                 announce[prefix] = want
         withdraw.sort()
         return dict(sorted(announce.items())), tuple(withdraw)

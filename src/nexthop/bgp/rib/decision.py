@@ -70,13 +70,15 @@ class Step(NamedTuple):
 
 
 def _keep_max(paths: Sequence[Path], key: Callable[[Path], int]) -> list[Path]:
-    top = max(key(p) for p in paths)
-    return [p for p in paths if key(p) == top]
+    keys = [key(p) for p in paths]
+    top = max(keys)
+    return [p for p, k in zip(paths, keys, strict=True) if k == top]
 
 
 def _keep_min(paths: Sequence[Path], key: Callable[[Path], int]) -> list[Path]:
-    low = min(key(p) for p in paths)
-    return [p for p in paths if key(p) == low]
+    keys = [key(p) for p in paths]
+    low = min(keys)
+    return [p for p, k in zip(paths, keys, strict=True) if k == low]
 
 
 def prefer_higher_weight(paths: Sequence[Path]) -> list[Path]:
