@@ -210,3 +210,32 @@ def test_import_policy_change_reapplies_without_route_refresh() -> None:
     assert rs.peering_status("nva1")[IN_0].rejected_routes == 1
     rs.set_import_policy(None, 2.0)
     assert [str(p) for p, _ in rs.vnet_routes()] == ["10.100.0.0/16", "10.101.0.0/16"]
+
+
+def test_equal_attributes_from_separate_updates_are_shared() -> None:
+    rs = server()
+    connect(rs, NVA1)
+    send_both(rs, "nva1", announce("10.100.0.0/16"))
+    send_both(rs, "nva1", announce("10.101.0.0/16"))
+    first = rs.best_path(IN_0, parse_prefix("10.100.0.0/16"))
+    second = rs.best_path(IN_0, parse_prefix("10.101.0.0/16"))
+    assert first is not None
+    assert second is not None
+    assert first[0].attributes is second[0].attributes
+
+
+def test_add_path_ids_keep_paths_apart() -> None:
+    rs = server()
+    connect(rs, NVA1)
+    one = announce(NVA_NET, next_hop="10.1.0.100")
+    two = announce(NVA_NET, next_hop="10.1.0.101")
+    rs.receive_update(
+        IN_0, "nva1", Update(attributes=one.attributes, nlri=one.nlri, nlri_path_ids=(1,)), 0.0
+    )
+    rs.receive_update(
+        IN_0, "nva1", Update(attributes=two.attributes, nlri=two.nlri, nlri_path_ids=(2,)), 0.0
+    )
+    assert [r["nextHop"] for r in rs.learned_routes("nva1")[IN_0]] == ["10.1.0.100", "10.1.0.101"]
+    assert rs.vnet_routes() == [(NVA_NET, (ip("10.1.0.100"), ip("10.1.0.101")))]
+    rs.receive_update(IN_0, "nva1", Update(withdrawn=(NVA_NET,), withdrawn_path_ids=(1,)), 0.0)
+    assert rs.vnet_routes() == [(NVA_NET, (ip("10.1.0.101"),))]

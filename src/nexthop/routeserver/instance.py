@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 
-from nexthop.bgp.constants import AsPathSegmentType, CeaseSubcode, ErrorCode
+from nexthop.bgp.constants import CeaseSubcode, ErrorCode
 from nexthop.bgp.rib import decision
 from nexthop.bgp.rib.adj_rib_in import AdjRibIn, Change, ImportPolicy
 from nexthop.bgp.rib.adj_rib_out import AdjRibOut, Advertisement
@@ -29,7 +29,7 @@ from nexthop.bgp.rib.loc_rib import LocRib
 from nexthop.bgp.rib.packing import end_of_rib, pack_updates
 from nexthop.bgp.rib.path import AttributeInterner, Path, PeerType
 from nexthop.bgp.wire.errors import LocalProtocolError
-from nexthop.bgp.wire.messages import AsPathSegment, Notification, PathAttributes, Update
+from nexthop.bgp.wire.messages import Notification, PathAttributes, Update
 from nexthop.bgp.wire.negotiated import Negotiated
 from nexthop.net.prefix import Afi, Prefix, Safi
 from nexthop.routeserver import rules
@@ -37,6 +37,7 @@ from nexthop.routeserver.config import PeeringConfig, RouteServerConfig
 from nexthop.routeserver.inbound import (
     Announced,
     announced_routes,
+    as_sequence,
     max_prefix_notification,
     withdrawn_routes,
 )
@@ -207,6 +208,8 @@ class RouteServerInstance:
         for prefix, path_id in withdrawn:
             self._apply(name, peer.adj_in.withdraw(prefix, path_id))
         treat_as_withdraw = update.treat_as_withdraw or attrs is None or as_zero
+        if attrs is not None:
+            attrs = self._interner.intern(attrs)  # once per UPDATE, shared by its NLRI
         for prefix, path_id, next_hops in announced:
             if treat_as_withdraw or attrs is None:
                 self._apply(name, peer.adj_in.withdraw(prefix, path_id))
@@ -235,9 +238,7 @@ class RouteServerInstance:
             attrs = self._interner.intern(
                 PathAttributes(
                     origin=route.origin,
-                    as_path=(AsPathSegment(AsPathSegmentType.AS_SEQUENCE, route.as_path),)
-                    if route.as_path
-                    else (),
+                    as_path=as_sequence(route.as_path),
                     next_hop=route.next_hop,
                     communities=route.communities,
                 )
@@ -422,7 +423,7 @@ class RouteServerInstance:
         assert peer.negotiated is not None
         return Path(
             prefix=prefix,
-            attributes=self._interner.intern(attrs),
+            attributes=attrs,
             next_hops=next_hops,
             source=peer.config.name,
             source_address=peer.config.address,
