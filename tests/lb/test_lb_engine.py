@@ -6,9 +6,11 @@ import dataclasses
 import ipaddress
 from collections import Counter
 
+import pytest
 from lb_builders import FRONTEND_IP, make_lb, random_flows
 
 from nexthop.clock import ManualClock
+from nexthop.lb.hashing import flow_hash
 from nexthop.lb.health import FailureKind, HealthState, ProbeOutcome
 from nexthop.lb.model import (
     AdminState,
@@ -229,3 +231,25 @@ def test_removing_a_backend_from_the_pool_moves_its_tcp_flows() -> None:
     for b in ("nva0", "nva1"):
         assert {fwd(e, f, 2.0).backend for f in groups[b]} == {b}
     assert {fwd(e, f, 2.0).flow_state for f in groups["nva2"]} == {FlowState.MOVED}
+
+
+def test_adding_a_backend_keeps_known_health_and_ignores_stale_probe_results() -> None:
+    e = healthy_engine(2)
+    e.probe_result("rule", "nva1", DOWN, 1.0)
+    stale = e.due_probes(2.0)
+    grown = make_lb(3)
+    e.reconfigure(grown, 3.0)
+    assert e.tracker("rule").up() == {"nva0"}
+    assert e.tracker("rule").status("nva2").state is HealthState.UNKNOWN
+    assert [t.backend for t in e.due_probes(3.0)] == ["nva2"]
+    shrunk = make_lb(1)
+    e.reconfigure(shrunk, 4.0)
+    gone = next(t for t in stale if t.backend == "nva1")
+    assert e.record_probe(gone, UP, 5.0) == []  # backend left while the probe ran
+    with pytest.raises(KeyError):
+        e.set_admin_state("pool", "nva9", AdminState.DOWN, 6.0)
+
+
+def test_unknown_ip_protocols_are_named_by_number_in_hash_inputs() -> None:
+    gre = Flow.of(47, "10.0.0.1", 0, "10.0.0.2", 0)
+    assert flow_hash(gre).inputs[0] == "47"

@@ -185,17 +185,21 @@ class ProbeTracker:
 
     # -- membership ---------------------------------------------------------------
 
-    def add_backend(self, backend: Backend, now: float) -> None:
+    def add_backend(
+        self, backend: Backend, now: float, *, state: HealthState | None = None
+    ) -> None:
+        """Track a backend; it starts in ``state`` (default: the tracker's initial state)."""
         if backend.name in self._entries:
             raise ValueError(f"ProbeTracker.backends: {backend.name!r} is already tracked")
+        state = state or self._initial
         reason = (
             ReasonCode.UP_PROBE_SUCCESS
-            if self._initial is HealthState.UP
+            if state is HealthState.UP
             else ReasonCode.DOWN_PROBE_NOT_PROBED
         )
         self._entries[backend.name] = _Entry(
             ip=backend.ip,
-            state=self._initial,
+            state=state,
             since=now,
             reason=reason,
             next_at=now,

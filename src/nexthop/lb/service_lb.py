@@ -83,6 +83,9 @@ class LoadBalancerEngine:
         self._initial = initial_state
         self._trackers: dict[str, ProbeTracker] = {}
         self._sync_trackers(now)
+        # ``initial_state`` seeds the first configuration only; backends and probes
+        # added later start Unknown and must pass their probe first.
+        self._initial = HealthState.UNKNOWN
 
     # -- configuration ------------------------------------------------------------
 
@@ -108,7 +111,7 @@ class LoadBalancerEngine:
                 t.remove_backend(gone)
             for b in pool.backends:
                 if b.name not in t.backends:
-                    t.add_backend(b, now)
+                    t.add_backend(b, now, state=self._initial)
 
     def reconfigure(self, lb: LoadBalancer, now: float) -> None:
         """Swap in a new configuration; health of kept backends is preserved."""
