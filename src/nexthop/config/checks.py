@@ -427,7 +427,6 @@ class _Checker:
             address = ipaddress.IPv4Address(neighbor.address)
             rs = owners.get(address)
             if rs is not None:
-                rs_seen.setdefault(rs.name, []).append(address)
                 if neighbor.remote_as != ROUTE_SERVER_ASN:
                     self.error(
                         path,
@@ -435,13 +434,15 @@ class _Checker:
                         f"{ROUTE_SERVER_ASN}, not {neighbor.remote_as}",
                         neighbor.line,
                     )
-                if not any(p.peer_ip == nva.nic.ip for p in rs.peerings):
+                first_to_rs = rs.name not in rs_seen
+                if first_to_rs and not any(p.peer_ip == nva.nic.ip for p in rs.peerings):
                     self.warn(
                         path,
                         f"route server {rs.name!r} has no peering for {nva.nic.ip}; "
-                        "this session will never come up",
+                        "its sessions will never come up",
                         neighbor.line,
                     )
+                rs_seen.setdefault(rs.name, []).append(address)
                 if (rs.name, neighbor.route_map_out) not in next_hops_checked:
                     next_hops_checked.add((rs.name, neighbor.route_map_out))
                     self.next_hops(i, nva, rs, neighbor.route_map_out)
