@@ -316,3 +316,24 @@ def test_https_probe_accepts_a_self_signed_backend(tmp_path: Path) -> None:
             await responder.stop()
 
     asyncio.run(main())
+
+
+def test_probes_can_come_from_a_chosen_source_address() -> None:
+    async def main() -> None:
+        responder = ProbeResponder(HOST, mode=ResponderMode.TCP)
+        await responder.start()
+        loop = asyncio.get_running_loop()
+        backend = Backend(name="nva0", ip=ipaddress.ip_address(HOST))
+        tracker = ProbeTracker(probe_for(ProbeProtocol.TCP, responder.port), [backend],
+                               loop.time())
+        watch = Watch()
+        runner = ProbeRunner(tracker, on_events=watch, source="127.0.0.5")
+        runner.start()
+        try:
+            await watch.wait_for(BackendMarkedUp)
+            assert responder.last_peer == "127.0.0.5"
+        finally:
+            await runner.stop()
+            await responder.stop()
+
+    asyncio.run(main())

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import ssl
 from collections.abc import Awaitable, Callable, Sequence
 from enum import Enum
@@ -64,11 +65,20 @@ async def _close(writer: asyncio.StreamWriter) -> None:
         await writer.wait_closed()
 
 
-async def tcp_probe(host: str, port: int, timeout: float) -> ProbeOutcome:
-    """Success when a TCP handshake with ``host:port`` completes within ``timeout``."""
+def _local(source: str | None) -> tuple[str, int] | None:
+    return None if source is None else (source, 0)
+
+
+async def tcp_probe(
+    host: str, port: int, timeout: float, *, source: str | None = None
+) -> ProbeOutcome:
+    """Success when a TCP handshake with ``host:port`` completes within ``timeout``.
+
+    ``source`` binds the probe's source address (Azure probes come from 168.63.129.16;
+    a lab can pick a loopback address to play that role)."""
     try:
         async with asyncio.timeout(timeout):
-            _, writer = await asyncio.open_connection(host, port)
+            _, writer = await asyncio.open_connection(host, port, local_addr=_local(source))
     except TimeoutError:
         return _fail(FailureKind.TIMEOUT, f"no handshake within {timeout:g}s")
     except ConnectionRefusedError as exc:
@@ -87,13 +97,19 @@ def _tls_context() -> ssl.SSLContext:
 
 
 async def http_probe(
-    host: str, port: int, path: str, timeout: float, *, tls: bool = False
+    host: str,
+    port: int,
+    path: str,
+    timeout: float,
+    *,
+    tls: bool = False,
+    source: str | None = None,
 ) -> ProbeOutcome:
     """``GET path``; success only on status 200."""
     try:
         async with asyncio.timeout(timeout):
             reader, writer = await asyncio.open_connection(
-                host, port, ssl=_tls_context() if tls else None
+                host, port, ssl=_tls_context() if tls else None, local_addr=_local(source)
             )
             try:
                 request = (
@@ -120,17 +136,18 @@ async def http_probe(
     return _fail(FailureKind.HTTP_STATUS, str(status))
 
 
-async def run_probe(task: ProbeTask) -> ProbeOutcome:
+async def run_probe(task: ProbeTask, *, source: str | None = None) -> ProbeOutcome:
     """Run the probe a ``ProbeTask`` describes."""
     host = str(task.ip)
     if task.protocol is ProbeProtocol.TCP:
-        return await tcp_probe(host, task.port, task.timeout)
+        return await tcp_probe(host, task.port, task.timeout, source=source)
     return await http_probe(
         host,
         task.port,
         task.path or "/",
         task.timeout,
         tls=task.protocol is ProbeProtocol.HTTPS,
+        source=source,
     )
 
 
@@ -158,12 +175,13 @@ class ProbeRunner:
         *,
         on_events: Callable[[Sequence[HealthEvent]], None] | None = None,
         on_result: Callable[[ProbeTask, ProbeOutcome], None] | None = None,
-        probe: ProbeFn = run_probe,
+        probe: ProbeFn | None = None,
+        source: str | None = None,
     ) -> None:
         self._scheduler = scheduler
         self._on_events = on_events
         self._on_result = on_result
-        self._probe = probe
+        self._probe = probe or functools.partial(run_probe, source=source)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -249,6 +267,7 @@ class ProbeResponder:
         self.status = status
         self.hang = False
         self.connections = 0
+        self.last_peer: str | None = None
         self.requests = 0
         self._port = port
         self._server: asyncio.Server | None = None
@@ -284,6 +303,8 @@ class ProbeResponder:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._conns.add(writer)
         self.connections += 1
+        peer = writer.get_extra_info("peername")
+        self.last_peer = str(peer[0]) if peer else None
         try:
             if self.mode is ResponderMode.HTTP:
                 await self._answer_http(reader, writer)
