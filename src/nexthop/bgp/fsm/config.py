@@ -68,8 +68,3 @@ class SessionConfig:
             if not 0 < getattr(self, name) < 2**32:
                 msg = f"{name} must be a 32-bit AS number"
                 raise ValueError(msg)
-
-    @property
-    def internal(self) -> bool:
-        """True for an iBGP peer (same AS)."""
-        return self.local_asn == self.peer_asn
