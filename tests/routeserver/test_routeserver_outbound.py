@@ -23,6 +23,7 @@ from rs_helpers import (
 )
 
 from nexthop.bgp.constants import CeaseSubcode, ErrorCode
+from nexthop.bgp.wire import decode_message, encode_message
 from nexthop.bgp.wire.messages import Update
 from nexthop.net.prefix import Afi, Prefix, parse_prefix
 from nexthop.routeserver import (
@@ -174,3 +175,17 @@ def test_invalid_vnet_peering_changes_nothing() -> None:
     assert info.value.field == "peered_address_spaces"
     assert rs.peering_status("nva1")[IN_0].state is PeeringState.ESTABLISHED
     assert rs.config.peered_address_spaces == ()
+
+
+def test_every_update_sent_encodes_and_decodes() -> None:
+    rs = server(branch_to_branch=True)
+    out = connect(rs, NVA1, NVA2, NVA3)
+    out += send_both(rs, "nva1", announce(NVA_NET, as_path=(65001, 65100), communities=(7,)))
+    out += send_both(rs, "nva3", announce("0.0.0.0/0", as_path=(65003,), next_hop="10.1.2.100"))
+    out += send_both(rs, "nva1", Update(withdrawn=(NVA_NET,)))
+    negotiated_ = negotiated(NVA1)
+    sent = [o.update for o in out if isinstance(o, SendUpdate)]
+    assert len(sent) > 10
+    for update in sent:
+        decoded = decode_message(encode_message(update, negotiated_), negotiated_)
+        assert decoded == update

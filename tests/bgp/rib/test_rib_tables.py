@@ -6,12 +6,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 from rib_helpers import P, path, seq
 
+from nexthop.bgp.constants import AsPathSegmentType
 from nexthop.bgp.rib.adj_rib_in import AdjRibIn
 from nexthop.bgp.rib.adj_rib_out import AdjRibOut, Advertisement, apply_diff
 from nexthop.bgp.rib.decision import Reason
 from nexthop.bgp.rib.loc_rib import LocRib
-from nexthop.bgp.rib.path import AttributeInterner, Path, prepend_as
-from nexthop.bgp.wire.messages import PathAttributes
+from nexthop.bgp.rib.path import AttributeInterner, Path, format_as_path, neighbour_as, prepend_as
+from nexthop.bgp.wire.messages import AsPathSegment, PathAttributes
 from nexthop.net.prefix import Afi, Prefix, parse_prefix
 
 Q = parse_prefix("10.200.0.0/16")
@@ -133,3 +134,20 @@ def test_adj_rib_out_diff_limited_to_scope() -> None:
     assert withdraw == ()
     out.clear()
     assert len(out) == 0
+
+
+def test_as_path_helpers_on_sets_and_confederations() -> None:
+    confed = AsPathSegment(AsPathSegmentType.AS_CONFED_SEQUENCE, (64512,))
+    aset = AsPathSegment(AsPathSegmentType.AS_SET, (3, 4))
+    attrs = PathAttributes(as_path=(confed, seq(65001, 65002), aset))
+    assert format_as_path(attrs) == "(64512) 65001 65002 {3 4}"
+    assert neighbour_as(attrs) == 65001
+    assert neighbour_as(PathAttributes(as_path=(aset,))) is None
+    assert neighbour_as(PathAttributes()) is None
+
+
+def test_prepend_starts_a_new_segment_when_full_or_after_a_set() -> None:
+    full = seq(*range(1, 256))
+    assert prepend_as((full,), 65515) == (seq(65515), full)
+    aset = AsPathSegment(AsPathSegmentType.AS_SET, (1, 2))
+    assert prepend_as((aset,), 65515) == (seq(65515), aset)
