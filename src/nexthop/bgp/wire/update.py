@@ -25,7 +25,7 @@ from typing import Any
 from nexthop.bgp.constants import AS_TRANS, AttrFlag, AttrType, ErrorCode, UpdateErrorSubcode
 from nexthop.bgp.wire.attributes import ATTRIBUTES, encode_attribute, merge_as4
 from nexthop.bgp.wire.errors import AttributeMalformedError, ErrorHandling, MessageError
-from nexthop.bgp.wire.messages import MpUnreach, PathAttributes, RawAttribute, Update
+from nexthop.bgp.wire.messages import MpReach, MpUnreach, PathAttributes, RawAttribute, Update
 from nexthop.bgp.wire.mp import encode_mp_reach, encode_mp_unreach
 from nexthop.bgp.wire.negotiated import IPV4_UNICAST, Family, Negotiated
 from nexthop.bgp.wire.nlri import decode_prefixes, encode_prefixes
@@ -79,8 +79,8 @@ class _Decoded:
 
     def __init__(self) -> None:
         self.attributes: PathAttributes | None = None
-        self.mp_reach: Any = None
-        self.mp_unreach: Any = None
+        self.mp_reach: MpReach | None = None
+        self.mp_unreach: MpUnreach | None = None
         self.taw = False
         self.discarded: list[str] = []
         self.types: set[int] = set()
@@ -95,7 +95,9 @@ def _decode_attributes(data: bytes, n: Negotiated, cache: AttributeCache | None)
     key: bytes | None = None
     cached: PathAttributes | None = None
     if cache is not None and overrun is None:
-        key = (b"\x01" if n.asn4 else b"\x00") + b"".join(
+        # The decode also depends on the AS size and on iBGP/eBGP (LOCAL_PREF).
+        ebgp = bool(n.local_asn and n.peer_asn and n.local_asn != n.peer_asn)
+        key = bytes((n.asn4, ebgp)) + b"".join(
             data[s:e] for _f, t, s, _h, e in entries if t not in _MP
         )
         cached = cache.get(key)
