@@ -13,6 +13,7 @@ from rs_helpers import (
     ip,
     send_both,
     server,
+    withdraw,
     withdrawn_to,
 )
 
@@ -122,3 +123,21 @@ def test_next_hop_validation_warns_outside_vnet_and_for_remote_frontends() -> No
     assert "northeurope" in messages[0]
     # Warnings only: the route is still used as sent.
     assert rs.vnet_routes() == [(NVA_NET, (ip("10.1.2.200"),))]
+
+
+def test_total_route_limit_warns_once_per_crossing() -> None:
+    rs = server(max_total_routes=4)  # the VNet range counts too
+    connect(rs, NVA1)
+    out = send_both(rs, "nva1", announce(*nets(3)))
+    assert not any(isinstance(o, RouteServerWarning) for o in out)
+    out = send_both(rs, "nva1", announce(*nets(1, base=50)))
+    warnings = [o.message for o in out if isinstance(o, RouteServerWarning)]
+    assert warnings == ["5 routes exceed the total limit of 4"]
+    out = send_both(rs, "nva1", announce(*nets(1, base=60)))
+    assert not any(isinstance(o, RouteServerWarning) for o in out)
+    out = send_both(rs, "nva1", withdraw(*nets(1, base=50), *nets(1, base=60)))
+    assert not any(isinstance(o, RouteServerWarning) for o in out)
+    out = send_both(rs, "nva1", announce(*nets(1, base=70)))
+    assert [o.message for o in out if isinstance(o, RouteServerWarning)] == [
+        "5 routes exceed the total limit of 4"
+    ]

@@ -4,7 +4,9 @@ Defaults follow the Azure Route Server documentation (route-server-spec §1.1-1.
 ASN 65515; two instances on the 4th and 5th addresses of a RouteServerSubnet of
 at least /26 (the addresses seen in every lab, e.g. 10.1.1.4/.5 for 10.1.1.0/26);
 8 BGP peers; 4,000 routes per peer, counted the FAQ way (routes held plus routes
-in the incoming UPDATE); branch-to-branch off; hub routing preference
+in the incoming UPDATE); 10,000 routes in total from all connected resources
+(what happens beyond it is unconfirmed, so it only raises a warning);
+branch-to-branch off; hub routing preference
 ExpressRoute. Peers use a 2-octet ASN that is not reserved (the FAQ list).
 
 Beyond the cloud (off by default): every limit can be raised,
@@ -102,6 +104,7 @@ class RouteServerConfig:
     branch_to_branch: bool = False
     hub_routing_preference: HubRoutingPreference = HubRoutingPreference.EXPRESS_ROUTE
     expressroute_route_limit: int = 1000
+    max_total_routes: int = 10000
     allow_four_octet_peer_asn: bool = False
     next_hop_validation: bool = False
 
@@ -151,6 +154,7 @@ def validate_route_server(config: RouteServerConfig) -> None:
     _positive("max_peers", config.max_peers)
     _positive("max_routes_per_peer", config.max_routes_per_peer)
     _positive("expressroute_route_limit", config.expressroute_route_limit)
+    _positive("max_total_routes", config.max_total_routes)
     if config.idle_hold_after_max_prefix < 0:
         raise ConfigError("idle_hold_after_max_prefix", "must not be negative")
 

@@ -299,6 +299,10 @@ class RouteServerInstance:
                     out.append(path)
         return out
 
+    def route_count(self) -> int:
+        """Prefixes in the Loc-RIB (NVA and gateway routes)."""
+        return len(self._loc_rib)
+
     def negotiated(self, name: str) -> Negotiated | None:
         """The session parameters while Established, else None."""
         return self._peer(name).negotiated

@@ -79,6 +79,7 @@ class RouteServer:
         self._gateways: dict[str, tuple[GatewayKind, tuple[GatewayRoute, ...]]] = {}
         self._user_policy: ImportPolicy | None = None
         self._er_limit_warned = False
+        self._total_limit_warned = False
         self.instances: dict[str, RouteServerInstance] = {
             role: RouteServerInstance(role, ip, config)
             for role, ip in zip(INSTANCE_ROLES, config.instance_ips, strict=True)
@@ -366,7 +367,23 @@ class RouteServer:
         if changed:
             result.append(RoutesChanged(prefixes=tuple(sorted(changed))))
         result += self._expressroute_limit()
+        result += self._total_limit()
         return result
+
+    def _total_limit(self) -> list[Output]:
+        """Routes from all connected resources (NVAs, gateways, VNet ranges) on
+        the fuller instance against ``max_total_routes``; warns once per crossing."""
+        count = len(self._config.local_prefixes) + max(
+            inst.route_count() for inst in self.instances.values()
+        )
+        limit = self._config.max_total_routes
+        if count <= limit:
+            self._total_limit_warned = False
+            return []
+        if self._total_limit_warned:
+            return []
+        self._total_limit_warned = True
+        return [WarningOutput(message=f"{count} routes exceed the total limit of {limit}")]
 
     def _expressroute_limit(self) -> list[Output]:
         """With branch-to-branch, the VNet ranges plus NVA routes sent toward an
