@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nexthop.clock import ManualClock
@@ -65,7 +65,9 @@ class Pair:
 
     def run_until(self, until: float) -> None:
         while True:
-            deadlines = [d for d in (self.a.next_deadline(), self.b.next_deadline()) if d]
+            deadlines = [
+                d for d in (self.a.next_deadline(), self.b.next_deadline()) if d is not None
+            ]
             nxt = min(deadlines, default=None)
             if nxt is None or nxt > until:
                 self.clock.advance(until - self.clock.now())
@@ -241,3 +243,44 @@ def test_only_misuse_pairs_are_missing_from_the_table() -> None:
         (HaState.STANDBY, HaInput.START),
         (HaState.ACTIVE, HaInput.START),
     }
+
+
+actions = st.lists(
+    st.one_of(
+        st.tuples(st.just("toggle"), st.sampled_from(["a", "b"])),
+        st.tuples(st.just("cut"), st.sampled_from(["nva-a", "nva-b"])),
+        st.tuples(st.just("heal"), st.just("")),
+        st.tuples(st.just("advance"), st.sampled_from(["1", "4", "12", "40"])),
+    ),
+    max_size=25,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(script=actions, preempt=st.booleans(), fast=st.booleans())
+def test_pair_always_converges_to_exactly_one_active(
+    script: list[tuple[str, str]], preempt: bool, fast: bool
+) -> None:
+    pair = make_pair(fast=fast, preempt=preempt)
+    unit = pair.a.config.interval
+    for verb, arg in script:
+        if verb == "toggle":
+            node = pair.a if arg == "a" else pair.b
+            if node.state is HaState.STOPPED:
+                pair.start(node)
+            else:
+                pair.feed(node, node.handle(Stop(now=pair.clock.now())))
+        elif verb == "cut":
+            pair.link[arg] = False
+        elif verb == "heal":
+            pair.link = {}
+        else:
+            pair.run_until(pair.clock.now() + float(arg) * unit)
+    pair.link = {}
+    for node in (pair.a, pair.b):
+        if node.state is HaState.STOPPED:
+            pair.start(node)
+    pair.run_until(pair.clock.now() + 3 * pair.a.config.dead_interval)
+    assert len(pair.active()) == 1
+    if preempt:
+        assert pair.active() == ["nva-a"]  # the higher priority always ends up active
