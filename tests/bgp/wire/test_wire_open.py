@@ -205,3 +205,11 @@ def test_negotiate_defaults_without_capabilities() -> None:
     assert (n.hold_time, n.keepalive_time) == (0, 0)
     assert n.peer_asn == 65001
     assert n.peer_graceful_restart is None
+
+
+def test_capability_value_over_255_octets_cannot_be_encoded() -> None:
+    msg = Open(
+        asn=1, hold_time=90, bgp_id=1, capabilities=(UnknownCapability(code=200, value=bytes(256)),)
+    )
+    with pytest.raises(ValueError, match="too long"):
+        encode_message(msg, N)

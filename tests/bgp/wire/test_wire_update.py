@@ -272,3 +272,31 @@ def test_interning_does_not_cache_treat_as_withdraw() -> None:
     assert isinstance(second, Update)
     assert first.treat_as_withdraw
     assert second.treat_as_withdraw
+
+
+def test_interning_cache_is_bounded() -> None:
+    reader = MessageReader(intern_attributes=True, intern_limit=2)
+    for med in range(3):
+        reader.feed(
+            update(ORIGIN + as_path_2() + NEXT_HOP + attr(0x80, 4, med.to_bytes(4, "big")), NLRI)
+        )
+        assert isinstance(reader.next_message(N2), Update)
+    assert reader.interned == 1  # cleared at the limit, then refilled
+    assert MessageReader().interned == 0
+
+
+def test_as4_merge_counts_an_as_set_as_one() -> None:
+    as_set_then_seq = attr(0x40, 2, bytes.fromhex("0102000100020201" + "5ba0"))
+    data = update(ORIGIN + as_set_then_seq + NEXT_HOP + as4_path(4200000000), NLRI)
+    assert path_of(data) == (AsPathSegment(SET, (1, 2)), AsPathSegment(SEQ, (4200000000,)))
+
+
+def test_as4_merge_keeps_segments_apart_past_255_numbers() -> None:
+    head = bytes((2, 200)) + b"".join(i.to_bytes(2, "big") for i in range(1, 201))
+    tail = bytes((2, 100)) + (AS_TRANS).to_bytes(2, "big") * 100
+    as4 = bytes((2, 100)) + b"".join((70000 + i).to_bytes(4, "big") for i in range(100))
+    data = update(ORIGIN + attr(0x50, 2, head + tail) + NEXT_HOP + attr(0xD0, 17, as4), NLRI)
+    assert path_of(data) == (
+        AsPathSegment(SEQ, tuple(range(1, 201))),
+        AsPathSegment(SEQ, tuple(range(70000, 70100))),
+    )

@@ -193,6 +193,11 @@ SESSION_RESET = {
         UpdateErrorSubcode.OPTIONAL_ATTRIBUTE_ERROR,
         attr(0x80, 14, b"\x00\x02"),
     ),
+    "mp_reach without next hop length": (
+        update(ORIGIN + AS_PATH + attr(0x80, 14, b"\x00\x02\x01")),
+        UpdateErrorSubcode.OPTIONAL_ATTRIBUTE_ERROR,
+        attr(0x80, 14, b"\x00\x02\x01"),
+    ),
     "mp_reach next hop overruns": (
         update(ORIGIN + AS_PATH + attr(0x80, 14, bytes.fromhex("00020110" + "00" * 4))),
         UpdateErrorSubcode.OPTIONAL_ATTRIBUTE_ERROR,

@@ -88,14 +88,21 @@ class MessageReader:
 
     With ``intern_attributes=True`` identical attribute bytes across UPDATEs
     decode to the same ``PathAttributes`` object (memory and identity compares
-    in the RIBs)."""
+    in the RIBs). After a ``MessageError`` from a bad header the stream cannot be
+    resynchronised; the session is expected to send the NOTIFICATION and close.
+    A body error has already consumed its message."""
 
     __slots__ = ("_buffer", "_cache", "_position")
 
-    def __init__(self, *, intern_attributes: bool = False) -> None:
+    def __init__(self, *, intern_attributes: bool = False, intern_limit: int = 1 << 16) -> None:
         self._buffer = bytearray()
         self._position = 0
-        self._cache: AttributeCache | None = {} if intern_attributes else None
+        self._cache = AttributeCache(intern_limit) if intern_attributes else None
+
+    @property
+    def interned(self) -> int:
+        """How many attribute sets the interning cache holds (0 when disabled)."""
+        return 0 if self._cache is None else len(self._cache)
 
     def feed(self, data: bytes) -> None:
         self._buffer += data

@@ -33,8 +33,31 @@ from nexthop.net.prefix import Afi
 
 __all__ = ["AttributeCache", "decode_update", "encode_update", "end_of_rib", "is_end_of_rib"]
 
-AttributeCache = dict[bytes, PathAttributes]
-INTERN_LIMIT = 1 << 16  # entries; the cache is cleared when it grows past this
+
+
+class AttributeCache:
+    """Interning table: attribute bytes (MP_* excluded) -> the decoded object.
+
+    Cleared when it reaches ``limit`` entries: simple, bounded, and a busy
+    session refills it with the attribute sets still in use."""
+
+    __slots__ = ("_entries", "limit")
+
+    def __init__(self, limit: int = 1 << 16) -> None:
+        self.limit = limit
+        self._entries: dict[bytes, PathAttributes] = {}
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: bytes) -> PathAttributes | None:
+        return self._entries.get(key)
+
+    def put(self, key: bytes, attributes: PathAttributes) -> None:
+        if len(self._entries) >= self.limit:
+            self._entries.clear()
+        self._entries[key] = attributes
+
 
 _MP = (AttrType.MP_REACH_NLRI, AttrType.MP_UNREACH_NLRI)
 _TYPE_FLAGS = AttrFlag.OPTIONAL | AttrFlag.TRANSITIVE
@@ -163,9 +186,7 @@ def _decode_attributes(data: bytes, n: Negotiated, cache: AttributeCache | None)
     elif out.types - set(_MP):
         out.attributes = PathAttributes(**builder, unknown=tuple(unknown))
         if key is not None and cache is not None and clean and not out.taw:
-            if len(cache) >= INTERN_LIMIT:
-                cache.clear()
-            cache[key] = out.attributes
+            cache.put(key, out.attributes)
     return out
 
 
