@@ -182,10 +182,11 @@ class RouteServerInstance:
         return self._go_down(self._peer(name), now, reason)
 
     def route_refresh(self, name: str, now: float) -> list[Output]:
-        """The peer asked for our routes again (RFC 2918 §4): resend all."""
+        """The peer asked for our routes again (RFC 2918 §4): resend all. No
+        End-of-RIB: that marker follows the initial table only (RFC 4724 §2)."""
         peer = self._established_peer(name)
         peer.adj_out.clear()
-        return self._full_sync(peer) + self._end_of_rib(peer)
+        return self._full_sync(peer)
 
     def receive_update(self, name: str, update: Update, now: float) -> list[Output]:
         peer = self._established_peer(name)

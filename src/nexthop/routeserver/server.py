@@ -192,7 +192,7 @@ class RouteServer:
         return self._finish(self._instance(instance).receive_update(peering, update, now))
 
     def receive_route_refresh(self, instance: str, peering: str, now: float) -> list[Output]:
-        """The NVA sent ROUTE-REFRESH: resend our whole table, then End-of-RIB."""
+        """The NVA sent ROUTE-REFRESH: resend our whole table (RFC 2918 §4)."""
         self._require_peering(peering)
         return self._finish(self._instance(instance).route_refresh(peering, now))
 
