@@ -436,7 +436,8 @@ def test_warning_when_the_next_hop_load_balancer_does_not_contain_the_nva() -> N
     [
         ("", "t.yaml:1:1: the file is empty"),
         ("# only a comment\n", "t.yaml:1:1: the file is empty"),
-        ("- a\n- b\n", "t.yaml:1:1: Input should be a valid dictionary or instance of Topology"),
+        ("- a\n- b\n", "t.yaml:1:1: expected a mapping of keys to values"),
+        ("region: w\nvnets: 5\n", "t.yaml:2:8: vnets: expected a list"),
         ("region: x\n---\nregion: y\n", "t.yaml:2:1: malformed YAML: but found another document"),
         ("region: [x\n", "t.yaml:2:1: malformed YAML: expected ',' or ']', but got '<stream end>'"),
     ],

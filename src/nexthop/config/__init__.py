@@ -8,7 +8,8 @@ docs/topology.md.
 
 from __future__ import annotations
 
-from nexthop.config.checks import Issue, TopologyInvalid, check_topology, format_path
+from nexthop.config.checks import check_topology
+from nexthop.config.issues import Issue, TopologyInvalid, format_path
 from nexthop.config.load import (
     LoadedTopology,
     Problem,

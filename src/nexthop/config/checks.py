@@ -1,41 +1,37 @@
-"""Cross-resource checks of a topology: references, addressing, ASNs, NVA BGP sessions.
+"""Cross-resource checks of a topology: references, addressing, load balancers, HA.
 
-Sources for the rules (route-server spec): §1.1 reserved ASNs, RouteServerSubnet
-of at least /26 with instances at the 4th and 5th address, one route server per
-VNet, NVAs in the same or a directly peered VNet; §1.2 2-byte ASNs, eBGP to ASN
-65515, both instances peered, at most 8 peers; §1.8 and §3 load balancer next
-hop in the route server's region, probe interval >= 5 s, idle timeout 4-100
-min, HA ports; §2 UDR next-hop types. Azure reserves the first four and the
-last address of every subnet. Errors make a topology invalid; warnings flag
-designs Azure accepts but that will not carry traffic as intended.
+Sources for the rules (route-server spec): §1.1 RouteServerSubnet of at least
+/26 and dedicated (no route table, no NICs); §2 UDR next-hop types; §3 probe
+interval >= 5 s (unless fast probes), idle timeout 4-100 min, HA ports rules,
+backends in the frontend's VNet. Azure reserves the first four and the last
+address of every subnet. The route server and NVA BGP rules are in
+``bgp_checks``. Errors make a topology invalid; warnings flag designs Azure
+accepts but that will not carry traffic as intended.
 """
 
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from nexthop.config.bgp_checks import check_nva_bgp, check_route_servers
+from nexthop.config.issues import Issue, Path, format_path
 from nexthop.config.types import (
-    MAX_16BIT_ASN,
-    ROUTE_SERVER_ASN,
+    GATEWAY_SUBNET,
+    ROUTE_SERVER_SUBNET,
     HaRole,
     LbProtocol,
     NextHopType,
     ProbeProtocol,
-    is_reserved_asn,
-    route_server_instance_ips,
 )
 
 if TYPE_CHECKING:
-    from nexthop.config.schema import LoadBalancer, Nic, Nva, RouteServer, Topology, VirtualNetwork
+    from nexthop.config.schema import LoadBalancer, Nic, Topology, VirtualNetwork
 
-__all__ = ["Issue", "Path", "TopologyInvalid", "check_topology", "format_path"]
+__all__ = ["Checker", "check_topology"]
 
-Path = tuple[str | int, ...]
-ROUTE_SERVER_SUBNET = "RouteServerSubnet"
-GATEWAY_SUBNET = "GatewaySubnet"
 DEDICATED_SUBNETS = (ROUTE_SERVER_SUBNET, GATEWAY_SUBNET)
 MIN_ROUTE_SERVER_SUBNET_LENGTH = 26
 MIN_PROBE_INTERVAL_S = 5
@@ -43,37 +39,10 @@ IDLE_TIMEOUT_MIN, IDLE_TIMEOUT_MAX = 4, 100
 AZURE_RESERVED_HEAD = 4  # network address, default gateway, two DNS addresses
 
 
-def format_path(path: Path) -> str:
-    """``("load_balancers", 0, "frontend", "ip")`` -> ``load_balancers[0].frontend.ip``."""
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
-    return out
-
-
-@dataclass(frozen=True, slots=True)
-class Issue:
-    """One problem at a field path. ``text_line`` is the 1-based line inside a
-    multi-line value (an NVA's ``bgp_config``) when the problem sits on one line."""
-
-    path: Path
-    message: str
-    text_line: int | None = None
-
-    def __str__(self) -> str:
-        return f"{format_path(self.path)}: {self.message}"
-
-
-class TopologyInvalid(Exception):  # noqa: N818 - reads better than TopologyInvalidError
-    """Raised by ``Topology`` validation when cross-resource checks fail."""
-
-    def __init__(self, issues: Iterable[Issue]) -> None:
-        self.issues = tuple(issues)
-        super().__init__("\n".join(str(i) for i in self.issues))
-
-
 @dataclass(slots=True)
-class _Checker:
+class Checker:
+    """Collects errors and warnings; the address registry finds IP conflicts."""
+
     topo: Topology
     errors: list[Issue] = field(default_factory=list)
     warnings: list[Issue] = field(default_factory=list)
@@ -295,95 +264,6 @@ class _Checker:
                         f"only virtual_appliance routes take a next_hop_ip, not {r.next_hop_type}",
                     )
 
-    def route_servers(self) -> None:
-        t = self.topo
-        per_vnet: dict[str, int] = {}
-        for i, rs in enumerate(t.route_servers):
-            base: Path = ("route_servers", i)
-            if t.vnet(rs.vnet) is None:
-                self.error((*base, "vnet"), f"vnet {rs.vnet!r} is not declared")
-                continue
-            if rs.vnet in per_vnet:
-                first = format_path(("route_servers", per_vnet[rs.vnet]))
-                self.error(
-                    (*base, "vnet"), f"vnet {rs.vnet!r} already has a route server ({first})"
-                )
-                continue
-            per_vnet[rs.vnet] = i
-            subnet = t.subnet(rs.vnet, ROUTE_SERVER_SUBNET)
-            if subnet is None:
-                self.error(
-                    (*base, "vnet"), f"vnet {rs.vnet!r} has no subnet named RouteServerSubnet"
-                )
-                continue
-            for ip in route_server_instance_ips(subnet.prefix):
-                self.claim(rs.vnet, ip, (*base, "vnet"), f"route server {rs.name!r}")
-            if len(rs.peerings) > rs.limits.max_peers:
-                self.error(
-                    (*base, "peerings"),
-                    f"{len(rs.peerings)} peerings exceed the limit of {rs.limits.max_peers}",
-                )
-            seen: dict[ipaddress.IPv4Address, int] = {}
-            for j, peering in enumerate(rs.peerings):
-                path: Path = (*base, "peerings", j)
-                if peering.peer_ip in seen:
-                    first = format_path((*base, "peerings", seen[peering.peer_ip]))
-                    self.error((*path, "peer_ip"), f"{peering.peer_ip} is already peered ({first})")
-                seen.setdefault(peering.peer_ip, j)
-                self.peer_asn((*path, "peer_asn"), peering.peer_asn)
-                if not peering.external:
-                    self.peering_nva(path, rs, peering.peer_ip, peering.peer_asn)
-
-    def peer_asn(self, path: Path, asn: int) -> None:
-        if asn == ROUTE_SERVER_ASN:
-            self.error(
-                path, f"{asn} is the route server's own ASN; peers must use another (eBGP only)"
-            )
-        elif is_reserved_asn(asn):
-            self.error(
-                path, f"ASN {asn} is reserved by Azure or IANA and cannot peer with a route server"
-            )
-        elif asn > MAX_16BIT_ASN:
-            self.error(path, f"route server peers need a 2-byte ASN (1-65535), got {asn}")
-
-    def peering_nva(
-        self, path: Path, rs: RouteServer, peer_ip: ipaddress.IPv4Address, peer_asn: int
-    ) -> None:
-        t = self.topo
-        found = [(k, n) for k, n in enumerate(t.nvas) if n.nic.ip == peer_ip]
-        if not found:
-            self.error(
-                (*path, "peer_ip"),
-                f"{peer_ip} is not the NIC address of any NVA (set external: true for a peer "
-                "outside the topology)",
-            )
-            return
-        _, nva = found[0]
-        if nva.nic.vnet != rs.vnet and not self.peered(nva.nic.vnet, rs.vnet):
-            self.error(
-                (*path, "peer_ip"),
-                f"NVA {nva.name!r} is in vnet {nva.nic.vnet!r}, which is neither {rs.vnet!r} "
-                "nor directly peered with it",
-            )
-        bgp = nva.bgp
-        if bgp is None or bgp.bgp is None:
-            self.error(
-                (*path, "peer_ip"), f"NVA {nva.name!r} has no 'router bgp' in its bgp_config"
-            )
-        elif bgp.bgp.asn != peer_asn:
-            self.error(
-                (*path, "peer_asn"),
-                f"NVA {nva.name!r} runs router bgp {bgp.bgp.asn}, not {peer_asn}",
-            )
-
-    def instance_owner(self) -> dict[ipaddress.IPv4Address, RouteServer]:
-        owners: dict[ipaddress.IPv4Address, RouteServer] = {}
-        for rs in self.topo.route_servers:
-            ips = self.topo.route_server_ips(rs.name)
-            for ip in ips or ():
-                owners.setdefault(ip, rs)
-        return owners
-
     def nvas(self) -> None:
         t = self.topo
         for i, nva in enumerate(t.nvas):
@@ -410,112 +290,7 @@ class _Checker:
                 self.probe_path(
                     (*base, "probe_responder", "path"), responder.protocol, responder.path
                 )
-            self.nva_bgp(i, nva)
-
-    def nva_bgp(self, i: int, nva: Nva) -> None:
-        config = nva.bgp
-        if config is None or config.bgp is None:
-            return
-        t = self.topo
-        path: Path = ("nvas", i, "bgp_config")
-        owners = self.instance_owner()
-        nva_ips = {n.nic.ip: n for n in t.nvas}
-        branch_peers = {b.peer_ip: b for b in t.branches if b.peer_ip is not None}
-        rs_seen: dict[str, list[ipaddress.IPv4Address]] = {}
-        next_hops_checked: set[tuple[str, str | None]] = set()
-        for neighbor in config.bgp.neighbors:
-            address = ipaddress.IPv4Address(neighbor.address)
-            rs = owners.get(address)
-            if rs is not None:
-                if neighbor.remote_as != ROUTE_SERVER_ASN:
-                    self.error(
-                        path,
-                        f"neighbor {address} is route server {rs.name!r}, whose ASN is "
-                        f"{ROUTE_SERVER_ASN}, not {neighbor.remote_as}",
-                        neighbor.line,
-                    )
-                first_to_rs = rs.name not in rs_seen
-                if first_to_rs and not any(p.peer_ip == nva.nic.ip for p in rs.peerings):
-                    self.warn(
-                        path,
-                        f"route server {rs.name!r} has no peering for {nva.nic.ip}; "
-                        "its sessions will never come up",
-                        neighbor.line,
-                    )
-                rs_seen.setdefault(rs.name, []).append(address)
-                if (rs.name, neighbor.route_map_out) not in next_hops_checked:
-                    next_hops_checked.add((rs.name, neighbor.route_map_out))
-                    self.next_hops(i, nva, rs, neighbor.route_map_out)
-            elif address in nva_ips and address != nva.nic.ip:
-                continue
-            elif address in branch_peers:
-                branch = branch_peers[address]
-                if branch.asn is not None and branch.asn != neighbor.remote_as:
-                    self.error(
-                        path,
-                        f"neighbor {address} is branch {branch.name!r} in AS {branch.asn}, "
-                        f"not {neighbor.remote_as}",
-                        neighbor.line,
-                    )
-            else:
-                known = ", ".join(str(ip) for ip in owners) or "none declared"
-                self.error(
-                    path,
-                    f"neighbor {address} is neither a route server instance ({known}) "
-                    "nor a declared NVA or branch peer",
-                    neighbor.line,
-                )
-        for name, seen in rs_seen.items():
-            expected = self.topo.route_server_ips(name) or ()
-            missing = [ip for ip in expected if ip not in seen]
-            if missing:
-                self.warn(
-                    path,
-                    f"NVA peers route server {name!r} at {', '.join(map(str, seen))} only; "
-                    f"peer {', '.join(map(str, missing))} too or some VMs miss its routes",
-                    config.bgp.line,
-                )
-
-    def next_hops(self, i: int, nva: Nva, rs: RouteServer, route_map: str | None) -> None:
-        """Warn about ``set ip next-hop`` targets that cannot work toward ``rs``."""
-        config = nva.bgp
-        if route_map is None or config is None or route_map not in config.route_maps:
-            return
-        path: Path = ("nvas", i, "bgp_config")
-        rs_region = self.topo.region_of(rs.vnet)
-        frontends = {lb.frontend.ip: lb for lb in self.topo.load_balancers}
-        nva_ips = {n.nic.ip for n in self.topo.nvas}
-        for entry in config.route_maps[route_map].entries:
-            for action in entry.sets:
-                address = getattr(action, "address", None)
-                if address is None:
-                    continue
-                ip = ipaddress.IPv4Address(address)
-                lb = frontends.get(ip)
-                if lb is not None:
-                    lb_region = self.topo.region_of(lb.frontend.vnet)
-                    if lb_region != rs_region:
-                        self.warn(
-                            path,
-                            f"next hop {ip} is load balancer {lb.name!r} in region {lb_region!r}, "
-                            f"but route server {rs.name!r} is in {rs_region!r}: the load "
-                            "balancer must be in the route server's region; traffic to these "
-                            "routes will fail",
-                            action.line,
-                        )
-                    if nva.name not in lb.backend_pool.members:
-                        self.warn(
-                            path,
-                            f"next hop {ip} is load balancer {lb.name!r}, whose backend pool "
-                            f"does not contain {nva.name!r}",
-                            action.line,
-                        )
-                elif ip not in nva_ips:
-                    self.warn(
-                        path,
-                        f"next hop {ip} is neither a load balancer frontend nor an NVA address",
-                        action.line,
-                    )
+            check_nva_bgp(self, i, nva)
 
     def probe_path(self, path: Path, protocol: ProbeProtocol, value: str | None) -> None:
         if protocol is ProbeProtocol.TCP and value is not None:
@@ -627,13 +402,13 @@ class _Checker:
 
 def check_topology(topo: Topology) -> tuple[list[Issue], list[Issue]]:
     """Run every cross-resource check; return ``(errors, warnings)``."""
-    checker = _Checker(topo)
+    checker = Checker(topo)
     checker.required_lists()
     checker.names()
     checker.vnets()
     checker.peerings()
     checker.route_tables()
-    checker.route_servers()
+    check_route_servers(checker)
     checker.load_balancers()
     checker.nvas()
     checker.compute()

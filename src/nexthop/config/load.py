@@ -21,7 +21,7 @@ import yaml
 from pydantic import ValidationError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from nexthop.config.checks import Issue, Path, TopologyInvalid, format_path
+from nexthop.config.issues import Issue, Path, TopologyInvalid, format_path
 from nexthop.config.schema import Topology
 
 __all__ = ["LoadedTopology", "Problem", "TopologyError", "load_topology", "load_topology_text"]
@@ -145,6 +145,10 @@ def _pydantic_problem(locator: _Locator, error: Any) -> Problem:
         return locator.problem(loc, f"unknown field {loc[-1]!r}", key=True)
     if kind == "missing":
         return locator.problem(loc, "required field is missing")
+    if kind in ("tuple_type", "list_type"):
+        return locator.problem(loc, "expected a list")
+    if kind in ("model_type", "dict_type"):
+        return locator.problem(loc, "expected a mapping of keys to values")
     message = str(error["msg"]).removeprefix("Value error, ")
     text_line = error.get("ctx", {}).get("line") if kind == "bgp_config" else None
     return locator.problem(loc, message, text_line=text_line)

@@ -19,9 +19,11 @@ from typing import Annotated, Self
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from nexthop.config.checks import Issue, TopologyInvalid, check_topology
+from nexthop.config.checks import check_topology
+from nexthop.config.issues import Issue, TopologyInvalid
 from nexthop.config.types import (
     ROUTE_SERVER_ASN,
+    ROUTE_SERVER_SUBNET,
     Asn,
     Distribution,
     GatewayType,
@@ -67,8 +69,6 @@ __all__ = [
 ]
 
 Port = Annotated[int, Field(ge=0, le=65535)]
-ROUTE_SERVER_SUBNET = "RouteServerSubnet"
-GATEWAY_SUBNET = "GatewaySubnet"
 
 
 class _Model(BaseModel):
@@ -351,7 +351,7 @@ class Topology(_Model):
     def route_server_ips(
         self, name: str
     ) -> tuple[ipaddress.IPv4Address, ipaddress.IPv4Address] | None:
-        """The instance IPs of route server ``name`` (4th and 5th address of its subnet)."""
+        """The instance IPs of route server ``name``: RouteServerSubnet base + 4 and + 5."""
         rs = self.route_server(name)
         subnet = self.subnet(rs.vnet, ROUTE_SERVER_SUBNET) if rs is not None else None
         return route_server_instance_ips(subnet.prefix) if subnet is not None else None

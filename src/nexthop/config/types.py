@@ -20,10 +20,12 @@ from pydantic_core import PydanticCustomError
 from nexthop.net.prefix import Afi, Prefix
 
 __all__ = [
+    "GATEWAY_SUBNET",
     "MAX_16BIT_ASN",
     "MAX_ASN",
     "RESERVED_ASNS",
     "ROUTE_SERVER_ASN",
+    "ROUTE_SERVER_SUBNET",
     "Asn",
     "Distribution",
     "GatewayType",
@@ -43,6 +45,8 @@ __all__ = [
 ]
 
 ROUTE_SERVER_ASN = 65515
+ROUTE_SERVER_SUBNET = "RouteServerSubnet"
+GATEWAY_SUBNET = "GatewaySubnet"
 MAX_ASN = 0xFFFFFFFF
 MAX_16BIT_ASN = 0xFFFF
 
