@@ -21,7 +21,6 @@ from nexthop.bgp.constants import (
     MARKER,
     CeaseSubcode,
     ErrorCode,
-    HeaderErrorSubcode,
     MessageType,
     RouteRefreshErrorSubcode,
     RouteRefreshSubtype,
@@ -53,14 +52,7 @@ def encode_notification(msg: Notification) -> bytes:
 
 
 def decode_route_refresh(body: bytes) -> RouteRefresh:
-    if len(body) < 4:
-        length = HEADER_LENGTH + len(body)
-        raise MessageError(
-            ErrorCode.MESSAGE_HEADER,
-            HeaderErrorSubcode.BAD_MESSAGE_LENGTH,
-            length.to_bytes(2, "big"),
-            reason=f"ROUTE-REFRESH length {length} < 23",
-        )
+    # The header check guarantees at least the 4 octets of AFI, subtype and SAFI.
     afi = int.from_bytes(body[0:2], "big")
     subtype, safi = body[2], body[3]
     if len(body) != 4 and subtype in (RouteRefreshSubtype.BORR, RouteRefreshSubtype.EORR):

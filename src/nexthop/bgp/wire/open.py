@@ -76,9 +76,8 @@ def _split_parameters(data: bytes, extended: bool) -> list[tuple[int, bytes]]:
 
 
 def decode_open(body: bytes) -> Open:
-    """Decode an OPEN body (the bytes after the 19-octet header)."""
-    if len(body) < _FIXED.size:
-        raise _open_error(OpenErrorSubcode.UNSPECIFIC, "OPEN body too short")
+    """Decode an OPEN body (the bytes after the 19-octet header, which has
+    already checked that the fixed 10 octets are there)."""
     version, asn, hold_time, bgp_id, opt_len = _FIXED.unpack_from(body)
     if version != BGP_VERSION:
         # §6.2: data is the largest locally supported version, 2 octets.
