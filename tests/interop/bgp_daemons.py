@@ -198,6 +198,22 @@ class Daemon:
     def established(self, neighbor: str) -> bool:
         return self.session_state(neighbor) == "established"
 
+    def refreshes_received(self, neighbor: str) -> int | None:
+        """ROUTE-REFRESH messages received from ``neighbor``, if the daemon counts them."""
+        return None
+
+    def shutdown_seen(self, neighbor: str, text: str) -> bool:
+        """Whether the daemon reported our shutdown communication ``text``."""
+        return text in self.log_text()
+
+    # How each daemon words "received Cease/Administrative Shutdown from X".
+    cease_pattern: ClassVar[str] = ""
+
+    def cease_seen(self, neighbor: str) -> bool:
+        """Whether the daemon reported a Cease/Administrative Shutdown from ``neighbor``."""
+        pattern = self.cease_pattern.format(neighbor=re.escape(neighbor))
+        return re.search(pattern, self.log_text()) is not None
+
     def describe(self) -> str:
         code = self.process.poll() if self.process else "not started"
         tail = self.log_text()[-3000:]
@@ -214,12 +230,15 @@ class FRR(Daemon):
     name: ClassVar[str] = "frr"
     package: ClassVar[str] = "frr"
     binary: ClassVar[str] = "/usr/lib/frr/bgpd"
+    cease_pattern: ClassVar[str] = (
+        r"NOTIFICATION: received from neighbor {neighbor} 6/2 \(Cease/Administrative Shutdown\)"
+    )
 
     def write_config(self) -> None:
         lines = [
             "frr defaults traditional",
             "hostname nexthop-interop",
-            f"log file {self.workdir / 'bgpd.log'} informational",
+            f"log file {self.workdir / 'bgpd.log'} debugging",
             "!",
             f"router bgp {self.asn}",
             f" bgp router-id {self.address}",
@@ -306,6 +325,10 @@ class FRR(Daemon):
     def session_state(self, neighbor: str) -> str:
         return str(self.neighbor_json(neighbor).get("bgpState", "")).lower()
 
+    def refreshes_received(self, neighbor: str) -> int | None:
+        stats = self.neighbor_json(neighbor).get("messageStats", {})
+        return int(stats.get("routeRefreshRecv", 0)) if isinstance(stats, dict) else 0
+
     def route(self, prefix: str) -> SeenRoute | None:
         family = "ipv6" if ":" in prefix else "ipv4"
         data = self.vtysh_json(f"show bgp {family} unicast {prefix} json")
@@ -334,6 +357,7 @@ class BIRD(Daemon):
     name: ClassVar[str] = "bird"
     package: ClassVar[str] = "bird2"
     binary: ClassVar[str] = "bird"
+    cease_pattern: ClassVar[str] = r"Received: Administrative shutdown"
 
     @staticmethod
     def protocol_name(neighbor: str) -> str:
@@ -452,6 +476,7 @@ class GoBGP(Daemon):
     name: ClassVar[str] = "gobgp"
     package: ClassVar[str] = "gobgpd"
     binary: ClassVar[str] = "gobgpd"
+    cease_pattern: ClassVar[str] = r'"Key":"{neighbor}".*code 6\(cease\) subcode 2'
     api_port: int = 0
 
     def write_config(self) -> None:
@@ -599,6 +624,9 @@ class ExaBGP(Daemon):
     binary: ClassVar[str] = "exabgp"
 
     def write_config(self) -> None:
+        received = self.workdir / "received.jsonl"
+        if received.exists():  # a restart: keep the old run's messages aside
+            received.rename(self.workdir / f"received.{time.monotonic_ns()}.jsonl")
         script = self.workdir / "api.py"
         script.write_text(EXABGP_API_SCRIPT)
         fifo = self.workdir / "commands.fifo"
@@ -627,7 +655,7 @@ class ExaBGP(Daemon):
                 f"  peer-as {n.asn};",
                 f"  hold-time {self.hold_time};",
                 f"  connect {n.port};",
-                f"  listen {self.port};",
+                *([f"  listen {self.port};"] if n.passive else []),
                 f"  passive {'true' if n.passive else 'false'};",
                 "  capability { route-refresh; asn4 enable; }",
                 "  family { ipv4 unicast; ipv6 unicast; }",
@@ -719,8 +747,20 @@ class ExaBGP(Daemon):
                         seen = None
         return seen
 
-    def notifications(self) -> list[dict[str, object]]:
-        return [m for m in self.messages() if m.get("type") == "notification"]
+    def cease_seen(self, neighbor: str) -> bool:
+        """ExaBGP reports a received NOTIFICATION to the API process as JSON."""
+        for message in self.messages():
+            body = message.get("neighbor", {})
+            if message.get("type") != "notification" or not isinstance(body, dict):
+                continue
+            notification = body.get("notification", {})
+            if (
+                body.get("address", {}).get("peer") == neighbor
+                and body.get("direction") == "receive"
+                and (notification.get("code"), notification.get("subcode")) == (6, 2)
+            ):
+                return True
+        return False
 
 
 DAEMONS: dict[str, type[Daemon]] = {d.name: d for d in (FRR, BIRD, GoBGP, ExaBGP)}

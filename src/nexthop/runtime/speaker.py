@@ -49,6 +49,7 @@ from nexthop.bgp.fsm import (
 )
 from nexthop.bgp.wire import (
     AsPathSegment,
+    GracefulRestart,
     MpReach,
     MpUnreach,
     Negotiated,
@@ -64,10 +65,21 @@ from nexthop.bgp.wire.negotiated import Family
 from nexthop.net.prefix import Afi, Prefix, Safi, format_address, parse_address, parse_prefix
 from nexthop.runtime.bgp_transport import BgpStream, SessionDriver
 
-__all__ = ["LocalRoute", "PeerConfig", "ReceivedRoute", "Speaker", "parse_community"]
+__all__ = [
+    "END_OF_RIB_ONLY",
+    "LocalRoute",
+    "PeerConfig",
+    "ReceivedRoute",
+    "Speaker",
+    "parse_community",
+]
 
 IPV4_UNICAST: Family = (Afi.IPV4, Safi.UNICAST)
 IPV6_UNICAST: Family = (Afi.IPV6, Safi.UNICAST)
+# RFC 4724 §3: the capability with no AFI/SAFI says "I understand End-of-RIB"
+# without asking the peer to keep our routes when we go down. Some peers (FRR)
+# only send End-of-RIB, and only answer ROUTE-REFRESH after it, when we carry it.
+END_OF_RIB_ONLY = GracefulRestart(restart_flags=0, restart_time=0, families=())
 _DIALING = (SessionState.CONNECT, SessionState.OPENSENT, SessionState.OPENCONFIRM)
 _KNOWS_PEER_ID = (SessionState.OPENCONFIRM, SessionState.ESTABLISHED)
 
@@ -109,6 +121,7 @@ class PeerConfig:
     connect_retry: float = 5.0
     idle_hold_time: float = 1.0
     families: frozenset[Family] = frozenset({IPV4_UNICAST, IPV6_UNICAST})
+    graceful_restart: GracefulRestart | None = END_OF_RIB_ONLY
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -199,6 +212,7 @@ class Speaker:
             passive=config.passive,
             families=config.families,
             idle_hold_time=config.idle_hold_time,
+            graceful_restart=config.graceful_restart,
         )
         peer = _Peer(config=config, session_config=session_config)
         peer.log = self.log.bind(peer=address)
