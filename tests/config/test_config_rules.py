@@ -498,3 +498,30 @@ def test_model_dump_round_trips() -> None:
     dumped = topo.model_dump(mode="json", exclude_defaults=True)
     assert dumped["vnets"][0]["address_space"] == ["10.1.0.0/16"]
     assert Topology.model_validate(dumped) == topo
+
+
+def test_warning_for_an_nva_without_ip_forwarding() -> None:
+    found = warnings(
+        (
+            "nic: {vnet: hub, subnet: nva, ip: 10.1.0.4}",
+            "nic: {vnet: hub, subnet: nva, ip: 10.1.0.4, ip_forwarding: false}",
+        ),
+    )
+    assert found == [
+        "nvas[0].nic.ip_forwarding: without IP forwarding Azure drops the traffic this NVA "
+        "should forward"
+    ]
+
+
+def test_lookups() -> None:
+    topo = load_topology_text(BASE).topology
+    vm = topo.vm("vm1")
+    assert vm is not None
+    assert str(vm.nic.ip) == "10.1.2.4"
+    assert topo.vm("nva1") is None
+    assert topo.nva("vm1") is None
+    assert topo.route_server("nope") is None
+    assert topo.route_server_ips("nope") is None
+    assert topo.load_balancer("nope") is None
+    assert topo.subnet("nope", "nva") is None
+    assert topo.region_of("hub") == "westeurope"

@@ -373,3 +373,21 @@ def test_errors_name_the_line(text: str, line: int, reason: str) -> None:
     error = error_of(text)
     assert (error.line, error.reason) == (line, reason)
     assert str(error) == f"line {line}: {reason}"
+
+
+def test_exit_leaves_address_family_then_router_bgp() -> None:
+    config = parse_frr_config(
+        "router bgp 65001\n"
+        " neighbor 10.0.0.1 remote-as 65515\n"
+        " address-family ipv4\n"
+        "  neighbor 10.0.0.1 activate\n"
+        " exit\n"
+        " bgp router-id 10.0.0.9\n"  # back in router bgp
+        "exit\n"
+        "ip prefix-list L seq 5 permit any\n"
+    )
+    assert config.bgp is not None
+    assert config.bgp.router_id == ip("10.0.0.9")
+    assert config.bgp.neighbors[0].activated
+    error = error_of("router bgp 65001\nexit\nbgp router-id 10.0.0.9\n")
+    assert str(error) == "line 3: unknown statement 'bgp router-id 10.0.0.9'"

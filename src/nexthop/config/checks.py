@@ -269,6 +269,11 @@ class Checker:
         for i, nva in enumerate(t.nvas):
             base: Path = ("nvas", i)
             self.nic((*base, "nic"), nva.nic, f"NVA {nva.name!r}")
+            if not nva.nic.ip_forwarding:
+                self.warn(
+                    (*base, "nic", "ip_forwarding"),
+                    "without IP forwarding Azure drops the traffic this NVA should forward",
+                )
             hb = nva.ha.heartbeat
             if hb is not None:
                 peer = t.nva(hb.peer)

@@ -342,6 +342,9 @@ class Topology(_Model):
     def nva(self, name: str) -> Nva | None:
         return next((n for n in self.nvas if n.name == name), None)
 
+    def vm(self, name: str) -> Vm | None:
+        return next((m for m in self.vms if m.name == name), None)
+
     def route_server(self, name: str) -> RouteServer | None:
         return next((r for r in self.route_servers if r.name == name), None)
 
