@@ -239,3 +239,19 @@ def test_add_path_ids_keep_paths_apart() -> None:
     assert rs.vnet_routes() == [(NVA_NET, (ip("10.1.0.100"), ip("10.1.0.101")))]
     rs.receive_update(IN_0, "nva1", Update(withdrawn=(NVA_NET,), withdrawn_path_ids=(1,)), 0.0)
     assert rs.vnet_routes() == [(NVA_NET, (ip("10.1.0.101"),))]
+
+
+def test_many_distinct_attribute_sets_do_not_break_sharing_after_pruning() -> None:
+    rs = server()
+    connect(rs, NVA1)
+    # 1,500 UPDATEs with distinct AS_PATHs for one prefix, then two that match.
+    for i in range(1500):
+        rs.receive_update(IN_0, "nva1", announce(NVA_NET, as_path=(65001, i + 1)), 0.0)
+    send_both(rs, "nva1", announce("10.100.0.0/16", "10.101.0.0/16", as_path=(65001, 7)))
+    send_both(rs, "nva1", announce("10.102.0.0/16", as_path=(65001, 7)))
+    first = rs.best_path(IN_0, parse_prefix("10.101.0.0/16"))
+    second = rs.best_path(IN_0, parse_prefix("10.102.0.0/16"))
+    assert first is not None
+    assert second is not None
+    assert first[0].attributes is second[0].attributes
+    assert rs.learned_routes("nva1")[IN_0][0]["asPath"] == "65001 7"

@@ -57,6 +57,8 @@ __all__ = ["NextHopCheck", "RouteServerInstance"]
 NextHopCheck = Callable[[int], list[str]]
 """Returns warnings about a learned next hop (empty when it looks fine)."""
 
+_PRUNE_FLOOR = 1024  # never prune below this many interned attribute sets
+
 OutboundTable = dict[Prefix, tuple[Advertisement, str]]
 """Prefix -> (the advertisement, the peer it came from and must not go back to)."""
 
@@ -111,6 +113,7 @@ class RouteServerInstance:
         # The advertisement built for each prefix's outbound path, reused while
         # that path object stays the best (paths are immutable).
         self._exported: dict[Prefix, tuple[Path, Advertisement]] = {}
+        self._gateway_paths = 0
 
     # --- configuration -------------------------------------------------------
 
@@ -225,6 +228,7 @@ class RouteServerInstance:
                     WarningOutput(instance=self.role, peering=name, message=f"{prefix}: {text}")
                     for text in self.next_hop_check(next_hops[0] if next_hops else 0)
                 ]
+        self._maybe_prune()
         return outputs + self._propagate()
 
     # --- gateways ------------------------------------------------------------
@@ -234,7 +238,7 @@ class RouteServerInstance:
     ) -> list[Output]:
         """Replace everything gateway ``name`` offers with ``routes``."""
         self._gateways[name] = kind
-        self._loc_rib.remove_source(name)
+        self._gateway_paths -= len(self._loc_rib.remove_source(name))
         for route in routes:
             attrs = self._interner.intern(
                 PathAttributes(
@@ -256,10 +260,11 @@ class RouteServerInstance:
                     learned_at=now,
                 )
             )
+            self._gateway_paths += 1
         return self._propagate()
 
     def remove_gateway(self, name: str, now: float) -> list[Output]:
-        self._loc_rib.remove_source(name)
+        self._gateway_paths -= len(self._loc_rib.remove_source(name))
         self._gateways.pop(name, None)
         return self._propagate()
 
@@ -438,6 +443,22 @@ class RouteServerInstance:
             path_id=path_id,
             learned_at=now,
         )
+
+    def _maybe_prune(self) -> None:
+        """Drop interned attributes no path uses any more, once the table holds
+        more than twice the paths (amortised O(1) per path)."""
+        paths = sum(len(peer.adj_in) for peer in self._peers.values()) + self._gateway_paths
+        if len(self._interner) > max(_PRUNE_FLOOR, 2 * paths):
+            live = [
+                e.path.attributes for peer in self._peers.values() for e in peer.adj_in.entries()
+            ]
+            live += [
+                p.attributes
+                for prefix in self._loc_rib.prefixes()
+                for p in self._loc_rib.candidates(prefix)
+                if p.source in self._gateways
+            ]
+            self._interner.prune(live)
 
     def _apply(self, source: str, change: Change) -> None:
         prefix, path_id = change.key

@@ -151,3 +151,12 @@ def test_prepend_starts_a_new_segment_when_full_or_after_a_set() -> None:
     assert prepend_as((full,), 65515) == (seq(65515), full)
     aset = AsPathSegment(AsPathSegmentType.AS_SET, (1, 2))
     assert prepend_as((aset,), 65515) == (seq(65515), aset)
+
+
+def test_interner_prune_keeps_only_live_attributes() -> None:
+    interner = AttributeInterner()
+    live = interner.intern(PathAttributes(as_path=(seq(1),)))
+    interner.intern(PathAttributes(as_path=(seq(2),)))
+    assert interner.prune([live]) == 1
+    assert len(interner) == 1
+    assert interner.intern(PathAttributes(as_path=(seq(1),))) is live

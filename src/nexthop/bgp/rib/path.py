@@ -13,6 +13,7 @@ RFC 4271 §9.1.2.2 a) (an AS_SET counts as one AS) and RFC 5065 §5.3
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
 
@@ -77,6 +78,15 @@ class AttributeInterner:
 
     def intern(self, attributes: PathAttributes) -> PathAttributes:
         return self._table.setdefault(attributes, attributes)
+
+    def prune(self, live: Iterable[PathAttributes]) -> int:
+        """Forget every entry not in ``live`` (the attributes still referenced by
+        the owner's paths); returns how many were dropped. The owner calls this
+        when the table has grown well past its live set."""
+        keep = {id(a) for a in live}
+        before = len(self._table)
+        self._table = {k: v for k, v in self._table.items() if id(v) in keep}
+        return before - len(self._table)
 
     def __len__(self) -> int:
         return len(self._table)
