@@ -238,3 +238,14 @@ def test_add_path_nlri_truncated_in_path_id_is_invalid_network_field() -> None:
     with pytest.raises(MessageError) as info:
         decode_message(message(MessageType.UPDATE, update_body(MANDATORY, b"\x00\x00\x00")), n)
     assert info.value.subcode == UpdateErrorSubcode.INVALID_NETWORK_FIELD
+
+
+def test_confederation_segments_from_an_external_peer_are_treat_as_withdraw() -> None:
+    confed = attr(0x40, 2, b"\x03\x01\x00\x01\x02\x01\xfd\xe9")
+    data = update(ORIGIN + confed + NEXT_HOP, NLRI)
+    ebgp = decoded(data, Negotiated(local_asn=65000, peer_asn=65001))
+    assert ebgp.treat_as_withdraw
+    assert ebgp.discarded == (
+        "AS_PATH: AS_PATH from an external peer carries confederation segments (treat-as-withdraw)",
+    )
+    assert not decoded(data, Negotiated(local_asn=65000, peer_asn=65000)).treat_as_withdraw
