@@ -77,6 +77,21 @@ def test_next_hop_ip_is_the_article_architecture() -> None:
             assert result.attributes.next_hop == int(ip("10.1.0.100"))
 
 
+def test_next_hop_ip_nvas_carry_every_statement_of_the_article() -> None:
+    article = (Path(__file__).parents[1] / "nva" / "article-config.txt").read_text()
+    wanted = [line.strip() for line in article.splitlines() if line.strip() not in ("", "!")]
+    topo = load_topology(EXAMPLES / "next-hop-ip.yaml").topology
+    for nva in topo.nvas:
+        assert nva.bgp_config is not None
+        have = [line.strip() for line in nva.bgp_config.splitlines()]
+        # in the article's order; the example only adds ebgp-multihop and network lines
+        positions = [have.index(line) for line in wanted]
+        assert positions == sorted(positions)
+        for line in have:
+            if line not in wanted:
+                assert line == "!" or line.startswith("network ") or " ebgp-multihop " in line
+
+
 def test_active_passive_roles_and_fast_probes() -> None:
     topo = load_topology(EXAMPLES / "active-passive.yaml").topology
     roles = {n.name: n.ha.role for n in topo.nvas}

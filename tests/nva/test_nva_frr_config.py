@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from pathlib import Path
 
 import pytest
 
@@ -24,20 +25,7 @@ from nexthop.nva import (
 # (route-server spec §1.8) for the addresses of examples/next-hop-ip.yaml: both
 # route server instances as eBGP neighbors in AS 65515 and an outbound route-map
 # that sets the internal load balancer frontend as next hop.
-ARTICLE_CONFIG = """\
-router bgp 65001
- neighbor 10.1.1.4 remote-as 65515
- neighbor 10.1.1.5 remote-as 65515
- address-family ipv4
-  neighbor 10.1.1.4 activate
-  neighbor 10.1.1.5 activate
-  neighbor 10.1.1.4 route-map SET-NEXTHOP out
-  neighbor 10.1.1.5 route-map SET-NEXTHOP out
- exit-address-family
-!
-route-map SET-NEXTHOP permit 10
- set ip next-hop 10.1.0.100
-"""
+ARTICLE_CONFIG = (Path(__file__).parent / "article-config.txt").read_text()
 
 
 def ip(text: str) -> int:
