@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from wire_helpers import attr, update
 
 from nexthop.bgp.constants import AS_TRANS, AsPathSegmentType
 from nexthop.bgp.wire import (
     AsPathSegment,
+    LocalProtocolError,
     MessageReader,
     MpReach,
     MpUnreach,
@@ -300,3 +302,16 @@ def test_as4_merge_keeps_segments_apart_past_255_numbers() -> None:
         AsPathSegment(SEQ, tuple(range(1, 201))),
         AsPathSegment(SEQ, tuple(range(70000, 70100))),
     )
+
+
+def test_encoding_reachability_without_mandatory_attributes_is_refused() -> None:
+    v4 = (parse_prefix("10.0.0.0/8"),)
+    reach = MpReach(afi=2, safi=1, next_hops=(1,), nlri=(parse_prefix("2001:db8::/32"),))
+    for bad in (
+        Update(nlri=v4),
+        Update(nlri=v4, attributes=PathAttributes()),
+        Update(mp_reach=reach),
+    ):
+        with pytest.raises(LocalProtocolError):
+            encode_message(bad, N4)
+    assert encode_message(Update(mp_reach=reach, attributes=PathAttributes()), N4)

@@ -24,7 +24,12 @@ from typing import Any
 
 from nexthop.bgp.constants import AS_TRANS, AttrFlag, AttrType, ErrorCode, UpdateErrorSubcode
 from nexthop.bgp.wire.attributes import ATTRIBUTES, encode_attribute, merge_as4
-from nexthop.bgp.wire.errors import AttributeMalformedError, ErrorHandling, MessageError
+from nexthop.bgp.wire.errors import (
+    AttributeMalformedError,
+    ErrorHandling,
+    LocalProtocolError,
+    MessageError,
+)
 from nexthop.bgp.wire.messages import MpReach, MpUnreach, PathAttributes, RawAttribute, Update
 from nexthop.bgp.wire.mp import encode_mp_reach, encode_mp_unreach
 from nexthop.bgp.wire.negotiated import IPV4_UNICAST, Family, Negotiated
@@ -281,7 +286,14 @@ def _encode_attributes(u: Update, n: Negotiated) -> bytes:
 
 def encode_update(u: Update, n: Negotiated) -> bytes:
     """Encode an UPDATE body; attributes in ascending type order (RFC 4271 §5),
-    path ids where ADD-PATH send was negotiated."""
+    path ids where ADD-PATH send was negotiated. Raises ``LocalProtocolError``
+    for reachability the peer would have to treat as withdrawn (RFC 7606 §3(d))."""
+    if (u.nlri or u.mp_reach is not None) and u.attributes is None:
+        msg = "UPDATE with reachable NLRI needs path attributes"
+        raise LocalProtocolError(msg)
+    if u.nlri and u.attributes is not None and u.attributes.next_hop is None:
+        msg = "UPDATE with IPv4 NLRI needs a NEXT_HOP"
+        raise LocalProtocolError(msg)
     add_path = IPV4_UNICAST in n.add_path_send
     withdrawn = encode_prefixes(u.withdrawn, u.withdrawn_path_ids, add_path)
     attributes = _encode_attributes(u, n)
