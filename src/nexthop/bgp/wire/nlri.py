@@ -41,7 +41,9 @@ def decode_prefixes(
     bits = _BITS[afi]
     masks = _MASKS[bits]
     from_bytes = int.from_bytes
+    new = tuple.__new__  # Prefix(...) without the NamedTuple constructor overhead
     prefixes: list[Prefix] = []
+    append = prefixes.append
     path_ids: list[int] = []
     i, end = 0, len(data)
     while i < end:
@@ -58,7 +60,7 @@ def decode_prefixes(
         if i + octets > end:
             raise _invalid(f"prefix of length {length} overruns the field")
         value = (from_bytes(data[i : i + octets], "big") << (bits - 8 * octets)) & masks[length]
-        prefixes.append(Prefix(afi, value, length))
+        append(new(Prefix, (afi, value, length)))
         i += octets
     return tuple(prefixes), tuple(path_ids)
 
