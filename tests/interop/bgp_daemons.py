@@ -202,17 +202,27 @@ class Daemon:
         """ROUTE-REFRESH messages received from ``neighbor``, if the daemon counts them."""
         return None
 
-    def shutdown_seen(self, neighbor: str, text: str) -> bool:
-        """Whether the daemon reported our shutdown communication ``text``."""
-        return text in self.log_text()
-
-    # How each daemon words "received Cease/Administrative Shutdown from X".
+    # How the daemon's log words "received Cease/Administrative Shutdown from
+    # {neighbor}" (``cease_pattern``) and the same with the shutdown
+    # communication {text} (``shutdown_pattern``); both are regexes.
     cease_pattern: ClassVar[str] = ""
+    shutdown_pattern: ClassVar[str] = ""
+
+    def _log_matches(self, pattern: str, neighbor: str, text: str = "") -> bool:
+        regex = pattern.format(
+            neighbor=re.escape(neighbor),
+            proto=re.escape(BIRD.protocol_name(neighbor)),
+            text=re.escape(text),
+        )
+        return re.search(regex, self.log_text()) is not None
+
+    def shutdown_seen(self, neighbor: str, text: str) -> bool:
+        """Whether the daemon reported our shutdown communication ``text`` from ``neighbor``."""
+        return self._log_matches(self.shutdown_pattern, neighbor, text)
 
     def cease_seen(self, neighbor: str) -> bool:
         """Whether the daemon reported a Cease/Administrative Shutdown from ``neighbor``."""
-        pattern = self.cease_pattern.format(neighbor=re.escape(neighbor))
-        return re.search(pattern, self.log_text()) is not None
+        return self._log_matches(self.cease_pattern, neighbor)
 
     def describe(self) -> str:
         code = self.process.poll() if self.process else "not started"
@@ -233,6 +243,7 @@ class FRR(Daemon):
     cease_pattern: ClassVar[str] = (
         r"NOTIFICATION: received from neighbor {neighbor} 6/2 \(Cease/Administrative Shutdown\)"
     )
+    shutdown_pattern: ClassVar[str] = cease_pattern + r' "{text}"'
 
     def write_config(self) -> None:
         lines = [
@@ -357,7 +368,8 @@ class BIRD(Daemon):
     name: ClassVar[str] = "bird"
     package: ClassVar[str] = "bird2"
     binary: ClassVar[str] = "bird"
-    cease_pattern: ClassVar[str] = r"Received: Administrative shutdown"
+    cease_pattern: ClassVar[str] = r"{proto}: Received: Administrative shutdown"
+    shutdown_pattern: ClassVar[str] = cease_pattern + r': "{text}"'
 
     @staticmethod
     def protocol_name(neighbor: str) -> str:
@@ -476,7 +488,11 @@ class GoBGP(Daemon):
     name: ClassVar[str] = "gobgp"
     package: ClassVar[str] = "gobgpd"
     binary: ClassVar[str] = "gobgpd"
-    cease_pattern: ClassVar[str] = r'"Key":"{neighbor}".*code 6\(cease\) subcode 2'
+    # gobgpd logs JSON lines; keys come out sorted.
+    cease_pattern: ClassVar[str] = r'"Code":6,.*"Key":"{neighbor}","Subcode":2,'
+    shutdown_pattern: ClassVar[str] = (
+        r'"Code":6,"Communicated-Reason":"{text}",.*"Key":"{neighbor}","Subcode":2,'
+    )
     api_port: int = 0
 
     def write_config(self) -> None:
@@ -546,6 +562,11 @@ class GoBGP(Daemon):
     def neighbor_json(self, neighbor: str) -> dict[str, object]:
         data = self.gobgp_json("neighbor", neighbor)
         return data if isinstance(data, dict) else {}
+
+    def refreshes_received(self, neighbor: str) -> int | None:
+        state = self.neighbor_json(neighbor).get("state", {})
+        messages = state.get("messages", {}) if isinstance(state, dict) else {}
+        return int(messages.get("received", {}).get("refresh", 0))
 
     def session_state(self, neighbor: str) -> str:
         state = self.neighbor_json(neighbor).get("state", {})
@@ -747,8 +768,10 @@ class ExaBGP(Daemon):
                         seen = None
         return seen
 
-    def cease_seen(self, neighbor: str) -> bool:
-        """ExaBGP reports a received NOTIFICATION to the API process as JSON."""
+    def _ceases(self, neighbor: str) -> list[bytes]:
+        """Data of each Cease/Administrative Shutdown received from ``neighbor``
+        (ExaBGP hands received NOTIFICATIONs to the API process as JSON)."""
+        found = []
         for message in self.messages():
             body = message.get("neighbor", {})
             if message.get("type") != "notification" or not isinstance(body, dict):
@@ -759,8 +782,15 @@ class ExaBGP(Daemon):
                 and body.get("direction") == "receive"
                 and (notification.get("code"), notification.get("subcode")) == (6, 2)
             ):
-                return True
-        return False
+                found.append(bytes.fromhex(str(notification.get("data", "0x"))[2:]))
+        return found
+
+    def cease_seen(self, neighbor: str) -> bool:
+        return bool(self._ceases(neighbor))
+
+    def shutdown_seen(self, neighbor: str, text: str) -> bool:
+        encoded = text.encode()
+        return bytes([len(encoded)]) + encoded in self._ceases(neighbor)
 
 
 DAEMONS: dict[str, type[Daemon]] = {d.name: d for d in (FRR, BIRD, GoBGP, ExaBGP)}

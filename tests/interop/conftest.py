@@ -70,9 +70,10 @@ def lab(
         ),
         routes=daemon_routes(index, asn),
     )
-    daemon.start()
+    # Peers first: a daemon that dials an unconfigured peer is refused and backs off.
     add_daemon_peer(loop, listener, daemon, passive=True)
     add_daemon_peer(loop, dialer, daemon, passive=False)
+    daemon.start()
     result = Lab(
         loop=loop,
         daemon=daemon,
