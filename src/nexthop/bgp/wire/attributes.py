@@ -33,8 +33,8 @@ __all__ = [
     "merge_as4",
 ]
 
-_OPTIONAL = AttrFlag.OPTIONAL
-_TRANSITIVE = AttrFlag.TRANSITIVE
+_OPTIONAL = int(AttrFlag.OPTIONAL)
+_TRANSITIVE = int(AttrFlag.TRANSITIVE)
 _CONFED = (AsPathSegmentType.AS_CONFED_SEQUENCE, AsPathSegmentType.AS_CONFED_SET)
 _SEGMENT_TYPES = frozenset(AsPathSegmentType)
 

@@ -65,7 +65,12 @@ class AttributeCache:
 
 
 _MP = (AttrType.MP_REACH_NLRI, AttrType.MP_UNREACH_NLRI)
-_TYPE_FLAGS = AttrFlag.OPTIONAL | AttrFlag.TRANSITIVE
+# Plain ints: IntFlag arithmetic is slow in the per-attribute loop.
+_OPTIONAL = int(AttrFlag.OPTIONAL)
+_TRANSITIVE = int(AttrFlag.TRANSITIVE)
+_PARTIAL = int(AttrFlag.PARTIAL)
+_EXTENDED = int(AttrFlag.EXTENDED_LENGTH)
+_TYPE_FLAGS = _OPTIONAL | _TRANSITIVE
 
 
 def _update_error(subcode: int, reason: str, data: bytes = b"") -> MessageError:
@@ -83,7 +88,7 @@ def _scan(data: bytes) -> tuple[list[tuple[int, int, int, int, int]], str | None
         if end - i < 3:
             return entries, "attribute header truncated"
         flags, type_code = data[i], data[i + 1]
-        if flags & AttrFlag.EXTENDED_LENGTH:
+        if flags & _EXTENDED:
             if end - i < 4:
                 return entries, "attribute header truncated"
             length, head = int.from_bytes(data[i + 2 : i + 4], "big"), i + 4
@@ -145,16 +150,16 @@ def _decode_attributes(data: bytes, n: Negotiated, cache: AttributeCache | None)
         out.types.add(type_code)
         spec = ATTRIBUTES.get(type_code)
         if spec is None:
-            if not flags & AttrFlag.OPTIONAL:
+            if not flags & _OPTIONAL:
                 raise _update_error(
                     UpdateErrorSubcode.UNRECOGNIZED_WELL_KNOWN_ATTRIBUTE,
                     f"unrecognized well-known attribute {type_code}",
                     bytes(data[start:end]),
                 )
-            if flags & AttrFlag.TRANSITIVE and cached is None:
+            if flags & _TRANSITIVE and cached is None:
                 unknown.append(
                     RawAttribute(
-                        flags=(flags | AttrFlag.PARTIAL) & ~AttrFlag.EXTENDED_LENGTH & 0xFF,
+                        flags=(flags | _PARTIAL) & ~_EXTENDED & 0xFF,
                         type=type_code,
                         value=bytes(data[head:end]),
                     )
