@@ -525,3 +525,60 @@ def test_lookups() -> None:
     assert topo.load_balancer("nope") is None
     assert topo.subnet("nope", "nva") is None
     assert topo.region_of("hub") == "westeurope"
+
+
+def test_one_route_server_per_vnet() -> None:
+    found = problems(("load_balancers:", "  - {name: rs2, vnet: hub}\nload_balancers:"))
+    assert found == [
+        "route_servers[1].vnet: vnet 'hub' already has a route server (route_servers[0])"
+    ]
+
+
+def test_peered_nva_needs_router_bgp() -> None:
+    found = problems(
+        ("      router bgp 65001\n", ""),
+        (N5, ""),
+        ("       neighbor 10.1.1.4 remote-as 65515\n", ""),
+        ("       neighbor 10.1.1.4 route-map SET-NEXTHOP out\n", ""),
+        ("       neighbor 10.1.1.5 route-map SET-NEXTHOP out\n", ""),
+    )
+    assert found == [
+        "route_servers[0].peerings[0].peer_ip: NVA 'nva1' has no 'router bgp' in its bgp_config"
+    ]
+
+
+def test_nvas_may_peer_each_other() -> None:
+    text = variant(
+        (N5, N5 + "       neighbor 10.1.0.5 remote-as 65001\n"),
+        (
+            "vms:\n",
+            "  - name: nva2\n    nic: {vnet: hub, subnet: nva, ip: 10.1.0.5}\n"
+            "    bgp_config: |\n      router bgp 65001\n"
+            "       neighbor 10.1.0.4 remote-as 65001\nvms:\n",
+        ),
+    )
+    topo = load_topology_text(text).topology
+    assert [n.name for n in topo.nvas] == ["nva1", "nva2"]
+
+
+def test_standby_must_watch_an_active_nva() -> None:
+    found = problems(
+        (
+            "    probe_responder: {port: 22}",
+            "    probe_responder: {port: 22}\n    ha: {role: standby, heartbeat: {peer: nva2}}",
+        ),
+        (
+            "vms:\n",
+            "  - name: nva2\n    nic: {vnet: hub, subnet: nva, ip: 10.1.0.5}\n"
+            "    ha: {role: standby, heartbeat: {peer: nva1}}\nvms:\n",
+        ),
+    )
+    assert found == [
+        "nvas[0].ha.heartbeat.peer: a standby NVA must watch an active NVA; 'nva2' is standby",
+        "nvas[1].ha.heartbeat.peer: a standby NVA must watch an active NVA; 'nva1' is standby",
+    ]
+
+
+def test_gateway_vnet_must_exist() -> None:
+    found = problems(append="virtual_network_gateways:\n  - {name: gw, vnet: spoke, type: vpn}\n")
+    assert found == ["virtual_network_gateways[0].vnet: vnet 'spoke' is not declared"]

@@ -275,6 +275,17 @@ def test_parse_community_forms() -> None:
             "prefix '10.0.0.0' needs a length (A.B.C.D/M)",
         ),
         (
+            "router bgp 65001\n network 10.0.0.0 255.0.0.0\n",
+            2,
+            "expected 'network A.B.C.D/M' or 'network A.B.C.D mask M.M.M.M'",
+        ),
+        (
+            "router bgp 65001\n network ten/8\n",
+            2,
+            "expected an IPv4 prefix like 10.0.0.0/8, got 'ten/8'",
+        ),
+        ("ip prefix-list L seq\n", 1, "'seq' needs a number"),
+        (
             "router bgp 65001\n network 10.0.0.0 mask 255.0.255.0\n",
             2,
             "invalid netmask '255.0.255.0'",
@@ -379,3 +390,12 @@ def test_exit_leaves_address_family_then_router_bgp() -> None:
     assert config.bgp.neighbors[0].activated
     error = error_of("router bgp 65001\nexit\nbgp router-id 10.0.0.9\n")
     assert str(error) == "line 3: unknown statement 'bgp router-id 10.0.0.9'"
+
+
+def test_remote_as_can_be_redeclared() -> None:
+    config = parse_frr_config(
+        "router bgp 65001\n neighbor 10.0.0.1 remote-as 65002\n neighbor 10.0.0.1 remote-as 65515\n"
+    )
+    assert config.bgp is not None
+    (neighbor,) = config.bgp.neighbors
+    assert (neighbor.remote_as, neighbor.line) == (65515, 2)

@@ -479,8 +479,6 @@ def parse_frr_config(text: str) -> FrrConfig:
             continue
         try:
             parser.statement(stripped.split(), number)
-        except FrrConfigError:
-            raise
         except ValueError as exc:
             raise FrrConfigError(number, str(exc)) from None
     return parser.finish()
