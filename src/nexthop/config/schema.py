@@ -332,8 +332,9 @@ class Topology(_Model):
         return next((v for v in self.vnets if v.name == name), None)
 
     def region_of(self, vnet: str) -> str:
+        """The vnet's own region, else the topology's."""
         v = self.vnet(vnet)
-        return (v.region if v is not None and v.region is not None else None) or self.region
+        return v.region if v is not None and v.region is not None else self.region
 
     def subnet(self, vnet: str, name: str) -> Subnet | None:
         v = self.vnet(vnet)
