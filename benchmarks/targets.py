@@ -30,6 +30,7 @@ from typing import ClassVar
 __all__ = [
     "TARGETS",
     "Bird",
+    "CliTimeoutError",
     "ExaBgp",
     "Frr",
     "GoBgp",
@@ -199,8 +200,18 @@ class Target:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
-def _run(cmd: list[str], timeout: float = 10) -> str:
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False).stdout
+class CliTimeoutError(RuntimeError):
+    """The target's CLI did not answer in time (a busy daemon); no reading this poll."""
+
+
+def _run(cmd: list[str], timeout: float = 20) -> str:
+    try:
+        return subprocess.run(
+            cmd, capture_output=True, text=True, timeout=timeout, check=False
+        ).stdout
+    except subprocess.TimeoutExpired:
+        msg = f"{cmd[0]} did not answer within {timeout:.0f}s"
+        raise CliTimeoutError(msg) from None
 
 
 def _need(binary: str, package: str) -> str:
@@ -301,12 +312,12 @@ class Frr(Target):
                 f" neighbor {n} timers 80 {HOLD_TIME}",
             ]
         conf.append(" address-family ipv4 unicast")
-        conf += [
-            f"  neighbor {p.address} route-server-client"
-            for p in self.peers
-            if p.route_server_client
-        ]
-        conf.append(" exit-address-family")
+        for p in self.peers:
+            if p.route_server_client:
+                conf.append(f"  neighbor {p.address} route-server-client")
+            else:  # ingest-only peers: like BIRD's "export none", send nothing back
+                conf.append(f"  neighbor {p.address} route-map SEND-NOTHING out")
+        conf += [" exit-address-family", "route-map SEND-NOTHING deny 10"]
         (self.workdir / "bgpd.conf").write_text("\n".join(conf) + "\n")
 
     def command(self) -> list[str]:
@@ -352,6 +363,12 @@ class GoBgp(Target):
             f"  port = {self.port}",
             f'  local-address-list = ["{self.address}"]',
         ]
+        if not any(p.route_server_client for p in self.peers):
+            # ingest-only runs: like BIRD's "export none", advertise nothing
+            conf += [
+                "[global.apply-policy.config]",
+                '  default-export-policy = "reject-route"',
+            ]
         for peer in self.peers:
             conf += [
                 "[[neighbors]]",

@@ -1,0 +1,280 @@
+"""``python -m benchmarks``: run scenarios against targets, print a table, save results.
+
+Examples::
+
+    python -m benchmarks                                   # ingest, 100k, 3 runs, all targets
+    python -m benchmarks --scenario ingest --n 1000000 --targets bird,frr,nexthop
+    python -m benchmarks --scenario propagation --n 100000
+    python -m benchmarks --scenario churn --n 100000 --shape table
+    python -m benchmarks --scenario peers --peers 8,64     # 4,000 routes per peer
+    python -m benchmarks --mrt /work/shared/vectors/mrt/bgpdump/test_data/bview.20020722.2337.gz
+    python -m benchmarks --quick                           # 10k, 1 run: a smoke run
+
+Results go to ``benchmarks/results/<UTC timestamp>.json`` and
+``benchmarks/results/latest.md``. Ratios are nexthop's median over each other
+target's median for the same scenario and parameters (>1 means nexthop is slower).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from benchmarks.routes import SHAPES
+from benchmarks.scenarios import (
+    PEERS_ROUTES,
+    SCENARIOS,
+    RunResult,
+    Workload,
+    median,
+    run_scenario,
+)
+from benchmarks.targets import TARGETS, Target, TargetUnavailableError
+
+__all__ = ["machine_info", "main", "summarize"]
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def machine_info() -> dict[str, Any]:
+    model = "?"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    mem_kb = 0
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemTotal:"):
+                mem_kb = int(line.split()[1])
+    nproc = subprocess.run(["nproc"], capture_output=True, text=True, check=False).stdout.strip()
+    return {
+        "nproc": int(nproc or 0),
+        "cpu_model": model,
+        "ram_gb": round(mem_kb / 1024 / 1024, 1),
+        "kernel": platform.release(),
+        "python": sys.version.split()[0],
+        "loadavg_start": Path("/proc/loadavg").read_text().split()[:3],
+    }
+
+
+def summarize(results: list[RunResult]) -> list[dict[str, Any]]:
+    """Median per (scenario, n, shape, peers, target), with nexthop/target ratios."""
+    keys: dict[tuple[str, int, str, int, str], list[RunResult]] = {}
+    for r in results:
+        keys.setdefault((r.scenario, r.n, r.shape, r.peers, r.target), []).append(r)
+    rows: list[dict[str, Any]] = []
+    for (scenario, n, shape, peers, target), runs in keys.items():
+        good = [r for r in runs if r.ok]
+        statuses = sorted({r.status for r in runs})
+        rows.append(
+            {
+                "scenario": scenario,
+                "n": n,
+                "shape": shape,
+                "peers": peers,
+                "target": target,
+                "runs": len(runs),
+                "ok_runs": len(good),
+                "status": "ok" if len(good) == len(runs) else "/".join(statuses),
+                "error": next((r.error for r in runs if r.error), None),
+                "elapsed_s": median([r.elapsed_s for r in good if r.elapsed_s is not None]),
+                "send_s": median([r.send_s for r in good if r.send_s is not None]),
+                "cpu_s": median([r.cpu_s for r in good if r.cpu_s is not None]),
+                "peak_rss_mb": median(
+                    [r.peak_rss_bytes / 1e6 for r in good if r.peak_rss_bytes is not None]
+                ),
+                "all_elapsed_s": [r.elapsed_s for r in runs],
+            }
+        )
+    for row in rows:
+        mine = next(
+            (
+                x
+                for x in rows
+                if x["target"] == "nexthop"
+                and (x["scenario"], x["n"], x["shape"], x["peers"])
+                == (row["scenario"], row["n"], row["shape"], row["peers"])
+            ),
+            None,
+        )
+        if mine and mine["elapsed_s"] and row["elapsed_s"]:
+            row["nexthop_ratio"] = mine["elapsed_s"] / row["elapsed_s"]
+        else:
+            row["nexthop_ratio"] = None
+    return rows
+
+
+def _fmt(value: float | None, digits: int = 2) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def _table_rows(rows: list[dict[str, Any]]) -> list[list[str]]:
+    out = []
+    for r in rows:
+        runs = " / ".join(
+            _fmt(x) if x is not None else ("fail" if r["ok_runs"] < r["runs"] else "-")
+            for x in r["all_elapsed_s"]
+        )
+        if r["status"] in ("n/a", "unavailable"):
+            runs = "-"
+        status = r["status"] if r["status"] == "ok" else f"{r['status']}: {r['error']}"
+        out.append(
+            [
+                r["scenario"],
+                f"{r['n']:,}" + (f" ({r['peers']} peers)" if r["scenario"] == "peers" else ""),
+                r["shape"],
+                r["target"],
+                _fmt(r["elapsed_s"], 3),
+                runs,
+                _fmt(r["send_s"], 3),
+                _fmt(r["cpu_s"]),
+                _fmt(r["peak_rss_mb"], 0),
+                _fmt(r["nexthop_ratio"]),
+                status,
+            ]
+        )
+    return out
+
+
+HEADERS = [
+    "scenario",
+    "routes",
+    "shape",
+    "target",
+    "median s",
+    "runs (s)",
+    "send s",
+    "CPU-s",
+    "peak RSS MB",
+    "nexthop/target",
+    "status",
+]
+
+
+def render_markdown(meta: dict[str, Any], rows: list[dict[str, Any]]) -> str:
+    m = meta["machine"]
+    lines = [
+        f"# Benchmark results {meta['date']}",
+        "",
+        f"- Machine: {m['nproc']} CPUs ({m['cpu_model']}), {m['ram_gb']} GB RAM, "
+        f"kernel {m['kernel']}, load average at start {' '.join(m['loadavg_start'])}",
+        f"- Python {m['python']}; targets: "
+        + "; ".join(f"{k}: {v}" for k, v in meta["versions"].items()),
+        f"- Command: `{meta['command']}`",
+        "- Time: first UPDATE written until the target reports all routes (medians of "
+        "successful runs); `send s` is the injector's own write time.",
+        "",
+        "| " + " | ".join(HEADERS) + " |",
+        "|" + "---|" * len(HEADERS),
+    ]
+    lines += ["| " + " | ".join(cells) + " |" for cells in _table_rows(rows)]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--scenario", default="ingest", help="ingest|propagation|churn|peers|all")
+    parser.add_argument("--n", default="100000", help="routes, comma-separated for several")
+    parser.add_argument("--shape", default="single", choices=SHAPES)
+    parser.add_argument("--mrt", help="replay this MRT file (routes capped at --n)")
+    parser.add_argument("--peers", default="8,64", help="peer counts for the peers scenario")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--targets", default=",".join(TARGETS))
+    parser.add_argument("--quick", action="store_true", help="10k routes, 1 run")
+    parser.add_argument("--no-save", action="store_true")
+    args = parser.parse_args(argv)
+
+    sizes = [int(x) for x in args.n.split(",")]
+    runs = args.runs
+    if args.quick:
+        sizes, runs = [10_000], 1
+    scenarios = list(SCENARIOS) if args.scenario == "all" else args.scenario.split(",")
+    workloads: list[Workload] = []
+    for scenario in scenarios:
+        if scenario not in SCENARIOS:
+            parser.error(f"unknown scenario {scenario}")
+        if scenario == "peers":
+            workloads += [
+                Workload(scenario=scenario, n=PEERS_ROUTES, shape=args.shape, peers=int(p))
+                for p in args.peers.split(",")
+            ]
+        else:
+            workloads += [
+                Workload(scenario=scenario, n=n, shape=args.shape, mrt=args.mrt) for n in sizes
+            ]
+
+    console = Console(width=200)
+    root = Path(tempfile.mkdtemp(prefix="nexthop-bench-"))
+    targets: list[Target] = []
+    versions: dict[str, str] = {}
+    results: list[RunResult] = []
+    for name in args.targets.split(","):
+        target = TARGETS[name](root / name)
+        try:
+            target.check()
+            versions[name] = target.version()
+        except TargetUnavailableError as exc:
+            versions[name] = f"unavailable: {exc}"
+        targets.append(target)
+
+    for workload in workloads:
+        for target in targets:
+            for i in range(runs):
+                if versions[target.name].startswith("unavailable"):
+                    result = RunResult(
+                        scenario=workload.scenario, target=target.name, run=i, n=workload.n,
+                        shape=workload.shape, peers=workload.peers, status="unavailable",
+                        error=versions[target.name],
+                    )  # fmt: skip
+                else:
+                    result = run_scenario(target, workload, i)
+                results.append(result)
+                console.print(
+                    f"{workload.scenario} n={result.n:,} {target.name} run {i + 1}/{runs}: "
+                    f"{result.status} {_fmt(result.elapsed_s, 3)} s"
+                    + (f" ({result.error})" if result.error else "")
+                )
+                if result.status in ("n/a", "unavailable"):
+                    break
+
+    rows = summarize(results)
+    table = Table(title="nexthop benchmarks")
+    for header in HEADERS:
+        table.add_column(header)
+    for cells in _table_rows(rows):
+        table.add_row(*cells)
+    console.print(table)
+
+    now = datetime.now(UTC)
+    meta = {
+        "date": now.strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": machine_info(),
+        "versions": versions,
+        "command": "python -m benchmarks " + " ".join(sys.argv[1:] if argv is None else argv),
+    }
+    if not args.no_save:
+        RESULTS.mkdir(exist_ok=True)
+        stamp = now.strftime("%Y-%m-%dT%H%M%SZ")
+        payload = {**meta, "summary": rows, "runs": [asdict(r) for r in results]}
+        (RESULTS / f"{stamp}.json").write_text(json.dumps(payload, indent=1) + "\n")
+        (RESULTS / "latest.md").write_text(render_markdown(meta, rows))
+        console.print(f"saved benchmarks/results/{stamp}.json and benchmarks/results/latest.md")
+    return 0 if all(r.status != "failed" for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,394 @@
+"""The benchmark scenarios, bgperf-style: tester(s) -> target -> (monitors).
+
+1. ``ingest``: one peer sends N prefixes; time from the first UPDATE written until
+   the target's own CLI reports all N.
+2. ``propagation``: one peer sends N to a target configured as a route server;
+   two monitor peers (``benchmarks.peer``) must each receive all N.
+3. ``churn``: after ingesting N, withdraw 10% of the table, then re-announce it;
+   time each phase until the target's count returns to 0.9 N, then N.
+4. ``peers``: P peers (8 or 64) each send 4,000 distinct routes at once.
+
+Every run starts a fresh target. A run fails if the count does not change for
+``STALL_SECONDS`` (bgperf2's rule), if the target dies, or if a session does not
+come up. CPU seconds come from /proc deltas of the target's process tree, peak
+RSS from VmHWM; the injector's own send time and the harness CPU are recorded so
+a result can show it measured the target, not the injector.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import statistics
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from benchmarks.blaster import Blaster, Stream, encode_groups, synthetic_stream, withdraw_stream
+from benchmarks.peer import Peer
+from benchmarks.routes import RouteGroup, blaster_next_hop, synthetic_routes
+from benchmarks.targets import (
+    CliTimeoutError,
+    PeerSpec,
+    Target,
+    TargetUnavailableError,
+    tree_cpu_seconds,
+    tree_peak_rss,
+)
+from nexthop.net.prefix import Prefix
+
+__all__ = [
+    "SCENARIOS",
+    "STALL_SECONDS",
+    "RunResult",
+    "Workload",
+    "run_scenario",
+    "wait_for_count",
+]
+
+STALL_SECONDS = 30.0
+POLL_SECONDS = 0.1
+ACCEPT_TIMEOUT = 60.0
+BLASTER_PORT = 17911
+MONITOR_PORT = 17921
+BLASTER_ASN = 65011
+MONITOR_ASN = 65021
+PEERS_ROUTES = 4000
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Workload:
+    """What one scenario run does."""
+
+    scenario: str
+    n: int = 100_000
+    shape: str = "single"
+    peers: int = 1
+    mrt: str | None = None
+
+
+@dataclass(slots=True, kw_only=True)
+class RunResult:
+    scenario: str
+    target: str
+    run: int
+    n: int
+    shape: str
+    peers: int
+    ok: bool = False
+    status: str = "ok"  # ok | failed | unavailable | n/a
+    error: str | None = None
+    elapsed_s: float | None = None
+    send_s: float | None = None
+    established_s: float | None = None
+    cpu_s: float | None = None
+    harness_cpu_s: float | None = None
+    peak_rss_bytes: int | None = None
+    count: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class RunFailedError(RuntimeError):
+    pass
+
+
+def wait_for_count(
+    read: Callable[[], int],
+    goal: int,
+    *,
+    alive: Callable[[], bool] = lambda: True,
+    stall: float = STALL_SECONDS,
+    poll: float = POLL_SECONDS,
+) -> tuple[float, int]:
+    """Poll ``read()`` until it equals ``goal``; return (seconds, count).
+
+    Raises ``RunFailedError`` when the count is unchanged for ``stall`` seconds or
+    ``alive()`` turns false.
+    """
+    start = time.perf_counter()
+    last, last_change = -1, start
+    while True:
+        try:
+            value = read()
+        except CliTimeoutError:
+            value = last  # a busy target's CLI is slow; that is not a stall by itself
+        now = time.perf_counter()
+        if value == goal:
+            return now - start, value
+        if value != last:
+            last, last_change = value, now
+        elif now - last_change > stall:
+            msg = (
+                f"count stalled at {value} of {goal} for {stall:.0f}s"
+                if value >= 0
+                else f"no answer from the target's CLI for {stall:.0f}s"
+            )
+            raise RunFailedError(msg)
+        if not alive():
+            msg = f"target exited with count {value} of {goal}"
+            raise RunFailedError(msg)
+        time.sleep(poll)
+
+
+def _accept_all(peers: list[Peer], timeout: float) -> None:
+    errors: list[str] = []
+
+    def accept(peer: Peer) -> None:
+        try:
+            peer.accept(timeout)
+        except Exception as exc:
+            errors.append(f"{peer.local_address}: {exc!r}")
+
+    threads = [threading.Thread(target=accept, args=(p,)) for p in peers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        msg = f"sessions not established: {errors[0]} ({len(errors)} of {len(peers)})"
+        raise RunFailedError(msg)
+
+
+def _blaster_address(i: int) -> str:
+    return f"127.0.1.{1 + i}"
+
+
+def _monitor_address(i: int) -> str:
+    return f"127.0.2.{1 + i}"
+
+
+class _Run:
+    """Shared plumbing for one run: peers, target, resource accounting."""
+
+    def __init__(self, target: Target, result: RunResult) -> None:
+        self.target = target
+        self.result = result
+        self.peers: list[Peer] = []
+        self.cpu0 = 0.0
+        self.harness0 = 0.0
+
+    def add_blaster(self, i: int, asn: int, rs: bool = False) -> tuple[Blaster, PeerSpec]:
+        blaster = Blaster(local_address=_blaster_address(i), local_asn=asn)
+        blaster.peer.listen(BLASTER_PORT)
+        self.peers.append(blaster.peer)
+        spec = PeerSpec(
+            address=_blaster_address(i), port=BLASTER_PORT, asn=asn, route_server_client=rs
+        )
+        return blaster, spec
+
+    def add_monitor(self, i: int) -> tuple[Peer, PeerSpec]:
+        monitor = Peer(local_address=_monitor_address(i), local_asn=MONITOR_ASN + i, count=True)
+        monitor.listen(MONITOR_PORT)
+        self.peers.append(monitor)
+        spec = PeerSpec(
+            address=_monitor_address(i),
+            port=MONITOR_PORT,
+            asn=MONITOR_ASN + i,
+            route_server_client=True,
+        )
+        return monitor, spec
+
+    def start(self, specs: list[PeerSpec]) -> None:
+        begin = time.perf_counter()
+        self.target.start(specs)
+        _accept_all(self.peers, ACCEPT_TIMEOUT)
+        self.result.established_s = time.perf_counter() - begin
+        self.cpu0 = tree_cpu_seconds(self.target.pids())
+        self.harness0 = _own_cpu()
+
+    def finish(self) -> None:
+        pids = self.target.pids()
+        self.result.cpu_s = tree_cpu_seconds(pids) - self.cpu0
+        self.result.harness_cpu_s = _own_cpu() - self.harness0
+        self.result.peak_rss_bytes = tree_peak_rss(pids)
+
+    def close(self) -> None:
+        for peer in self.peers:
+            peer.close()
+        self.target.stop()
+
+
+def _own_cpu() -> float:
+    t = os.times()
+    return t.user + t.system
+
+
+def _routes(workload: Workload, peer_index: int, asn: int) -> list[RouteGroup]:
+    if workload.mrt:
+        from benchmarks.mrt import replay_routes  # noqa: PLC0415
+
+        return replay_routes(
+            workload.mrt, peer_asn=asn, next_hop=blaster_next_hop(peer_index), limit=workload.n
+        )
+    return synthetic_routes(
+        workload.shape,
+        workload.n,
+        peer_asn=asn,
+        next_hop=blaster_next_hop(peer_index),
+        offset=peer_index * workload.n,
+    )
+
+
+# --- scenarios ------------------------------------------------------------------
+
+
+def _ingest(run: _Run, workload: Workload) -> None:
+    stream = encode_groups(_routes(workload, 0, BLASTER_ASN))
+    goal = len(stream.prefixes)
+    run.result.n = goal
+    blaster, spec = run.add_blaster(0, BLASTER_ASN)
+    run.start([spec])
+    t0 = time.perf_counter()
+    run.result.send_s = blaster.blast(stream)
+    _, count = wait_for_count(run.target.received, goal, alive=run.target.alive)
+    run.result.elapsed_s = time.perf_counter() - t0
+    run.result.count = count
+    run.finish()
+
+
+def _propagation(run: _Run, workload: Workload) -> None:
+    stream = encode_groups(_routes(workload, 0, BLASTER_ASN))
+    goal = len(stream.prefixes)
+    run.result.n = goal
+    blaster, spec = run.add_blaster(0, BLASTER_ASN, rs=True)
+    monitors = [run.add_monitor(i) for i in range(2)]
+    run.start([spec] + [m[1] for m in monitors])
+    t0 = time.perf_counter()
+    run.result.send_s = blaster.blast(stream)
+    times = []
+    for monitor, _ in monitors:
+        wait_for_count(lambda m=monitor: m.count, goal, alive=run.target.alive, poll=0.02)  # type: ignore[misc]
+        times.append(time.perf_counter() - t0)
+    run.result.elapsed_s = max(times)
+    run.result.count = min(m.count for m, _ in monitors)
+    run.result.extra["monitor_s"] = times
+    run.finish()
+
+
+def _churn(run: _Run, workload: Workload) -> None:
+    groups = _routes(workload, 0, BLASTER_ASN)
+    stream = encode_groups(groups)
+    goal = len(stream.prefixes)
+    run.result.n = goal
+    churned: set[Prefix] = set(stream.prefixes[::10])
+    withdraw = withdraw_stream([p for p in stream.prefixes if p in churned])
+    again = encode_groups(
+        [
+            RouteGroup(attributes=g.attributes, prefixes=kept)
+            for g in groups
+            if (kept := tuple(p for p in g.prefixes if p in churned))
+        ]
+    )
+    blaster, spec = run.add_blaster(0, BLASTER_ASN)
+    run.start([spec])
+    t0 = time.perf_counter()
+    blaster.blast(stream)
+    wait_for_count(run.target.received, goal, alive=run.target.alive)
+    ingest_s = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    send_w = blaster.blast(withdraw, end_of_rib=False)
+    wait_for_count(run.target.received, goal - len(churned), alive=run.target.alive)
+    withdraw_s = time.perf_counter() - t1
+    t2 = time.perf_counter()
+    send_a = blaster.blast(again, end_of_rib=False)
+    _, count = wait_for_count(run.target.received, goal, alive=run.target.alive)
+    announce_s = time.perf_counter() - t2
+    run.result.elapsed_s = withdraw_s + announce_s
+    run.result.send_s = send_w + send_a
+    run.result.count = count
+    run.result.extra.update(
+        ingest_s=ingest_s, withdraw_s=withdraw_s, reannounce_s=announce_s, churned=len(churned)
+    )
+    run.finish()
+
+
+def _many_peers(run: _Run, workload: Workload) -> None:
+    per_peer = workload.n
+    streams: list[Stream] = []
+    blasters: list[Blaster] = []
+    specs: list[PeerSpec] = []
+    for i in range(workload.peers):
+        asn = 65100 + i
+        streams.append(
+            synthetic_stream(
+                workload.shape, per_peer, peer_asn=asn, peer_index=i, offset=i * per_peer
+            )
+        )
+        blaster, spec = run.add_blaster(i, asn)
+        blasters.append(blaster)
+        specs.append(spec)
+    goal = per_peer * workload.peers
+    run.start(specs)
+    sends: list[float] = [0.0] * len(blasters)
+
+    def send(i: int) -> None:
+        with contextlib.suppress(OSError):
+            sends[i] = blasters[i].blast(streams[i])
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(len(blasters))]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    _, count = wait_for_count(run.target.received, goal, alive=run.target.alive)
+    run.result.elapsed_s = time.perf_counter() - t0
+    for t in threads:
+        t.join()
+    run.result.send_s = max(sends)
+    run.result.count = count
+    run.finish()
+
+
+SCENARIOS: dict[str, Callable[[_Run, Workload], None]] = {
+    "ingest": _ingest,
+    "propagation": _propagation,
+    "churn": _churn,
+    "peers": _many_peers,
+}
+
+# Targets that cannot take part in a scenario, and why.
+NOT_APPLICABLE: dict[tuple[str, str], str] = {
+    ("propagation", "exabgp"): "ExaBGP has no RIB and does not re-advertise received routes",
+    ("propagation", "nexthop"): "nexthop's plain Speaker does not re-advertise; no RS runtime yet",
+}
+
+
+def run_scenario(target: Target, workload: Workload, run_index: int) -> RunResult:
+    result = RunResult(
+        scenario=workload.scenario,
+        target=target.name,
+        run=run_index,
+        n=workload.n * max(1, workload.peers if workload.scenario == "peers" else 1),
+        shape="mrt" if workload.mrt else workload.shape,
+        peers=workload.peers,
+    )
+    reason = NOT_APPLICABLE.get((workload.scenario, target.name))
+    if reason is not None:
+        result.status, result.error = "n/a", reason
+        return result
+    run = _Run(target, result)
+    try:
+        SCENARIOS[workload.scenario](run, workload)
+        result.ok = True
+    except TargetUnavailableError as exc:
+        result.status, result.error = "unavailable", str(exc)
+    except (RunFailedError, OSError) as exc:
+        result.status, result.error = "failed", str(exc)
+        with contextlib.suppress(CliTimeoutError):
+            result.count = target.received() if target.alive() else result.count
+        tail = target.tail_log(5)
+        if tail:
+            result.extra["log_tail"] = tail
+    finally:
+        run.close()
+    return result
+
+
+def median(values: list[float]) -> float | None:
+    return statistics.median(values) if values else None
+
+
+def workdir_for(root: Path, target: str) -> Path:
+    return root / target
