@@ -1,6 +1,7 @@
 """A small asyncio BGP speaker: configured peers, local routes, Adj-RIB-In per peer.
 
-Built on ``SessionDriver`` (one sans-IO ``Session`` per connection). It is the
+Built on ``SessionDriver`` (one sans-IO ``Session`` per connection); the
+route bookkeeping (UPDATE building, Adj-RIB-In) is in ``runtime/routes.py``. It is the
 plain speaker used by tests, the demo and the interop suite; the route server
 sits on the same transport.
 
@@ -29,7 +30,6 @@ import structlog
 
 from nexthop.bgp.constants import (
     BGP_PORT,
-    AsPathSegmentType,
     CeaseSubcode,
     Origin,
     RouteRefreshSubtype,
@@ -48,10 +48,7 @@ from nexthop.bgp.fsm import (
     resolve_collision,
 )
 from nexthop.bgp.wire import (
-    AsPathSegment,
     GracefulRestart,
-    MpReach,
-    MpUnreach,
     Negotiated,
     Notification,
     PathAttributes,
@@ -62,8 +59,18 @@ from nexthop.bgp.wire import (
     is_end_of_rib,
 )
 from nexthop.bgp.wire.negotiated import Family
-from nexthop.net.prefix import Afi, Prefix, Safi, format_address, parse_address, parse_prefix
+from nexthop.net.prefix import Afi, Prefix, Safi, parse_address, parse_prefix
 from nexthop.runtime.bgp_transport import BgpStream, SessionDriver
+from nexthop.runtime.routes import (
+    AdjRibIn,
+    LocalRoute,
+    ReceivedRoute,
+    build_update,
+    build_withdraw,
+    family_of,
+    parse_community,
+    parse_large_community,
+)
 
 __all__ = [
     "END_OF_RIB_ONLY",
@@ -88,21 +95,6 @@ def _norm(address: str) -> str:
     return ipaddress.ip_address(address).compressed
 
 
-def parse_community(text: str | int) -> int:
-    """``"65001:100"`` (or an int) to the 32-bit RFC 1997 value."""
-    if isinstance(text, int):
-        return text
-    high, low = text.split(":")
-    return (int(high) << 16) | int(low)
-
-
-def _parse_large(text: str | tuple[int, int, int]) -> tuple[int, int, int]:
-    if isinstance(text, tuple):
-        return text
-    a, b, c = (int(x) for x in text.split(":"))
-    return (a, b, c)
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PeerConfig:
     """One configured neighbor. ``port`` is the peer's port (we connect there);
@@ -124,29 +116,6 @@ class PeerConfig:
     graceful_restart: GracefulRestart | None = END_OF_RIB_ONLY
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LocalRoute:
-    """A route we originate; the AS path and (for eBGP) our AS are added per peer."""
-
-    prefix: Prefix
-    attributes: PathAttributes
-    next_hop: int | None  # None: our address on the session (IPv4 only)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ReceivedRoute:
-    """An Adj-RIB-In entry: the path attributes and next hop(s) as received."""
-
-    prefix: Prefix
-    attributes: PathAttributes
-    next_hops: tuple[int, ...]
-    stale: bool = False  # between BoRR and EoRR (RFC 7313 §4)
-
-    @property
-    def next_hop(self) -> str:
-        return format_address(self.prefix.afi, self.next_hops[0]) if self.next_hops else ""
-
-
 @dataclass(eq=False)
 class _Peer:
     config: PeerConfig
@@ -155,7 +124,7 @@ class _Peer:
     extra: SessionDriver | None = None  # a colliding inbound session (RFC 4271 §6.8)
     replaced: bool = False  # the primary is an adopted inbound session
     live: SessionDriver | None = None  # the Established one
-    rib_in: dict[Prefix, ReceivedRoute] = field(default_factory=dict)
+    rib_in: AdjRibIn = field(default_factory=AdjRibIn)
     end_of_rib: set[Family] = field(default_factory=set)
     refreshes_received: int = 0
     last_notification: Notification | None = None  # last one received from the peer
@@ -287,7 +256,7 @@ class Speaker:
                 origin=origin,
                 med=med,
                 communities=tuple(parse_community(c) for c in communities),
-                large_communities=tuple(_parse_large(c) for c in large_communities),
+                large_communities=tuple(parse_large_community(c) for c in large_communities),
             )
         route = LocalRoute(
             prefix=prefix, attributes=attributes, next_hop=hop[1] if hop is not None else None
@@ -302,16 +271,9 @@ class Speaker:
             return
         for peer in self._peers.values():
             driver, negotiated = self._live(peer)
-            if driver is None or negotiated is None:
-                continue
-            family = (prefix.afi, Safi.UNICAST)
-            if family not in negotiated.families:
-                continue
-            if prefix.afi == Afi.IPV4:
-                driver.send_update(Update(withdrawn=(prefix,)))
-            else:
-                unreach = MpUnreach(afi=prefix.afi, safi=Safi.UNICAST, withdrawn=(prefix,))
-                driver.send_update(Update(mp_unreach=unreach))
+            if negotiated is not None and family_of(prefix) in negotiated.families:
+                assert driver is not None
+                driver.send_update(build_withdraw(prefix))
 
     @property
     def local_routes(self) -> dict[Prefix, LocalRoute]:
@@ -319,7 +281,7 @@ class Speaker:
 
     def received_routes(self, peer: str) -> dict[Prefix, ReceivedRoute]:
         """The peer's Adj-RIB-In (empty while the session is down)."""
-        return dict(self._peer(peer).rib_in)
+        return self._peer(peer).rib_in.snapshot()
 
     def end_of_rib_received(self, peer: str) -> frozenset[Family]:
         return frozenset(self._peer(peer).end_of_rib)
@@ -531,36 +493,17 @@ class Speaker:
         if family is not None:
             peer.end_of_rib.add(family)
             return
-        for prefix in update.withdrawn:
-            peer.rib_in.pop(prefix, None)
-        if update.mp_unreach is not None:
-            for prefix in update.mp_unreach.withdrawn:
-                peer.rib_in.pop(prefix, None)
-        reach: list[tuple[Prefix, tuple[int, ...]]] = []
-        attrs = update.attributes
-        if attrs is not None and attrs.next_hop is not None:
-            reach += [(p, (attrs.next_hop,)) for p in update.nlri]
-        if update.mp_reach is not None:
-            reach += [(p, update.mp_reach.next_hops) for p in update.mp_reach.nlri]
-        for prefix, next_hops in reach:
-            if update.treat_as_withdraw or attrs is None:
-                peer.rib_in.pop(prefix, None)
-            else:
-                peer.rib_in[prefix] = ReceivedRoute(
-                    prefix=prefix, attributes=attrs, next_hops=next_hops
-                )
+        peer.rib_in.apply(update)
 
     def _receive_refresh(self, peer: _Peer, driver: SessionDriver, refresh: RouteRefresh) -> None:
         family = (refresh.afi, refresh.safi)
         if refresh.subtype == RouteRefreshSubtype.BORR:
-            for prefix, route in list(peer.rib_in.items()):
-                if (prefix.afi, Safi.UNICAST) == family:
-                    peer.rib_in[prefix] = replace(route, stale=True)
+            peer.rib_in.mark_stale(family)
             return
         if refresh.subtype == RouteRefreshSubtype.EORR:
-            for prefix, route in list(peer.rib_in.items()):
-                if route.stale and (prefix.afi, Safi.UNICAST) == family:
-                    del peer.rib_in[prefix]
+            gone = peer.rib_in.purge_stale(family)
+            if gone:
+                (peer.log or self.log).info("stale_routes_purged", count=len(gone))
             return
         peer.refreshes_received += 1
         negotiated = driver.session.negotiated
@@ -586,7 +529,7 @@ class Speaker:
             if enhanced:
                 borr = RouteRefresh(afi=afi, safi=safi, subtype=RouteRefreshSubtype.BORR)
                 driver.send_route_refresh(borr)
-            routes = [r for r in self._routes.values() if (r.prefix.afi, Safi.UNICAST) == family]
+            routes = [r for r in self._routes.values() if family_of(r.prefix) == family]
             for route in routes:
                 driver.send_update(self._update_for(peer, driver, route))
             if enhanced:
@@ -600,30 +543,14 @@ class Speaker:
         if driver is None or negotiated is None:
             return
         for route in routes:
-            if (route.prefix.afi, Safi.UNICAST) in negotiated.families:
+            if family_of(route.prefix) in negotiated.families:
                 driver.send_update(self._update_for(peer, driver, route))
 
     def _update_for(self, peer: _Peer, driver: SessionDriver, route: LocalRoute) -> Update:
-        attrs = route.attributes
-        if peer.config.asn != self.local_asn:  # eBGP: prepend our AS (RFC 4271 §5.1.2)
-            segments = list(attrs.as_path)
-            if segments and segments[0].type == AsPathSegmentType.AS_SEQUENCE:
-                first = AsPathSegment(
-                    AsPathSegmentType.AS_SEQUENCE, (self.local_asn, *segments[0].asns)
-                )
-                segments[0] = first
-            else:
-                segments.insert(0, AsPathSegment(AsPathSegmentType.AS_SEQUENCE, (self.local_asn,)))
-            attrs = replace(attrs, as_path=tuple(segments), local_pref=None)
-        elif attrs.local_pref is None:
-            attrs = replace(attrs, local_pref=100)
-        next_hop = route.next_hop
-        if next_hop is None:  # IPv4 only (checked in announce): our end of the session
-            local = driver.stream.sockname[0] if driver.stream is not None else "0.0.0.0"  # noqa: S104
-            next_hop = parse_address(local)[1]
-        if route.prefix.afi == Afi.IPV4:
-            return Update(attributes=replace(attrs, next_hop=next_hop), nlri=(route.prefix,))
-        reach = MpReach(
-            afi=route.prefix.afi, safi=Safi.UNICAST, next_hops=(next_hop,), nlri=(route.prefix,)
+        local = None
+        if route.next_hop is None and driver.stream is not None:
+            afi, value = parse_address(driver.stream.sockname[0])
+            local = value if afi == route.prefix.afi else None
+        return build_update(
+            route, local_asn=self.local_asn, peer_asn=peer.config.asn, local_address=local
         )
-        return Update(attributes=replace(attrs, next_hop=None), mp_reach=reach)
