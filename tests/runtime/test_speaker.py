@@ -18,9 +18,10 @@ from typer.testing import CliRunner
 
 from nexthop.bgp.constants import CeaseSubcode, ErrorCode
 from nexthop.bgp.fsm import SessionState
-from nexthop.bgp.wire import shutdown_communication
+from nexthop.bgp.wire import Notification, shutdown_communication
 from nexthop.cli.main import app
 from nexthop.net.prefix import parse_address, parse_prefix
+from nexthop.runtime.bgp_transport import describe_notification
 from nexthop.runtime.speaker import PeerConfig, Speaker, parse_community
 
 T = TypeVar("T")
@@ -216,6 +217,46 @@ def test_graceful_stop_sends_cease_with_shutdown_communication() -> None:
             await stop_all(a, b)
 
     run(scenario())
+
+
+def test_state_changes_and_notifications_are_logged_with_names() -> None:
+    async def scenario() -> list[dict[str, object]]:
+        with capture_logs() as logs:
+            a, b = await pair()
+            try:
+                await b.wait_established(A_ADDR, TIMEOUT)
+                await a.stop("see you")
+                await b.wait_for(lambda: b.last_notification(A_ADDR) is not None, TIMEOUT)
+            finally:
+                await stop_all(a, b)
+        return logs
+
+    logs = run(scenario())
+    states = [
+        (e["old"], e["new"])
+        for e in logs
+        if e["event"] == "bgp_state_changed" and e.get("peer") == B_ADDR
+    ]
+    assert ("OpenConfirm", "Established") in states or ("OpenSent", "Established") in states
+    assert states[-1] == ("Established", "Idle")
+    sent = [e for e in logs if e["event"] == "notification_sent" and e.get("peer") == B_ADDR]
+    received = [
+        e for e in logs if e["event"] == "notification_received" and e.get("peer") == A_ADDR
+    ]
+    for entries in (sent, received):
+        assert len(entries) == 1
+        assert entries[0]["error"] == "CEASE"
+        assert entries[0]["suberror"] == "ADMINISTRATIVE_SHUTDOWN"
+        assert entries[0]["communication"] == "see you"
+
+
+def test_describe_notification_names_codes_and_keeps_unknown_ones() -> None:
+    hold = describe_notification(Notification(code=4, subcode=0))
+    assert hold == {"code": 4, "subcode": 0, "error": "HOLD_TIMER_EXPIRED", "suberror": "0"}
+    odd = describe_notification(Notification(code=99, subcode=7, data=b"\x01\x02"))
+    assert odd == {"code": 99, "subcode": 7, "error": "99", "suberror": "7", "data": "0102"}
+    header = describe_notification(Notification(code=1, subcode=2, data=b"\x00\x10"))
+    assert header["suberror"] == "BAD_MESSAGE_LENGTH"
 
 
 def test_session_comes_back_after_the_peer_restarts() -> None:
