@@ -18,6 +18,7 @@ a result can show it measured the target, not the injector.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import statistics
 import threading
@@ -43,6 +44,7 @@ from nexthop.net.prefix import Prefix
 __all__ = [
     "SCENARIOS",
     "STALL_SECONDS",
+    "Layout",
     "RunResult",
     "Workload",
     "run_scenario",
@@ -52,11 +54,25 @@ __all__ = [
 STALL_SECONDS = 30.0
 POLL_SECONDS = 0.1
 ACCEPT_TIMEOUT = 60.0
-BLASTER_PORT = 17911
-MONITOR_PORT = 17921
 BLASTER_ASN = 65011
 MONITOR_ASN = 65021
 PEERS_ROUTES = 4000
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Layout:
+    """Where the harness peers listen (the target connects to them)."""
+
+    blaster_net: str = "127.0.1."
+    monitor_net: str = "127.0.2."
+    blaster_port: int = 17911
+    monitor_port: int = 17921
+
+    def blaster(self, i: int) -> str:
+        return f"{self.blaster_net}{1 + i}"
+
+    def monitor(self, i: int) -> str:
+        return f"{self.monitor_net}{1 + i}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -152,18 +168,11 @@ def _accept_all(peers: list[Peer], timeout: float) -> None:
         raise RunFailedError(msg)
 
 
-def _blaster_address(i: int) -> str:
-    return f"127.0.1.{1 + i}"
-
-
-def _monitor_address(i: int) -> str:
-    return f"127.0.2.{1 + i}"
-
-
 class _Run:
     """Shared plumbing for one run: peers, target, resource accounting."""
 
-    def __init__(self, target: Target, result: RunResult) -> None:
+    def __init__(self, target: Target, result: RunResult, layout: Layout) -> None:
+        self.layout = layout
         self.target = target
         self.result = result
         self.peers: list[Peer] = []
@@ -171,21 +180,24 @@ class _Run:
         self.harness0 = 0.0
 
     def add_blaster(self, i: int, asn: int, rs: bool = False) -> tuple[Blaster, PeerSpec]:
-        blaster = Blaster(local_address=_blaster_address(i), local_asn=asn)
-        blaster.peer.listen(BLASTER_PORT)
+        blaster = Blaster(local_address=self.layout.blaster(i), local_asn=asn)
+        blaster.peer.listen(self.layout.blaster_port)
         self.peers.append(blaster.peer)
         spec = PeerSpec(
-            address=_blaster_address(i), port=BLASTER_PORT, asn=asn, route_server_client=rs
+            address=self.layout.blaster(i),
+            port=self.layout.blaster_port,
+            asn=asn,
+            route_server_client=rs,
         )
         return blaster, spec
 
     def add_monitor(self, i: int) -> tuple[Peer, PeerSpec]:
-        monitor = Peer(local_address=_monitor_address(i), local_asn=MONITOR_ASN + i, count=True)
-        monitor.listen(MONITOR_PORT)
+        monitor = Peer(local_address=self.layout.monitor(i), local_asn=MONITOR_ASN + i, count=True)
+        monitor.listen(self.layout.monitor_port)
         self.peers.append(monitor)
         spec = PeerSpec(
-            address=_monitor_address(i),
-            port=MONITOR_PORT,
+            address=self.layout.monitor(i),
+            port=self.layout.monitor_port,
             asn=MONITOR_ASN + i,
             route_server_client=True,
         )
@@ -216,6 +228,13 @@ def _own_cpu() -> float:
     return t.user + t.system
 
 
+@functools.lru_cache(maxsize=4)
+def _stream(workload: Workload, peer_index: int, asn: int) -> Stream:
+    """Encoded once per workload and reused across targets and runs."""
+    return encode_groups(_routes(workload, peer_index, asn))
+
+
+@functools.lru_cache(maxsize=2)
 def _routes(workload: Workload, peer_index: int, asn: int) -> list[RouteGroup]:
     if workload.mrt:
         from benchmarks.mrt import replay_routes  # noqa: PLC0415
@@ -236,7 +255,7 @@ def _routes(workload: Workload, peer_index: int, asn: int) -> list[RouteGroup]:
 
 
 def _ingest(run: _Run, workload: Workload) -> None:
-    stream = encode_groups(_routes(workload, 0, BLASTER_ASN))
+    stream = _stream(workload, 0, BLASTER_ASN)
     goal = len(stream.prefixes)
     run.result.n = goal
     blaster, spec = run.add_blaster(0, BLASTER_ASN)
@@ -250,7 +269,7 @@ def _ingest(run: _Run, workload: Workload) -> None:
 
 
 def _propagation(run: _Run, workload: Workload) -> None:
-    stream = encode_groups(_routes(workload, 0, BLASTER_ASN))
+    stream = _stream(workload, 0, BLASTER_ASN)
     goal = len(stream.prefixes)
     run.result.n = goal
     blaster, spec = run.add_blaster(0, BLASTER_ASN, rs=True)
@@ -270,7 +289,7 @@ def _propagation(run: _Run, workload: Workload) -> None:
 
 def _churn(run: _Run, workload: Workload) -> None:
     groups = _routes(workload, 0, BLASTER_ASN)
-    stream = encode_groups(groups)
+    stream = _stream(workload, 0, BLASTER_ASN)
     goal = len(stream.prefixes)
     run.result.n = goal
     churned: set[Prefix] = set(stream.prefixes[::10])
@@ -355,7 +374,9 @@ NOT_APPLICABLE: dict[tuple[str, str], str] = {
 }
 
 
-def run_scenario(target: Target, workload: Workload, run_index: int) -> RunResult:
+def run_scenario(
+    target: Target, workload: Workload, run_index: int, layout: Layout | None = None
+) -> RunResult:
     result = RunResult(
         scenario=workload.scenario,
         target=target.name,
@@ -368,7 +389,7 @@ def run_scenario(target: Target, workload: Workload, run_index: int) -> RunResul
     if reason is not None:
         result.status, result.error = "n/a", reason
         return result
-    run = _Run(target, result)
+    run = _Run(target, result, layout or Layout())
     try:
         SCENARIOS[workload.scenario](run, workload)
         result.ok = True

@@ -120,11 +120,13 @@ class Target:
     name: ClassVar[str] = "target"
     label: ClassVar[str] = "target"
 
-    def __init__(self, workdir: Path, *, address: str = TARGET_ADDRESS) -> None:
+    def __init__(
+        self, workdir: Path, *, address: str = TARGET_ADDRESS, port: int = TARGET_PORT
+    ) -> None:
         self.workdir = workdir
         self.address = address
         self.asn = TARGET_ASN
-        self.port = TARGET_PORT
+        self.port = port
         self.peers: list[PeerSpec] = []
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -346,7 +348,10 @@ class Frr(Target):
 class GoBgp(Target):
     name = "gobgp"
     label = "GoBGP 3"
-    API_PORT = 50071
+
+    @property
+    def api_port(self) -> int:
+        return self.port + 32_000  # 17900 -> 49900
 
     def check(self) -> None:
         _need("gobgpd", "gobgpd")
@@ -390,11 +395,11 @@ class GoBgp(Target):
     def command(self) -> list[str]:
         return [
             "gobgpd", "-f", str(self.workdir / "gobgpd.toml"), "-l", "warn", "-p",
-            "--api-hosts", f"127.0.0.1:{self.API_PORT}", "--pprof-disable",
+            "--api-hosts", f"127.0.0.1:{self.api_port}", "--pprof-disable",
         ]  # fmt: skip
 
     def received(self) -> int:
-        out = _run(["gobgp", "-p", str(self.API_PORT), "neighbor", "-j"])
+        out = _run(["gobgp", "-p", str(self.api_port), "neighbor", "-j"])
         try:
             data = json.loads(out)
         except ValueError:
