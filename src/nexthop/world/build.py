@@ -1,0 +1,496 @@
+"""``World``: a whole topology wired together from the sans-IO parts, on a model clock.
+
+``World.from_topology(topology, now)`` builds
+
+* the ``Fabric`` (regions, VNets, subnets with their route tables, both directions of
+  every peering, one NIC per NVA, VM and load balancer frontend);
+* one ``RouteServer`` per topology route server, its peerings taken from the file and
+  its peered address spaces from the spokes that use its gateway (spec §1.1, §1.6);
+* one ``LoadBalancerEngine`` per load balancer, its pool members' NIC addresses as
+  backends (spec §3);
+* ``NvaNode``s (NIC address, parsed FRR configuration, HA node, fronted branch
+  prefixes), ``VmNode``s and ``BranchNode``s;
+
+then starts the HA pairs, gives each load balancer its first probe verdicts, brings
+the BGP sessions up and programs the route servers' routes into the fabric
+(``bgp_model``). A topology that passed ``nexthop.config`` validation always builds;
+a missing reference still raises ``WorldError`` naming it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable
+
+from nexthop.config import Topology, to_prefix
+from nexthop.config.schema import LoadBalancer as LbConfig
+from nexthop.config.schema import Nva
+from nexthop.config.types import (
+    ROUTE_SERVER_SUBNET,
+    Distribution,
+    HaRole,
+    LbProtocol,
+    NextHopType,
+    ProbeProtocol,
+    ResponderMode,
+)
+from nexthop.config.types import HubRoutingPreference as CfgPreference
+from nexthop.config.types import NoHealthyBackendsBehavior as CfgBehavior
+from nexthop.lb import (
+    Backend,
+    BackendPool,
+    DistributionMode,
+    Frontend,
+    HaConfig,
+    HaNode,
+    LoadBalancer,
+    LoadBalancerEngine,
+    LoadBalancingRule,
+    NoHealthyBackendsBehavior,
+    Probe,
+    RuleProtocol,
+)
+from nexthop.lb import ProbeProtocol as LbProbeProtocol
+from nexthop.net.prefix import Prefix
+from nexthop.routeserver import (
+    HubRoutingPreference,
+    PeeringConfig,
+    RouteServer,
+    RouteServerConfig,
+)
+from nexthop.vnet import Fabric, Nic, Region, Route, RouteTable, Subnet, VirtualNetwork, VnetPeering
+from nexthop.vnet import NextHopType as VnetNextHopType
+from nexthop.world import bgp_model, liveness
+from nexthop.world.model import (
+    BranchNode,
+    LbNode,
+    NvaNode,
+    RsNode,
+    VmNode,
+    WorldError,
+    WorldEvent,
+    WorldOptions,
+)
+
+__all__ = ["HA_ACTIVE_PRIORITY", "HA_STANDBY_PRIORITY", "World"]
+
+HA_ACTIVE_PRIORITY = 200
+"""The configured ``active`` NVA outranks its standby in the heartbeat election."""
+HA_STANDBY_PRIORITY = 100
+
+_NEXT_HOP_TYPES = {
+    NextHopType.VIRTUAL_APPLIANCE: VnetNextHopType.VIRTUAL_APPLIANCE,
+    NextHopType.VIRTUAL_NETWORK_GATEWAY: VnetNextHopType.VIRTUAL_NETWORK_GATEWAY,
+    NextHopType.VNET_LOCAL: VnetNextHopType.VNET_LOCAL,
+    NextHopType.INTERNET: VnetNextHopType.INTERNET,
+    NextHopType.NONE: VnetNextHopType.NONE,
+}
+_PREFERENCES = {
+    CfgPreference.EXPRESSROUTE: HubRoutingPreference.EXPRESS_ROUTE,
+    CfgPreference.VPN_GATEWAY: HubRoutingPreference.VPN_GATEWAY,
+    CfgPreference.AS_PATH: HubRoutingPreference.AS_PATH,
+}
+_PROBE_PROTOCOLS = {
+    ProbeProtocol.TCP: LbProbeProtocol.TCP,
+    ProbeProtocol.HTTP: LbProbeProtocol.HTTP,
+    ProbeProtocol.HTTPS: LbProbeProtocol.HTTPS,
+}
+_RULE_PROTOCOLS = {
+    LbProtocol.ALL: RuleProtocol.ALL,
+    LbProtocol.TCP: RuleProtocol.TCP,
+    LbProtocol.UDP: RuleProtocol.UDP,
+}
+_DISTRIBUTIONS = {
+    Distribution.DEFAULT: DistributionMode.DEFAULT,
+    Distribution.SOURCE_IP: DistributionMode.SOURCE_IP,
+    Distribution.SOURCE_IP_PROTOCOL: DistributionMode.SOURCE_IP_PROTOCOL,
+}
+_BEHAVIORS = {
+    CfgBehavior.ALL_PROBED_DOWN: NoHealthyBackendsBehavior.ALL_PROBED_DOWN,
+    CfgBehavior.ALL_PROBED_UP: NoHealthyBackendsBehavior.ALL_PROBED_UP,
+}
+
+
+def _address(value: ipaddress.IPv4Address) -> int:
+    return int(value)
+
+
+class World:
+    """Every node of one topology and the engines behind them (sans-IO).
+
+    Time only moves through ``advance(now)``, which fires due heartbeats, probes,
+    probe timeouts and BGP hold timers in order; ``trace`` and ``run_traffic`` call it.
+    """
+
+    def __init__(self, topology: Topology, options: WorldOptions) -> None:
+        self.topology = topology
+        self.options = options
+        self.fabric = Fabric()
+        self.route_servers: dict[str, RsNode] = {}
+        self.load_balancers: dict[str, LbNode] = {}
+        self.nvas: dict[str, NvaNode] = {}
+        self.vms: dict[str, VmNode] = {}
+        self.branches: dict[str, BranchNode] = {}
+        self.events: list[WorldEvent] = []
+        self.now = 0.0
+        self.pending: list[liveness.Pending] = []
+
+    # -- construction -----------------------------------------------------------
+
+    @classmethod
+    def from_topology(
+        cls, topology: Topology, now: float, options: WorldOptions | None = None
+    ) -> World:
+        world = cls(topology, options or WorldOptions())
+        world.now = now
+        world._build_fabric()
+        world._build_nodes()
+        world._build_route_servers()
+        world._build_load_balancers(now)
+        liveness.start(world, now)
+        bgp_model.start(world, now)
+        return world
+
+    def _region(self, vnet: str) -> str:
+        return self.topology.region_of(vnet)
+
+    def _require_vnet(self, name: str, owner: str) -> None:
+        if self.topology.vnet(name) is None:
+            raise WorldError(f"{owner}: unknown virtual network {name!r}")
+
+    def _build_fabric(self) -> None:
+        topo, fabric = self.topology, self.fabric
+        regions = dict.fromkeys([topo.region, *(self._region(v.name) for v in topo.vnets)])
+        for region in regions:
+            fabric.add_region(Region(name=region))
+        for vnet in topo.vnets:
+            fabric.add_vnet(
+                VirtualNetwork(
+                    name=vnet.name,
+                    region=self._region(vnet.name),
+                    address_spaces=tuple(to_prefix(p) for p in vnet.address_space),
+                )
+            )
+        table_region: dict[str, str] = {}
+        for vnet in topo.vnets:
+            for subnet in vnet.subnets:
+                if subnet.route_table is not None:
+                    table_region.setdefault(subnet.route_table, self._region(vnet.name))
+        for table in topo.route_tables:
+            fabric.add_route_table(
+                RouteTable(
+                    name=table.name,
+                    region=table_region.get(table.name, topo.region),
+                    disable_bgp_route_propagation=table.disable_bgp_route_propagation,
+                    routes=tuple(
+                        Route(
+                            name=r.name,
+                            address_prefix=to_prefix(r.prefix),
+                            next_hop_type=_NEXT_HOP_TYPES[r.next_hop_type],
+                            next_hop_ip=None if r.next_hop_ip is None else int(r.next_hop_ip),
+                        )
+                        for r in table.routes
+                    ),
+                )
+            )
+        for vnet in topo.vnets:
+            for subnet in vnet.subnets:
+                if subnet.route_table is not None and not any(
+                    t.name == subnet.route_table for t in topo.route_tables
+                ):
+                    raise WorldError(
+                        f"subnet {vnet.name}/{subnet.name}: unknown route table "
+                        f"{subnet.route_table!r}"
+                    )
+                fabric.add_subnet(
+                    Subnet(
+                        vnet=vnet.name,
+                        name=subnet.name,
+                        prefix=to_prefix(subnet.prefix),
+                        route_table=subnet.route_table,
+                    )
+                )
+        for peering in topo.peerings:
+            for end in (peering.local_vnet, peering.remote_vnet):
+                self._require_vnet(end, f"peering {peering.name!r}")
+            fabric.add_peering(
+                VnetPeering(
+                    local=peering.local_vnet,
+                    remote=peering.remote_vnet,
+                    use_remote_gateways=peering.use_remote_gateways,
+                )
+            )
+            fabric.add_peering(
+                VnetPeering(
+                    local=peering.remote_vnet,
+                    remote=peering.local_vnet,
+                    allow_gateway_transit=peering.allow_gateway_transit,
+                )
+            )
+
+    def _add_nic(self, name: str, vnet: str, subnet: str, ip: int, forwarding: bool) -> None:
+        self._require_vnet(vnet, f"NIC {name!r}")
+        if self.topology.subnet(vnet, subnet) is None:
+            raise WorldError(f"NIC {name!r}: unknown subnet {vnet}/{subnet}")
+        self.fabric.add_nic(
+            Nic(name=name, vnet=vnet, subnet=subnet, private_ip=ip, ip_forwarding=forwarding)
+        )
+
+    def _build_nodes(self) -> None:
+        topo = self.topology
+        fronted: dict[str, list[tuple[str, Prefix]]] = {}
+        for branch in topo.branches:
+            for nva_name in branch.behind_nvas:
+                if topo.nva(nva_name) is None:
+                    raise WorldError(f"branch {branch.name!r}: unknown NVA {nva_name!r}")
+                for prefix in branch.prefixes:
+                    fronted.setdefault(nva_name, []).append((branch.name, to_prefix(prefix)))
+            self.branches[branch.name] = BranchNode(
+                name=branch.name,
+                prefixes=tuple(to_prefix(p) for p in branch.prefixes),
+                nvas=tuple(branch.behind_nvas),
+                gateway=branch.behind_gateway,
+            )
+        for nva in topo.nvas:
+            nic = f"{nva.name}-nic"
+            self._add_nic(nic, nva.nic.vnet, nva.nic.subnet, int(nva.nic.ip), nva.nic.ip_forwarding)
+            owned = fronted.get(nva.name, [])
+            self.nvas[nva.name] = self._nva_node(nva, nic, owned)
+        for vm in topo.vms:
+            nic = f"{vm.name}-nic"
+            self._add_nic(nic, vm.nic.vnet, vm.nic.subnet, int(vm.nic.ip), vm.nic.ip_forwarding)
+            self.vms[vm.name] = VmNode(name=vm.name, ip=int(vm.nic.ip), nic=nic, vnet=vm.nic.vnet)
+
+    def _nva_node(self, nva: Nva, nic: str, owned: list[tuple[str, Prefix]]) -> NvaNode:
+        config = nva.bgp
+        responder = nva.probe_responder
+        ha: HaNode | None = None
+        heartbeat = nva.ha.heartbeat
+        if heartbeat is not None:
+            if self.topology.nva(heartbeat.peer) is None:
+                raise WorldError(f"NVA {nva.name!r}: unknown heartbeat peer {heartbeat.peer!r}")
+            timers = self.options.timers
+            ha = HaNode(
+                HaConfig(
+                    node_id=nva.name,
+                    priority=HA_ACTIVE_PRIORITY
+                    if nva.ha.role is HaRole.ACTIVE
+                    else HA_STANDBY_PRIORITY,
+                    interval=timers.heartbeat_interval
+                    if timers
+                    else heartbeat.interval_ms / 1000.0,
+                    dead_count=timers.dead_after if timers else heartbeat.dead_after,
+                )
+            )
+        return NvaNode(
+            name=nva.name,
+            ip=int(nva.nic.ip),
+            nic=nic,
+            vnet=nva.nic.vnet,
+            subnet=nva.nic.subnet,
+            config=config,
+            asn=config.bgp.asn if config is not None and config.bgp is not None else None,
+            role=nva.ha.role.value,
+            ha=ha,
+            branch_prefixes=tuple(dict.fromkeys(p for _, p in owned)),
+            branches=tuple(dict.fromkeys(b for b, _ in owned)),
+            probe_protocol=None if responder is None else responder.protocol.value,
+            probe_port=None if responder is None else responder.port,
+            probe_path=None if responder is None else responder.path,
+            probe_when_active=responder is not None and responder.mode is ResponderMode.WHEN_ACTIVE,
+        )
+
+    def _spoke_spaces(self, hub: str) -> tuple[Prefix, ...]:
+        """Address spaces of VNets that use ``hub``'s gateway/route server (spec §1.6)."""
+        spaces: list[Prefix] = []
+        for peering in self.topology.peerings:
+            if peering.remote_vnet == hub and peering.use_remote_gateways:
+                spoke = self.topology.vnet(peering.local_vnet)
+                if spoke is not None:
+                    spaces += [to_prefix(p) for p in spoke.address_space]
+        return tuple(spaces)
+
+    def frontend_region(self, address: int) -> str | None:
+        """The region of the load balancer frontend at ``address``, if any."""
+        for lb in self.topology.load_balancers:
+            if int(lb.frontend.ip) == address:
+                return self._region(lb.frontend.vnet)
+        return None
+
+    def _build_route_servers(self) -> None:
+        topo = self.topology
+        for rs in topo.route_servers:
+            self._require_vnet(rs.vnet, f"route server {rs.name!r}")
+            subnet = topo.subnet(rs.vnet, ROUTE_SERVER_SUBNET)
+            vnet = topo.vnet(rs.vnet)
+            if subnet is None or vnet is None:
+                msg = f"route server {rs.name!r}: {rs.vnet} has no {ROUTE_SERVER_SUBNET}"
+                raise WorldError(msg)
+            config = RouteServerConfig(
+                name=rs.name,
+                subnet=to_prefix(subnet.prefix),
+                vnet_address_spaces=tuple(to_prefix(p) for p in vnet.address_space),
+                peered_address_spaces=self._spoke_spaces(rs.vnet),
+                max_peers=rs.limits.max_peers,
+                max_routes_per_peer=rs.limits.max_routes_per_peer,
+                max_total_routes=rs.limits.max_total_routes,
+                branch_to_branch=rs.branch_to_branch,
+                hub_routing_preference=_PREFERENCES[rs.hub_routing_preference],
+            )
+            server = RouteServer(
+                config, region=self._region(rs.vnet), frontend_region=self.frontend_region
+            )
+            for peering in rs.peerings:
+                server.add_peering(
+                    PeeringConfig(
+                        name=peering.name, peer_ip=str(peering.peer_ip), peer_asn=peering.peer_asn
+                    )
+                )
+            first, second = config.instance_ips
+            roles = list(server.instances)
+            self.route_servers[rs.name] = RsNode(
+                name=rs.name,
+                vnet=rs.vnet,
+                region=self._region(rs.vnet),
+                server=server,
+                instance_ips={roles[0]: first, roles[1]: second},
+            )
+
+    def _member_ip(self, lb: str, member: str) -> int:
+        nva, vm = self.nvas.get(member), self.vms.get(member)
+        if nva is not None:
+            return nva.ip
+        if vm is not None:
+            return vm.ip
+        raise WorldError(f"load balancer {lb!r}: unknown backend pool member {member!r}")
+
+    def _lb_model(self, lb: LbConfig) -> LoadBalancer:
+        timers = self.options.timers
+        fe = lb.frontend
+        subnet = self.topology.subnet(fe.vnet, fe.subnet)
+        if subnet is None:
+            raise WorldError(f"load balancer {lb.name!r}: unknown subnet {fe.vnet}/{fe.subnet}")
+        pool = BackendPool(
+            name=lb.backend_pool.name,
+            backends=tuple(
+                Backend(name=m, ip=ipaddress.IPv4Address(self._member_ip(lb.name, m)))
+                for m in lb.backend_pool.members
+            ),
+        )
+        probes = tuple(
+            Probe(
+                name=p.name,
+                protocol=_PROBE_PROTOCOLS[p.protocol],
+                port=p.port,
+                path=p.path,
+                interval=timers.probe_interval if timers else float(p.interval_s),
+                probe_threshold=timers.probe_threshold if timers else p.threshold,
+                fast_probes=lb.fast_probes or timers is not None,
+                no_healthy_backends_behavior=_BEHAVIORS[lb.no_healthy_backends_behavior],
+            )
+            for p in lb.probes
+        )
+        rules = tuple(
+            LoadBalancingRule(
+                name=r.name,
+                frontend=fe.name,
+                pool=pool.name,
+                probe=r.probe,
+                protocol=_RULE_PROTOCOLS[r.protocol],
+                frontend_port=r.frontend_port,
+                backend_port=r.backend_port,
+                floating_ip=r.floating_ip,
+                idle_timeout_minutes=r.idle_timeout_min,
+                distribution_mode=_DISTRIBUTIONS[r.distribution],
+                symmetric_hash=self.options.symmetric_hash,
+            )
+            for r in lb.rules
+        )
+        return LoadBalancer(
+            name=lb.name,
+            region=self._region(fe.vnet),
+            frontends=(Frontend(name=fe.name, ip=fe.ip, subnet=subnet.prefix),),
+            pools=(pool,),
+            probes=probes,
+            rules=rules,
+        )
+
+    def _build_load_balancers(self, now: float) -> None:
+        for lb in self.topology.load_balancers:
+            fe = lb.frontend
+            self._add_nic(f"{lb.name}-frontend", fe.vnet, fe.subnet, int(fe.ip), False)
+            self.load_balancers[lb.name] = LbNode(
+                name=lb.name,
+                engine=LoadBalancerEngine(self._lb_model(lb), now),
+                frontend=fe.name,
+                frontend_ip=int(fe.ip),
+                vnet=fe.vnet,
+                region=self._region(fe.vnet),
+                members=tuple(lb.backend_pool.members),
+            )
+
+    # -- lookups ----------------------------------------------------------------
+
+    def nva(self, name: str) -> NvaNode:
+        node = self.nvas.get(name)
+        if node is None:
+            raise WorldError(f"unknown NVA {name!r}")
+        return node
+
+    def lb_by_frontend(self, address: int) -> LbNode | None:
+        return next((lb for lb in self.load_balancers.values() if lb.frontend_ip == address), None)
+
+    def nva_by_ip(self, address: int) -> NvaNode | None:
+        return next((n for n in self.nvas.values() if n.ip == address), None)
+
+    def vm_by_ip(self, address: int) -> VmNode | None:
+        return next((v for v in self.vms.values() if v.ip == address), None)
+
+    def branch_for(self, address: int) -> BranchNode | None:
+        """The branch whose prefixes hold ``address`` (longest prefix wins)."""
+        best: tuple[int, BranchNode] | None = None
+        for branch in self.branches.values():
+            for prefix in branch.prefixes:
+                if prefix.contains_address(prefix.afi, address) and (
+                    best is None or prefix.length > best[0]
+                ):
+                    best = (prefix.length, branch)
+        return None if best is None else best[1]
+
+    def lbs_for(self, nvas: Iterable[str]) -> list[LbNode]:
+        """Load balancers whose pool holds any of ``nvas``."""
+        wanted = set(nvas)
+        return [lb for lb in self.load_balancers.values() if wanted & set(lb.members)]
+
+    # -- time and faults ---------------------------------------------------------
+
+    def record(self, at: float, kind: str, subject: str, detail: str = "") -> None:
+        self.events.append(WorldEvent(at=at, kind=kind, subject=subject, detail=detail))
+
+    def advance(self, now: float) -> None:
+        """Fire everything due up to ``now``: heartbeats, probes, probe timeouts,
+        BGP hold timers (``liveness``)."""
+        liveness.advance(self, now)
+
+    def next_deadline(self) -> float | None:
+        return liveness.next_deadline(self)
+
+    def fail_nva(self, name: str, now: float, *, bgp_down_after: float | None = None) -> None:
+        """The NVA dies at ``now``: its probe responder and heartbeats stop at once;
+        the route server drops its sessions when the hold timer expires
+        (``bgp_down_after``, default the options' hold time; 0 drops them now)."""
+        self.advance(now)
+        liveness.fail(self, self.nva(name), now)
+        delay = self.options.hold_time if bgp_down_after is None else bgp_down_after
+        if delay <= 0:
+            bgp_model.sessions_down(self, self.nva(name), now, "NVA failed")
+        else:
+            liveness.schedule_bgp_down(self, name, now + delay)
+
+    def restore_nva(self, name: str, now: float) -> None:
+        """The NVA comes back: HA restarts as standby, probes answer again (as the
+        load balancer next sees them), BGP sessions re-establish and re-advertise."""
+        self.advance(now)
+        node = self.nva(name)
+        liveness.restore(self, node, now)
+        bgp_model.sessions_up(self, node, now)
