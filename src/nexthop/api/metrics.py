@@ -1,0 +1,60 @@
+"""``/metrics``: Prometheus gauges read from the control plane on each scrape.
+
+A fresh registry per scrape keeps the values exactly the current state (no stale
+label sets after a peering or backend is deleted).
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
+
+from nexthop.api.deps import ControlPlaneDep
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["metrics"])
+
+
+def _scrape(cp: ControlPlaneDep) -> bytes:
+    registry = CollectorRegistry()
+    labels = ["routeserver", "peering", "instance"]
+    state = Gauge(
+        "nexthop_peering_established",
+        "1 if the BGP session is Established",
+        labels,
+        registry=registry,
+    )
+    learned = Gauge(
+        "nexthop_routes_learned", "Routes accepted from the peer", labels, registry=registry
+    )
+    advertised = Gauge(
+        "nexthop_routes_advertised", "Routes advertised to the peer", labels, registry=registry
+    )
+    health = Gauge(
+        "nexthop_backend_up",
+        "1 if the load balancer sends new flows to the backend",
+        ["loadbalancer", "rule", "backend"],
+        registry=registry,
+    )
+    topology = cp.topology
+    if topology is not None:
+        for rs in topology.route_servers:
+            for p in rs.peerings:
+                for role, s in cp.routeserver_peering(rs.name, p.name)["instances"].items():
+                    key = (rs.name, p.name, role)
+                    state.labels(*key).set(1 if s["state"] == "Established" else 0)
+                    learned.labels(*key).set(s["accepted_routes"])
+                    advertised.labels(*key).set(s["advertised_routes"])
+        for lb in topology.load_balancers:
+            for rule in cp.backend_health(lb.name)["loadBalancingRules"]:
+                for row in rule["loadBalancerBackendAddresses"]:
+                    health.labels(lb.name, rule["rule"], row["name"]).set(
+                        1 if row["state"] == "Up" else 0
+                    )
+    return generate_latest(registry)
+
+
+@router.get("/metrics", include_in_schema=False)
+def metrics(cp: ControlPlaneDep) -> Response:
+    return Response(content=_scrape(cp), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,17 @@
+"""One ``APIRouter`` per resource; handlers only parse, call the control plane, return."""
+
+from __future__ import annotations
+
+from nexthop.api.routes import apply, lab, loadbalancers, nics, resources, routeservers, trace
+
+ROUTERS = (
+    apply.router,
+    resources.router,
+    routeservers.router,
+    nics.router,
+    loadbalancers.router,
+    trace.router,
+    lab.router,
+)
+
+__all__ = ["ROUTERS"]

@@ -1,0 +1,32 @@
+"""``POST /apply``: declarative apply of a whole topology (``nexthop apply --server``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends
+
+from nexthop.api.deps import ControlPlaneDep, require_token
+from nexthop.api.schemas import ApplyRequest, ApplyResponse
+from nexthop.service import ControlPlaneError, topology_from_data
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["apply"])
+
+
+@router.post("/apply", response_model=ApplyResponse, dependencies=[Depends(require_token)])
+def apply(body: ApplyRequest, cp: ControlPlaneDep) -> dict[str, Any]:
+    """Create, update and delete resources to match the topology; ``dry_run`` only diffs."""
+    if (body.yaml is None) == (body.topology is None):
+        raise ControlPlaneError("invalid_body", "give exactly one of 'yaml' or 'topology'")
+    if body.yaml is not None:
+        return cp.apply_text(body.yaml, body.source, dry_run=body.dry_run).to_json()
+    assert body.topology is not None
+    return cp.apply(topology_from_data(body.topology), dry_run=body.dry_run).to_json()
+
+
+@router.get("/events", dependencies=[])
+def events(cp: ControlPlaneDep, limit: int = 50) -> list[dict[str, Any]]:
+    """The newest applied changes and lab faults, oldest first."""
+    return cp.events(limit)

@@ -1,0 +1,34 @@
+"""``/lab/…``: fault injection (fail/restore an NVA), traffic runs, status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends
+
+from nexthop.api.deps import ControlPlaneDep, require_token
+from nexthop.api.schemas import TrafficRequest
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/lab", tags=["lab"])
+
+
+@router.get("/status")
+def status(cp: ControlPlaneDep) -> dict[str, Any]:
+    return cp.lab_status()
+
+
+@router.post("/fail/{nva}", dependencies=[Depends(require_token)])
+def fail(nva: str, cp: ControlPlaneDep) -> dict[str, Any]:
+    return cp.lab_fail(nva)
+
+
+@router.post("/restore/{nva}", dependencies=[Depends(require_token)])
+def restore(nva: str, cp: ControlPlaneDep) -> dict[str, Any]:
+    return cp.lab_restore(nva)
+
+
+@router.post("/traffic", dependencies=[Depends(require_token)])
+def traffic(body: TrafficRequest, cp: ControlPlaneDep) -> dict[str, Any]:
+    return cp.lab_traffic(body.flows, body.source, body.destination)

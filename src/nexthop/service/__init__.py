@@ -1,0 +1,33 @@
+"""The control plane façade: the only command/query surface of the API, CLI and lab.
+
+``ControlPlane(store, clock)`` holds the desired topology (persisted in a
+``nexthop.store.Store``) and the ``World`` built from it; see ``control_plane``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nexthop.config import Topology
+from nexthop.service.control_plane import ApplyResult, ControlPlane, Runtime, validate_topology
+from nexthop.service.errors import Conflict, ControlPlaneError, NotFound
+from nexthop.service.resources import KINDS, SETTINGS_KIND, Action, Change
+
+__all__ = [
+    "KINDS",
+    "SETTINGS_KIND",
+    "Action",
+    "ApplyResult",
+    "Change",
+    "Conflict",
+    "ControlPlane",
+    "ControlPlaneError",
+    "NotFound",
+    "Runtime",
+    "topology_from_data",
+]
+
+
+def topology_from_data(data: dict[str, Any]) -> Topology:
+    """Validate a topology given as plain data (``ControlPlaneError`` listing every problem)."""
+    return validate_topology(data)

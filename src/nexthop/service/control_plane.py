@@ -1,0 +1,346 @@
+"""``ControlPlane``: the one façade the API, the CLI and the lab call.
+
+It owns the desired ``Topology`` (validated), persists it in a ``Store`` and
+runs the ``World`` built from it (route servers, load balancers, NVAs and the
+virtual network fabric, modelled in-process). Every write follows the same
+path: build the candidate topology, validate it whole, build its World, and
+only then commit to SQLite in one transaction and swap the in-memory state; any
+failure before the commit leaves the database and memory as they were.
+
+Runtime seam: ``attach_runtime(runtime)`` hands a live runtime (real TCP route
+server and NVAs, ``nexthop.runtime``/``nexthop.lab``) the current topology and
+World, and calls ``runtime.topology_changed(topology, world)`` after each
+committed change and ``runtime.close()`` on ``close()``. The sans-IO World stays
+the source of the views; the runtime mirrors it onto sockets.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from pydantic import ValidationError
+
+from nexthop.clock import Clock
+from nexthop.config import (
+    LoadedTopology,
+    Topology,
+    TopologyError,
+    TopologyInvalid,
+    load_topology,
+    load_topology_text,
+)
+from nexthop.service import views
+from nexthop.service.errors import ControlPlaneError, NotFound, from_validation
+from nexthop.service.resources import (
+    KINDS,
+    SETTINGS_KIND,
+    Change,
+    diff_resources,
+    from_resources,
+    to_resources,
+)
+from nexthop.store import Resource, Store
+from nexthop.world.build import World
+
+__all__ = ["ApplyResult", "ControlPlane", "Runtime", "validate_topology"]
+
+FAILED_NVAS_KEY = "lab.failed_nvas"
+
+
+class Runtime(Protocol):
+    """What ``attach_runtime`` expects from a live runtime."""
+
+    def topology_changed(self, topology: Topology, world: World) -> None: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ApplyResult:
+    """The changes an apply computed, and whether they were committed."""
+
+    changes: list[Change]
+    applied: bool
+    warnings: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "applied": self.applied,
+            "changes": [c.to_json() for c in self.changes],
+            "warnings": self.warnings,
+        }
+
+
+def validate_topology(data: dict[str, Any]) -> Topology:
+    try:
+        return Topology.model_validate(data)
+    except (ValidationError, TopologyInvalid) as exc:
+        raise from_validation(exc) from None
+
+
+class ControlPlane:
+    """Desired state + running model. Thread-safe: one lock serialises every call."""
+
+    def __init__(self, store: Store, clock: Clock) -> None:
+        self._store = store
+        self._clock = clock
+        self._lock = threading.RLock()
+        self._runtime: Runtime | None = None
+        self._resources = store.resources()
+        self._topology: Topology | None = None
+        self._world: World | None = None
+        self._failed: list[str] = list(store.get_state(FAILED_NVAS_KEY, []))
+        if self._resources:
+            topology = validate_topology(from_resources(self._resources))
+            self._topology = topology
+            self._world = self._build_world(topology, self._failed)
+
+    # --- state -------------------------------------------------------------------------
+
+    @property
+    def store(self) -> Store:
+        return self._store
+
+    @property
+    def topology(self) -> Topology | None:
+        """The desired topology (None before the first apply)."""
+        return self._topology
+
+    @property
+    def world(self) -> World:
+        if self._world is None:
+            raise ControlPlaneError("empty", "no topology applied yet; run `nexthop apply -f FILE`")
+        return self._world
+
+    def attach_runtime(self, runtime: Runtime) -> None:
+        """Let a live runtime mirror the model; it is told about every committed change."""
+        with self._lock:
+            self._runtime = runtime
+            if self._topology is not None and self._world is not None:
+                runtime.topology_changed(self._topology, self._world)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._runtime is not None:
+                self._runtime.close()
+                self._runtime = None
+            self._store.close()
+
+    def _build_world(self, topology: Topology, failed: list[str]) -> World:
+        try:
+            world = World.from_topology(topology, self._clock.now())
+            for nva in failed:
+                if topology.nva(nva) is not None:
+                    world.fail_nva(nva, self._clock.now())
+        except (ValueError, KeyError) as exc:
+            raise ControlPlaneError(
+                "model_rejected", f"the model refused the topology: {exc}"
+            ) from None
+        return world
+
+    # --- writes ------------------------------------------------------------------------
+
+    def _commit(
+        self, topology: Topology, changes: list[Change], event: str, dry_run: bool
+    ) -> ApplyResult:
+        warnings = [str(w) for w in topology.warnings]
+        if dry_run or not changes:
+            return ApplyResult(changes=changes, applied=False, warnings=warnings)
+        failed = [n for n in self._failed if topology.nva(n) is not None]
+        world = self._build_world(topology, failed)  # may raise: nothing written yet
+        resources = to_resources(topology)
+        detail = {"changes": [c.to_json() for c in changes]}
+        self._store.replace_all(resources, event=(event, detail))
+        if failed != self._failed:
+            self._store.set_state(FAILED_NVAS_KEY, failed)
+        self._resources, self._topology, self._world, self._failed = (
+            resources,
+            topology,
+            world,
+            failed,
+        )
+        if self._runtime is not None:
+            self._runtime.topology_changed(topology, world)
+        return ApplyResult(changes=changes, applied=True, warnings=warnings)
+
+    def apply(self, topology: Topology | LoadedTopology, *, dry_run: bool = False) -> ApplyResult:
+        """Make the stored topology equal ``topology`` (declarative create/update/delete)."""
+        if isinstance(topology, LoadedTopology):
+            topology = topology.topology
+        with self._lock:
+            changes = diff_resources(self._resources, to_resources(topology))
+            return self._commit(topology, changes, "apply", dry_run)
+
+    def apply_text(
+        self, text: str, source: str = "<request>", *, dry_run: bool = False
+    ) -> ApplyResult:
+        """``apply`` of YAML text; errors carry ``source:line:column: field: message``."""
+        try:
+            loaded = load_topology_text(text, source)
+        except TopologyError as exc:
+            raise from_validation(exc) from None
+        return self.apply(loaded, dry_run=dry_run)
+
+    def apply_file(self, path: str, *, dry_run: bool = False) -> ApplyResult:
+        try:
+            loaded = load_topology(path)
+        except TopologyError as exc:
+            raise from_validation(exc) from None
+        return self.apply(loaded, dry_run=dry_run)
+
+    # --- resource CRUD -----------------------------------------------------------------
+
+    @staticmethod
+    def _check_kind(kind: str) -> None:
+        if kind not in KINDS:
+            raise ControlPlaneError(
+                "unknown_kind", f"unknown resource kind {kind!r}; one of {', '.join(KINDS)}", "kind"
+            )
+
+    def kinds(self) -> list[str]:
+        return list(KINDS)
+
+    def list_resources(self, kind: str) -> list[dict[str, Any]]:
+        self._check_kind(kind)
+        with self._lock:
+            return [r.body for r in self._resources if r.kind == kind]
+
+    def get_resource(self, kind: str, name: str) -> dict[str, Any]:
+        self._check_kind(kind)
+        with self._lock:
+            for r in self._resources:
+                if r.kind == kind and r.name == name:
+                    return r.body
+        raise NotFound(kind.removesuffix("s").replace("_", " "), name)
+
+    def _candidate(self, edit: Callable[[list[Resource]], list[Resource]]) -> Topology:
+        return validate_topology(from_resources(edit(list(self._resources))))
+
+    def put_resource(self, kind: str, name: str, body: dict[str, Any]) -> ApplyResult:
+        """Create or replace one resource; the whole resulting topology is validated."""
+        self._check_kind(kind)
+        if not isinstance(body, dict):
+            raise ControlPlaneError("invalid_body", "the resource body must be a JSON object")
+        if kind != SETTINGS_KIND and body.setdefault("name", name) != name:
+            raise ControlPlaneError(
+                "name_mismatch",
+                f"body name {body['name']!r} differs from the URL name {name!r}",
+                "name",
+            )
+
+        def edit(resources: list[Resource]) -> list[Resource]:
+            position = len(resources)
+            for i, r in enumerate(resources):
+                if r.kind == kind and r.name == name:
+                    position = r.position
+                    del resources[i]
+                    break
+            resources.append(Resource(kind=kind, name=name, position=position, body=body))
+            return resources
+
+        with self._lock:
+            topology = self._candidate(edit)
+            changes = diff_resources(self._resources, to_resources(topology))
+            return self._commit(topology, changes, "put", dry_run=False)
+
+    def delete_resource(self, kind: str, name: str) -> ApplyResult:
+        """Delete one resource; refused (nothing changes) if others still reference it."""
+        self._check_kind(kind)
+        if kind == SETTINGS_KIND:
+            raise ControlPlaneError("not_deletable", "the topology settings cannot be deleted")
+        with self._lock:
+            self.get_resource(kind, name)
+            topology = self._candidate(
+                lambda rs: [r for r in rs if not (r.kind == kind and r.name == name)]
+            )
+            changes = diff_resources(self._resources, to_resources(topology))
+            return self._commit(topology, changes, "delete", dry_run=False)
+
+    def events(self, limit: int = 50) -> list[dict[str, Any]]:
+        return [
+            {"id": e.id, "at": e.at, "kind": e.kind, "detail": e.detail}
+            for e in self._store.events(limit)
+        ]
+
+    # --- views -------------------------------------------------------------------------
+
+    def _route_server(self, rs: str) -> Any:
+        return views.route_server(self.world, rs)
+
+    def routeserver_peerings(self, rs: str) -> list[dict[str, Any]]:
+        """``az network routeserver peering list``."""
+        with self._lock:
+            return views.peerings(self.world, self._topology_or_fail(), rs)
+
+    def routeserver_peering(self, rs: str, name: str) -> dict[str, Any]:
+        """``az network routeserver peering show`` plus per-instance state and counters."""
+        with self._lock:
+            return views.peering(self.world, self._topology_or_fail(), rs, name)
+
+    def learned_routes(self, rs: str, peering: str) -> dict[str, list[dict[str, Any]]]:
+        with self._lock:
+            return views.learned_routes(self.world, rs, peering)
+
+    def advertised_routes(self, rs: str, peering: str) -> dict[str, list[dict[str, Any]]]:
+        with self._lock:
+            return views.advertised_routes(self.world, rs, peering)
+
+    def effective_route_table(self, nic: str) -> dict[str, list[dict[str, Any]]]:
+        with self._lock:
+            return views.effective_route_table(self.world, nic)
+
+    def backend_health(self, lb: str) -> dict[str, Any]:
+        with self._lock:
+            return views.backend_health(self.world, lb)
+
+    def trace(
+        self, source: str, destination: str, protocol: str = "tcp", port: int = 443
+    ) -> dict[str, Any]:
+        with self._lock:
+            return views.trace(self.world, source, destination, protocol, port)
+
+    def _topology_or_fail(self) -> Topology:
+        if self._topology is None:
+            raise ControlPlaneError("empty", "no topology applied yet; run `nexthop apply -f FILE`")
+        return self._topology
+
+    # --- lab ---------------------------------------------------------------------------
+
+    def _require_nva(self, nva: str) -> None:
+        if self._topology_or_fail().nva(nva) is None:
+            raise NotFound("NVA", nva)
+
+    def lab_fail(self, nva: str) -> dict[str, Any]:
+        """Take NVA ``nva`` down (its BGP sessions and probe responder); persisted."""
+        with self._lock:
+            self._require_nva(nva)
+            if nva not in self._failed:
+                views.fail_nva(self.world, nva, self._clock.now())
+                self._failed = [*self._failed, nva]
+                self._store.set_state(FAILED_NVAS_KEY, self._failed)
+                self._store.log("lab.fail", {"nva": nva})
+            return self.lab_status()
+
+    def lab_restore(self, nva: str) -> dict[str, Any]:
+        with self._lock:
+            self._require_nva(nva)
+            if nva in self._failed:
+                views.restore_nva(self.world, nva, self._clock.now())
+                self._failed = [n for n in self._failed if n != nva]
+                self._store.set_state(FAILED_NVAS_KEY, self._failed)
+                self._store.log("lab.restore", {"nva": nva})
+            return self.lab_status()
+
+    def lab_status(self) -> dict[str, Any]:
+        with self._lock:
+            topology = self._topology_or_fail()
+            return views.lab_status(self.world, topology, self._failed)
+
+    def lab_traffic(
+        self, flows: int = 100, source: str | None = None, destination: str | None = None
+    ) -> dict[str, Any]:
+        with self._lock:
+            return views.traffic(self.world, self._topology_or_fail(), flows, source, destination)

@@ -1,0 +1,197 @@
+"""Read views over the ``World``, in the JSON shapes of the Azure CLI where Azure has
+the command (``az network routeserver peering …``, ``az network nic
+show-effective-route-table``), and plain JSON elsewhere.
+
+This module is the only place that knows the World's attribute names, so the
+façade stays stable if the model changes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import ipaddress
+from typing import Any
+
+from nexthop.config import Topology
+from nexthop.routeserver import ConfigError, PeeringState
+from nexthop.service.errors import ControlPlaneError, NotFound
+from nexthop.world.build import World
+
+__all__ = [
+    "advertised_routes",
+    "backend_health",
+    "effective_route_table",
+    "fail_nva",
+    "jsonable",
+    "lab_status",
+    "learned_routes",
+    "peering",
+    "peerings",
+    "restore_nva",
+    "route_server",
+    "trace",
+    "traffic",
+]
+
+BGP_CONNECTION_TYPE = "Microsoft.Network/virtualHubs/bgpConnections"
+
+
+def jsonable(value: Any) -> Any:
+    """Dataclasses, enums, addresses and tuples -> plain JSON data."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, enum.Enum):
+        return jsonable(value.value)
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [jsonable(v) for v in value]
+    if isinstance(value, ipaddress.IPv4Address | ipaddress.IPv6Address):
+        return str(value)
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
+
+
+def route_server(world: World, name: str) -> Any:
+    node = world.route_servers.get(name)
+    if node is None:
+        raise NotFound("route server", name)
+    return node.server
+
+
+def _peering_config(topology: Topology, rs: str, name: str) -> Any:
+    server = topology.route_server(rs)
+    if server is None:
+        raise NotFound("route server", rs)
+    for p in server.peerings:
+        if p.name == name:
+            return p
+    raise NotFound(f"peering of route server {rs!r}:", name)
+
+
+def _connection_state(statuses: dict[str, Any]) -> str:
+    states = [s.state for s in statuses.values()]
+    if all(s is PeeringState.ESTABLISHED for s in states):
+        return "Connected"
+    if any(s is PeeringState.ESTABLISHED for s in states):
+        return "Connecting"
+    return "NotConnected"
+
+
+def _peering_json(topology: Topology, world: World, rs: str, p: Any) -> dict[str, Any]:
+    statuses = route_server(world, rs).peering_status(p.name)
+    return {
+        "name": p.name,
+        "peerAsn": p.peer_asn,
+        "peerIp": str(p.peer_ip),
+        "provisioningState": "Succeeded",
+        "connectionState": _connection_state(statuses),
+        "type": BGP_CONNECTION_TYPE,
+    }
+
+
+def peerings(world: World, topology: Topology, rs: str) -> list[dict[str, Any]]:
+    server = topology.route_server(rs)
+    if server is None:
+        raise NotFound("route server", rs)
+    return [_peering_json(topology, world, rs, p) for p in server.peerings]
+
+
+def peering(world: World, topology: Topology, rs: str, name: str) -> dict[str, Any]:
+    p = _peering_config(topology, rs, name)
+    out = _peering_json(topology, world, rs, p)
+    statuses = route_server(world, rs).peering_status(name)
+    out["instances"] = {role: jsonable(s) for role, s in statuses.items()}
+    return out
+
+
+def learned_routes(world: World, rs: str, name: str) -> dict[str, list[dict[str, Any]]]:
+    try:
+        rows = route_server(world, rs).learned_routes(name)
+    except (ConfigError, KeyError):
+        raise NotFound(f"peering of route server {rs!r}:", name) from None
+    return {role: [dict(r) for r in routes] for role, routes in rows.items()}
+
+
+def advertised_routes(world: World, rs: str, name: str) -> dict[str, list[dict[str, Any]]]:
+    try:
+        rows = route_server(world, rs).advertised_routes(name)
+    except (ConfigError, KeyError):
+        raise NotFound(f"peering of route server {rs!r}:", name) from None
+    return {role: [dict(r) for r in routes] for role, routes in rows.items()}
+
+
+def _nic_name(world: World, name: str) -> str:
+    """Accept a NIC name, or the VM/NVA owning the NIC."""
+    for table in (world.vms, world.nvas):
+        node = table.get(name)
+        if node is not None:
+            return str(node.nic)
+    return name
+
+
+def effective_route_table(world: World, nic: str) -> dict[str, list[dict[str, Any]]]:
+    try:
+        table = world.fabric.effective_route_table(_nic_name(world, nic))
+    except (KeyError, ValueError):
+        raise NotFound("NIC", nic) from None
+    return jsonable(table)  # type: ignore[no-any-return]
+
+
+def backend_health(world: World, lb: str) -> dict[str, Any]:
+    node = world.load_balancers.get(lb)
+    if node is None:
+        raise NotFound("load balancer", lb)
+    return {
+        "name": lb,
+        "frontendIp": str(ipaddress.IPv4Address(node.frontend_ip)),
+        "loadBalancingRules": [
+            jsonable(node.engine.rule_health(rule.name)) for rule in node.engine.lb.rules
+        ],
+    }
+
+
+def trace(world: World, source: str, destination: str, protocol: str, port: int) -> dict[str, Any]:
+    try:
+        result = world.trace(source, destination, protocol=protocol, port=port)
+    except (KeyError, ValueError) as exc:
+        raise ControlPlaneError("bad_trace", str(exc).strip("'\"")) from None
+    return jsonable(result)  # type: ignore[no-any-return]
+
+
+def fail_nva(world: World, nva: str, now: float) -> None:
+    world.fail_nva(nva, now)
+
+
+def restore_nva(world: World, nva: str, now: float) -> None:
+    world.restore_nva(nva, now)
+
+
+def lab_status(world: World, topology: Topology, failed: list[str]) -> dict[str, Any]:
+    nvas = []
+    for n in topology.nvas:
+        node = world.nvas.get(n.name)
+        nvas.append(
+            {
+                "name": n.name,
+                "ip": str(n.nic.ip),
+                "up": bool(node.up) if node is not None else False,
+                "failed": n.name in failed,
+                "established": sorted(f"{rs}/{inst}" for rs, inst in node.established)
+                if node is not None
+                else [],
+            }
+        )
+    return {"nvas": nvas, "failed": list(failed)}
+
+
+def traffic(
+    world: World, topology: Topology, flows: int, source: str | None, destination: str | None
+) -> dict[str, Any]:
+    try:
+        result = world.run_traffic(flows=flows, source=source, destination=destination)
+    except (KeyError, ValueError) as exc:
+        raise ControlPlaneError("bad_traffic", str(exc).strip("'\"")) from None
+    return jsonable(result)  # type: ignore[no-any-return]

@@ -1,0 +1,224 @@
+"""SQLite persistence of the desired topology: one row per resource, a small
+key/value ``state`` table (lab faults) and an event log.
+
+The ``ControlPlane`` is the only writer. ``replace_all`` swaps the whole set of
+resources inside ONE transaction (``BEGIN IMMEDIATE`` … ``COMMIT``), so a crash
+or an exception mid-write leaves the previous state intact. The database runs
+in WAL mode (readers such as a CLI ``--db`` query do not block ``nexthop
+serve``) and carries a ``schema_version`` table; opening a file written by a
+newer schema fails instead of guessing.
+
+Default location: ``platformdirs.user_data_dir("nexthop")/nexthop.db``,
+overridden by the ``NEXTHOP_DB`` environment variable or an explicit path.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+__all__ = [
+    "DB_ENV",
+    "SCHEMA_VERSION",
+    "Event",
+    "Resource",
+    "Store",
+    "StoreError",
+    "default_db_path",
+]
+
+DB_ENV = "NEXTHOP_DB"
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS resources (
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (kind, name)
+);
+CREATE TABLE IF NOT EXISTS state (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at REAL NOT NULL,
+    kind TEXT NOT NULL,
+    detail TEXT NOT NULL
+);
+"""
+
+
+class StoreError(Exception):
+    """The database cannot be opened or has an unknown schema."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Resource:
+    """One stored resource. ``position`` keeps the file's order within a kind."""
+
+    kind: str
+    name: str
+    position: int
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event:
+    """One entry of the event log (e.g. an applied change set)."""
+
+    id: int
+    at: float
+    kind: str
+    detail: dict[str, Any]
+
+
+def default_db_path() -> Path:
+    """``$NEXTHOP_DB`` if set, else ``<user data dir>/nexthop/nexthop.db``."""
+    env = os.environ.get(DB_ENV)
+    if env:
+        return Path(env)
+    return Path(platformdirs.user_data_dir("nexthop")) / "nexthop.db"
+
+
+class Store:
+    """The SQLite file holding resources and events. Use as a context manager or ``close()``."""
+
+    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        self.path = Path(path) if path is not None else default_db_path()
+        if str(self.path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=False, timeout=10.0
+            )
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the database {self.path}: {exc}") from None
+
+    def _migrate(self) -> None:
+        with self._transaction():
+            for statement in _SCHEMA.strip().split(";"):
+                if statement.strip():
+                    self._db.execute(statement)
+            row = self._db.execute("SELECT version FROM schema_version").fetchone()
+            if row is None:
+                self._db.execute(
+                    "INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,)
+                )
+            elif row[0] > SCHEMA_VERSION:
+                msg = (
+                    f"the database {self.path} has schema version {row[0]}; "
+                    f"this nexthop understands up to {SCHEMA_VERSION}"
+                )
+                raise StoreError(msg)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    # --- reads -----------------------------------------------------------------------
+
+    def schema_version(self) -> int:
+        row = self._db.execute("SELECT version FROM schema_version").fetchone()
+        return int(row[0])
+
+    def resources(self, kind: str | None = None) -> list[Resource]:
+        """Every stored resource (of ``kind``), in kind then file order."""
+        query = "SELECT kind, name, position, body FROM resources"
+        args: tuple[str, ...] = ()
+        if kind is not None:
+            query += " WHERE kind = ?"
+            args = (kind,)
+        rows = self._db.execute(query + " ORDER BY kind, position, name", args).fetchall()
+        return [Resource(kind=k, name=n, position=p, body=json.loads(b)) for k, n, p, b in rows]
+
+    def events(self, limit: int = 100) -> list[Event]:
+        """The newest ``limit`` events, oldest first."""
+        rows = self._db.execute(
+            "SELECT id, at, kind, detail FROM events ORDER BY id DESC LIMIT ?", (limit,)
+        ).fetchall()
+        return [Event(id=i, at=a, kind=k, detail=json.loads(d)) for i, a, k, d in reversed(rows)]
+
+    # --- writes ----------------------------------------------------------------------
+
+    def replace_all(
+        self, resources: Iterable[Resource], *, event: tuple[str, dict[str, Any]] | None = None
+    ) -> None:
+        """Make the stored set exactly ``resources`` (and log ``event``) in one transaction."""
+        now = time.time()
+        wanted = {(r.kind, r.name): r for r in resources}
+        with self._transaction() as db:
+            stored = {
+                (k, n): (p, b)
+                for k, n, p, b in db.execute("SELECT kind, name, position, body FROM resources")
+            }
+            for key in stored.keys() - wanted.keys():
+                db.execute("DELETE FROM resources WHERE kind = ? AND name = ?", key)
+            for key, r in wanted.items():
+                body = json.dumps(r.body, sort_keys=True)
+                if stored.get(key) == (r.position, body):
+                    continue  # unchanged: keep its updated_at
+                db.execute(
+                    "INSERT INTO resources (kind, name, position, body, updated_at)"
+                    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (kind, name) DO UPDATE SET"
+                    " position = excluded.position, body = excluded.body,"
+                    " updated_at = excluded.updated_at",
+                    (r.kind, r.name, r.position, body, now),
+                )
+            if event is not None:
+                db.execute(
+                    "INSERT INTO events (at, kind, detail) VALUES (?, ?, ?)",
+                    (now, event[0], json.dumps(event[1], sort_keys=True)),
+                )
+
+    def get_state(self, key: str, default: Any = None) -> Any:
+        """A small JSON value kept beside the resources (e.g. lab faults)."""
+        row = self._db.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
+        return json.loads(row[0]) if row is not None else default
+
+    def set_state(self, key: str, value: Any) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO state (key, value) VALUES (?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, json.dumps(value, sort_keys=True)),
+            )
+
+    def log(self, kind: str, detail: dict[str, Any]) -> None:
+        """Append one event."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO events (at, kind, detail) VALUES (?, ?, ?)",
+                (time.time(), kind, json.dumps(detail, sort_keys=True)),
+            )
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
