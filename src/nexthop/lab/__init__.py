@@ -1,0 +1,27 @@
+"""The live lab: a whole topology on loopback in one process (``nexthop lab up``).
+
+``addresses`` maps topology addresses to loopback stand-ins, ``nva`` is the
+built-in NVA (BGP speaker, probe responder, HA heartbeat), ``lab`` orchestrates
+route servers, NVAs, load balancers and the model world, and ``failover``
+measures active-passive failover. See docs/lab.md.
+"""
+
+from __future__ import annotations
+
+from nexthop.lab.addresses import (
+    DEFAULT_BGP_PORT,
+    DEFAULT_LOW_PORT_OFFSET,
+    AddressMap,
+    AddressMapError,
+)
+from nexthop.lab.nva import DEFAULT_HEARTBEAT_PORT, BuiltinNva, NvaTimers
+
+__all__ = [
+    "DEFAULT_BGP_PORT",
+    "DEFAULT_HEARTBEAT_PORT",
+    "DEFAULT_LOW_PORT_OFFSET",
+    "AddressMap",
+    "AddressMapError",
+    "BuiltinNva",
+    "NvaTimers",
+]

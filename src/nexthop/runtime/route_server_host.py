@@ -1,0 +1,365 @@
+"""Run a sans-IO ``RouteServer`` over real TCP (the lab's route server process).
+
+For each of the two instances (route-server-spec §1: ``RouteServiceRole_IN_0``
+and ``_IN_1``) the host listens on the instance address's loopback stand-in
+(``nexthop.lab.addresses.AddressMap``) at the lab BGP port. The route server is
+passive, like Azure's: NVAs open the sessions (RFC 4271 §8.2.1.1 PassiveTcp
+establishment). An accepted connection is kept only when its source address is
+the stand-in of a configured peering's ``peer_ip``; any other source is reset.
+
+Each accepted connection gets a fresh passive ``Session`` driven by
+``SessionDriver`` (the aioquic ``transmit()`` shape, style guide §1). Session facts
+go into the ``RouteServer`` with ``now`` from the loop clock; its outputs are
+carried out here:
+
+* ``SendUpdate`` / ``SendRouteRefresh``: written on the instance's session with
+  that peering (RFC 4271 §4.3, RFC 2918 §3);
+* ``TeardownPeering``: NOTIFICATION (e.g. Cease/Maximum Number of Prefixes Reached,
+  RFC 4486 §4) and close; new connections from that peer are refused for
+  ``idle_hold`` seconds (RFC 4271 §8.1.1 IdleHoldTimer);
+* ``RoutesChanged``: handed to ``on_routes_changed`` so the owner can re-program
+  the VNet from ``RouteServer.vnet_routes()``;
+* ``RouteServerWarning``: logged.
+
+Addresses are translated at this edge only: the route server works with topology
+addresses (peerings, instance IPs); what is on the wire are stand-ins. NEXT_HOP
+values are data inside UPDATEs and stay topology addresses.
+
+``stop()`` sends Cease/Administrative Shutdown (RFC 4486 §4, RFC 8203/9003
+communication) on every session and closes the listeners.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import ipaddress
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+import structlog
+
+from nexthop.bgp.constants import CeaseSubcode
+from nexthop.bgp.fsm import (
+    Event,
+    RouteRefreshReceived,
+    Session,
+    SessionConfig,
+    SessionDown,
+    SessionEstablished,
+    SessionState,
+    UpdateReceived,
+)
+from nexthop.bgp.wire import RouteRefresh, cease_notification
+from nexthop.routeserver import (
+    INSTANCE_ROLES,
+    Output,
+    RoutesChanged,
+    RouteServer,
+    RouteServerWarning,
+    SendRouteRefresh,
+    SendUpdate,
+    TeardownPeering,
+)
+from nexthop.runtime.bgp_transport import BgpStream, SessionDriver
+
+__all__ = ["AddressTranslator", "HostTimers", "HostedSession", "RouteServerHost"]
+
+
+class AddressTranslator(Protocol):
+    """Topology address <-> loopback stand-in (``nexthop.lab.addresses.AddressMap``)."""
+
+    def stand_in(self, address: str) -> str: ...
+
+    def topology_address(self, stand_in: str) -> str | None: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HostTimers:
+    """Session timers offered by the route server (RFC 4271 §10). Azure's are
+    hold 180 s / keepalive 60 s; the lab's fast mode uses shorter ones."""
+
+    hold_time: int = 180
+    keepalive_time: int = 60
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HostedSession:
+    """One (instance, peering) session as the host sees it."""
+
+    instance: str
+    peering: str
+    peer_ip: str  # topology address
+    stand_in: str  # where the peer connects from
+    state: SessionState
+    established_at: float | None
+    flaps: int
+    refused_until: float | None
+
+
+@dataclass(eq=False, slots=True)
+class _Slot:
+    instance: str
+    peering: str
+    peer_ip: str
+    driver: SessionDriver | None = None
+    established: bool = False
+    established_at: float | None = None
+    flaps: int = 0
+    refuse_until: float = 0.0
+
+
+class RouteServerHost:
+    """One ``RouteServer`` served on loopback stand-ins; see the module docstring."""
+
+    def __init__(
+        self,
+        route_server: RouteServer,
+        *,
+        addresses: AddressTranslator,
+        port: int,
+        timers: HostTimers | None = None,
+        on_routes_changed: Callable[[RoutesChanged], None] | None = None,
+        name: str = "",
+    ) -> None:
+        self.route_server = route_server
+        self.name = name or route_server.config.name
+        self.port = port
+        self._addresses = addresses
+        self._timers = timers or HostTimers()
+        self._on_routes_changed = on_routes_changed
+        self._instance_ips = dict(
+            zip(INSTANCE_ROLES, route_server.config.instance_ip_texts, strict=True)
+        )
+        self._slots: dict[tuple[str, str], _Slot] = {}
+        self._servers: list[asyncio.Server] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping = False
+        self.log = structlog.get_logger("nexthop.routeserver").bind(route_server=self.name)
+
+    # --- lifecycle -------------------------------------------------------------
+
+    def listen_addresses(self) -> dict[str, tuple[str, int]]:
+        """Instance role -> (stand-in address, port) it listens on."""
+        return {
+            role: (self._addresses.stand_in(ip), self.port)
+            for role, ip in self._instance_ips.items()
+        }
+
+    @property
+    def running(self) -> bool:
+        return bool(self._servers)
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stopping = False
+        try:
+            for role, (host, port) in self.listen_addresses().items():
+                server = await self._loop.create_server(
+                    functools.partial(BgpStream, functools.partial(self._on_inbound, role)),
+                    host,
+                    port,
+                    reuse_address=True,
+                )
+                self._servers.append(server)
+                self.log.info("instance_listening", instance=role, address=host, port=port)
+        except OSError:
+            await self.stop()
+            raise
+
+    async def stop(self, message: str = "", timeout: float = 2.0) -> None:
+        """Cease/Administrative Shutdown on every session, then close the listeners."""
+        self._stopping = True
+        for server in self._servers:
+            server.close()
+        closing: list[asyncio.Future[None]] = []
+        for slot in self._slots.values():
+            driver, slot.driver = slot.driver, None
+            if driver is None:
+                continue
+            if driver.stream is not None:
+                closing.append(driver.stream.closed)
+            if driver.state is not SessionState.IDLE:
+                driver.stop(cease_notification(CeaseSubcode.ADMINISTRATIVE_SHUTDOWN, message))
+            driver.close()
+            self._went_down(slot, "route server stopped")
+        if closing:
+            await asyncio.wait(closing, timeout=timeout)
+        for server in self._servers:
+            await server.wait_closed()
+        self._servers = []
+        self.log.info("route_server_stopped")
+
+    # --- views ------------------------------------------------------------------
+
+    def now(self) -> float:
+        return self._loop.time() if self._loop is not None else 0.0
+
+    def sessions(self) -> list[HostedSession]:
+        """Every configured (instance, peering), Idle when there is no session."""
+        rows: list[HostedSession] = []
+        now = self.now()
+        for peering in self.route_server.peerings():
+            for role in INSTANCE_ROLES:
+                slot = self._slot(role, peering.name, peering.peer_ip)
+                driver = slot.driver
+                rows.append(
+                    HostedSession(
+                        instance=role,
+                        peering=peering.name,
+                        peer_ip=peering.peer_ip,
+                        stand_in=self._addresses.stand_in(peering.peer_ip),
+                        state=driver.state if driver is not None else SessionState.IDLE,
+                        established_at=slot.established_at if slot.established else None,
+                        flaps=slot.flaps,
+                        refused_until=slot.refuse_until if slot.refuse_until > now else None,
+                    )
+                )
+        return rows
+
+    def session_state(self, instance: str, peering: str) -> SessionState:
+        slot = self._slots.get((instance, peering))
+        if slot is None or slot.driver is None:
+            return SessionState.IDLE
+        return slot.driver.state
+
+    # --- inbound connections ------------------------------------------------------
+
+    def _slot(self, role: str, peering: str, peer_ip: str) -> _Slot:
+        key = (role, peering)
+        slot = self._slots.get(key)
+        if slot is None:
+            slot = self._slots[key] = _Slot(instance=role, peering=peering, peer_ip=peer_ip)
+        return slot
+
+    def _on_inbound(self, role: str, stream: BgpStream) -> None:
+        source, port = stream.peername
+        topo = self._addresses.topology_address(source) if source else None
+        peering = next(
+            (
+                p
+                for p in self.route_server.peerings()
+                if topo is not None and _same(p.peer_ip, topo)
+            ),
+            None,
+        )
+        log = self.log.bind(instance=role, remote=source, port=port)
+        if peering is None or self._stopping:
+            log.warning("connection_rejected", reason="not a configured peer")
+            stream.abort()
+            return
+        slot = self._slot(role, peering.name, peering.peer_ip)
+        now = self.now()
+        if now < slot.refuse_until:
+            log.info("connection_refused", peering=peering.name, reason="idle hold")
+            stream.abort()
+            return
+        old = slot.driver
+        if old is not None and old.state is not SessionState.IDLE:
+            if old.state is SessionState.ACTIVE and old.stream is None:
+                old.attach(stream)
+                return
+            log.info("connection_refused", peering=peering.name, state=old.state.value)
+            stream.abort()
+            return
+        if old is not None:
+            old.close()
+        config = SessionConfig(
+            local_asn=self.route_server.config.asn,
+            peer_asn=peering.peer_asn,
+            bgp_id=int(ipaddress.IPv4Address(self._instance_ips[role])),
+            peer_address=peering.peer_ip,
+            hold_time=self._timers.hold_time,
+            keepalive_time=self._timers.keepalive_time,
+            passive=True,
+        )
+        driver = SessionDriver(
+            Session(config),
+            remote=(source, port),
+            on_event=lambda d, e: self._on_event(slot, d, e),
+            log=log.bind(peering=peering.name),
+        )
+        slot.driver = driver
+        log.info("connection_accepted", peering=peering.name)
+        driver.start()
+        driver.attach(stream)
+
+    # --- session events -> RouteServer -------------------------------------------
+
+    def _on_event(self, slot: _Slot, driver: SessionDriver, event: Event) -> None:
+        if driver is not slot.driver:
+            return
+        now = self.now()
+        rs = self.route_server
+        match event:
+            case SessionEstablished(negotiated=negotiated):
+                slot.established, slot.established_at = True, now
+                self._carry(rs.peer_established(slot.instance, slot.peering, negotiated, now))
+            case UpdateReceived(update=update):
+                if slot.established:
+                    self._carry(rs.receive_update(slot.instance, slot.peering, update, now))
+            case RouteRefreshReceived():
+                if slot.established:
+                    self._carry(rs.receive_route_refresh(slot.instance, slot.peering, now))
+            case SessionDown(reason=reason):
+                self._went_down(slot, reason.value)
+                # The passive session would restart itself; the next accepted
+                # connection gets a fresh one instead.
+                asyncio.get_running_loop().call_soon(self._retire, slot, driver)
+            case _:
+                pass
+
+    def _went_down(self, slot: _Slot, reason: str) -> None:
+        if not slot.established:
+            return
+        slot.established, slot.established_at = False, None
+        slot.flaps += 1
+        self._carry(self.route_server.peer_down(slot.instance, slot.peering, self.now(), reason))
+
+    def _retire(self, slot: _Slot, driver: SessionDriver) -> None:
+        if slot.driver is driver and driver.state is not SessionState.ESTABLISHED:
+            slot.driver = None
+            driver.close()
+
+    # --- RouteServer outputs -> sessions -------------------------------------------
+
+    def _live(self, instance: str, peering: str) -> SessionDriver | None:
+        slot = self._slots.get((instance, peering))
+        driver = slot.driver if slot is not None else None
+        if driver is None or driver.state is not SessionState.ESTABLISHED:
+            return None
+        return driver
+
+    def _carry(self, outputs: list[Output]) -> None:
+        for output in outputs:
+            match output:
+                case SendUpdate(instance=role, peering=name, update=update):
+                    driver = self._live(role, name)
+                    if driver is not None:
+                        driver.send_update(update)
+                case SendRouteRefresh(instance=role, peering=name, afi=afi, safi=safi):
+                    driver = self._live(role, name)
+                    if driver is not None:
+                        driver.send_route_refresh(RouteRefresh(afi=afi, safi=safi))
+                case TeardownPeering(instance=role, peering=name, notification=notification):
+                    slot = self._slots.get((role, name))
+                    if slot is None:
+                        continue
+                    slot.refuse_until = self.now() + output.idle_hold
+                    self.log.warning(
+                        "peering_teardown", instance=role, peering=name, reason=output.reason
+                    )
+                    if slot.driver is not None and slot.driver.state is not SessionState.IDLE:
+                        slot.driver.stop(notification)
+                case RoutesChanged():
+                    if self._on_routes_changed is not None:
+                        self._on_routes_changed(output)
+                case RouteServerWarning(message=message, instance=role, peering=name):
+                    self.log.warning(
+                        "route_server_warning", msg=message, instance=role, peering=name
+                    )
+
+
+def _same(a: str, b: str) -> bool:
+    return ipaddress.ip_address(a) == ipaddress.ip_address(b)
