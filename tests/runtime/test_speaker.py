@@ -285,6 +285,52 @@ def test_session_comes_back_after_the_peer_restarts() -> None:
     run(scenario())
 
 
+def test_ttl_is_applied_to_both_ends_and_connection_info_is_reported() -> None:
+    async def scenario() -> None:
+        a = Speaker(A_ASN, A_ADDR, listen_address=A_ADDR, listen_port=0)
+        b = Speaker(B_ASN, B_ADDR, listen_address=B_ADDR, listen_port=0)
+        await a.start()
+        await b.start()
+        try:
+            b.add_peer(PeerConfig(address=A_ADDR, asn=A_ASN, passive=True, ttl=7, **TIMERS))
+            a.add_peer(PeerConfig(address=B_ADDR, asn=B_ASN, port=b.listen_port, ttl=9, **TIMERS))
+            await a.wait_established(B_ADDR, TIMEOUT)
+            await b.wait_established(A_ADDR, TIMEOUT)
+            outbound, inbound = a.connection(B_ADDR), b.connection(A_ADDR)
+            assert outbound is not None
+            assert inbound is not None
+            assert (outbound.ttl, outbound.inbound) == (9, False)
+            assert (inbound.ttl, inbound.inbound) == (7, True)
+            assert outbound.local == inbound.remote
+            assert outbound.remote == (B_ADDR, b.listen_port)
+        finally:
+            await stop_all(a, b)
+
+    run(scenario())
+
+
+def test_removing_a_peer_sends_cease_peer_deconfigured() -> None:
+    async def scenario() -> None:
+        a, b = await pair()
+        try:
+            await b.wait_established(A_ADDR, TIMEOUT)
+            a.remove_peer(B_ADDR)
+            assert a.peers == []
+            await b.wait_for(lambda: b.last_notification(A_ADDR) is not None, TIMEOUT)
+            notification = b.last_notification(A_ADDR)
+            assert notification is not None
+            assert (notification.code, notification.subcode) == (
+                ErrorCode.CEASE,
+                CeaseSubcode.PEER_DE_CONFIGURED,
+            )
+            with pytest.raises(KeyError):
+                a.peer_state(B_ADDR)
+        finally:
+            await stop_all(a, b)
+
+    run(scenario())
+
+
 def test_announce_rejects_an_ipv6_prefix_without_next_hop() -> None:
     speaker = Speaker(A_ASN, A_ADDR, listen_address=A_ADDR, listen_port=0)
     with pytest.raises(ValueError, match="next hop is required"):

@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import socket
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -49,7 +50,7 @@ from nexthop.bgp.fsm import (
 )
 from nexthop.bgp.wire import Notification, RouteRefresh, Update, shutdown_communication
 
-__all__ = ["BgpStream", "SessionDriver", "describe_notification"]
+__all__ = ["BgpStream", "ConnectionInfo", "SessionDriver", "describe_notification"]
 
 _SUBCODES: dict[int, type[Any]] = {
     ErrorCode.MESSAGE_HEADER: HeaderErrorSubcode,
@@ -85,6 +86,17 @@ def describe_notification(notification: Notification) -> dict[str, object]:
     elif notification.data:
         fields["data"] = notification.data.hex()
     return fields
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConnectionInfo:
+    """One TCP connection as the kernel sees it; ``ttl`` is the IP TTL (IPv6 hop
+    limit) our packets leave with; ``inbound`` when the peer opened it."""
+
+    local: tuple[str, int]
+    remote: tuple[str, int]
+    ttl: int | None
+    inbound: bool
 
 
 class BgpStream(asyncio.Protocol):
@@ -210,6 +222,21 @@ class SessionDriver:
     def send_route_refresh(self, refresh: RouteRefresh) -> None:
         self.session.send_route_refresh(refresh.afi, refresh.safi, refresh.subtype)
         self.transmit()
+
+    def connection_info(self) -> ConnectionInfo | None:
+        stream = self.stream
+        if stream is None or stream.transport is None:
+            return None
+        ttl = None
+        sock = stream.transport.get_extra_info("socket")
+        with contextlib.suppress(OSError, AttributeError):
+            if sock.family == socket.AF_INET6:
+                ttl = sock.getsockopt(socket.IPPROTO_IPV6, socket.IPV6_UNICAST_HOPS)
+            else:
+                ttl = sock.getsockopt(socket.IPPROTO_IP, socket.IP_TTL)
+        return ConnectionInfo(
+            local=stream.sockname, remote=stream.peername, ttl=ttl, inbound=self.inbound
+        )
 
     def close(self) -> None:
         """Forget the session: cancel the timer and any connect, drop the socket."""

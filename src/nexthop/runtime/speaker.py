@@ -60,7 +60,7 @@ from nexthop.bgp.wire import (
 )
 from nexthop.bgp.wire.negotiated import Family
 from nexthop.net.prefix import Afi, Prefix, Safi, parse_address, parse_prefix
-from nexthop.runtime.bgp_transport import BgpStream, SessionDriver
+from nexthop.runtime.bgp_transport import BgpStream, ConnectionInfo, SessionDriver
 from nexthop.runtime.routes import (
     AdjRibIn,
     LocalRoute,
@@ -74,6 +74,7 @@ from nexthop.runtime.routes import (
 
 __all__ = [
     "END_OF_RIB_ONLY",
+    "ConnectionInfo",
     "LocalRoute",
     "PeerConfig",
     "ReceivedRoute",
@@ -190,6 +191,18 @@ class Speaker:
             peer.driver = self._new_driver(peer, session_config)
             peer.driver.start()
 
+    def remove_peer(self, address: str) -> None:
+        """Forget a peer, ending its session with Cease/Peer De-configured (RFC 4486)."""
+        peer = self._peer(address)
+        notification = cease_notification(CeaseSubcode.PEER_DE_CONFIGURED)
+        for driver in (peer.extra, peer.driver):
+            if driver is not None:
+                if driver.state is not SessionState.IDLE:
+                    driver.stop(notification)
+                driver.close()
+        del self._peers[peer.config.address]
+        self._notify()
+
     # --- lifecycle -----------------------------------------------------------------
 
     async def start(self) -> None:
@@ -301,6 +314,12 @@ class Speaker:
     @property
     def peers(self) -> list[str]:
         return list(self._peers)
+
+    def connection(self, peer: str) -> ConnectionInfo | None:
+        """The TCP connection of the peer's current session, if there is one."""
+        p = self._peer(peer)
+        driver = p.live or p.driver
+        return driver.connection_info() if driver is not None else None
 
     def peer_state(self, peer: str) -> SessionState:
         p = self._peer(peer)
