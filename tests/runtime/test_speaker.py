@@ -331,6 +331,28 @@ def test_removing_a_peer_sends_cease_peer_deconfigured() -> None:
     run(scenario())
 
 
+def test_session_over_ipv6_transport() -> None:
+    async def scenario() -> None:
+        a = Speaker(A_ASN, A_ADDR, listen_address="::1", listen_port=0)
+        b = Speaker(B_ASN, B_ADDR, listen_address="::1", listen_port=0)
+        await a.start()
+        await b.start()
+        try:
+            b.add_peer(PeerConfig(address="::1", asn=A_ASN, passive=True, **TIMERS))
+            a.add_peer(PeerConfig(address="::1", asn=B_ASN, port=b.listen_port, **TIMERS))
+            a.announce("2001:db8:a::/48", next_hop="2001:db8::a")
+            await b.wait_for(lambda: len(b.received_routes("::1")) == 1, TIMEOUT)
+            route = b.received_routes("0:0::1")[parse_prefix("2001:db8:a::/48")]
+            assert route.next_hop == "2001:db8::a"
+            info = a.connection("::1")
+            assert info is not None
+            assert info.remote == ("::1", b.listen_port)
+        finally:
+            await stop_all(a, b)
+
+    run(scenario())
+
+
 def test_announce_rejects_an_ipv6_prefix_without_next_hop() -> None:
     speaker = Speaker(A_ASN, A_ADDR, listen_address=A_ADDR, listen_port=0)
     with pytest.raises(ValueError, match="next hop is required"):

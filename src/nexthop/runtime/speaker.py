@@ -93,7 +93,12 @@ _KNOWS_PEER_ID = (SessionState.OPENCONFIRM, SessionState.ESTABLISHED)
 
 
 def _norm(address: str) -> str:
-    return ipaddress.ip_address(address).compressed
+    """Canonical text of an address; an IPv4-mapped IPv6 address (a dual-stack
+    listener's view of an IPv4 peer) becomes the IPv4 address."""
+    ip = ipaddress.ip_address(address)
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped.compressed
+    return ip.compressed
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -168,8 +173,10 @@ class Speaker:
             msg = f"peer {address} is already configured"
             raise ValueError(msg)
         local = config.local_address
-        if local is None and not ipaddress.ip_address(self.listen_address).is_unspecified:
-            local = self.listen_address
+        listen = ipaddress.ip_address(self.listen_address)
+        same_family = listen.version == ipaddress.ip_address(address).version
+        if local is None and not listen.is_unspecified and same_family:
+            local = self.listen_address  # dial from the address we listen on
         config = replace(config, address=address, local_address=local)
         session_config = SessionConfig(
             local_asn=self.local_asn,
