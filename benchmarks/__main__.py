@@ -171,7 +171,8 @@ def render_markdown(meta: dict[str, Any], rows: list[dict[str, Any]]) -> str:
         f"# Benchmark results {meta['date']}",
         "",
         f"- Machine: {m['nproc']} CPUs ({m['cpu_model']}), {m['ram_gb']} GB RAM, "
-        f"kernel {m['kernel']}, load average at start {' '.join(m['loadavg_start'])}",
+        f"kernel {m['kernel']}, load average at start {' '.join(m['loadavg_start'])}"
+        f", at end {' '.join(m.get('loadavg_end', ['?']))}",
         f"- Python {m['python']}; targets: "
         + "; ".join(f"{k}: {v}" for k, v in meta["versions"].items()),
         f"- Command: `{meta['command']}`",
@@ -217,6 +218,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 Workload(scenario=scenario, n=n, shape=args.shape, mrt=args.mrt) for n in sizes
             ]
 
+    started = datetime.now(UTC)
+    machine = machine_info()
     console = Console(width=200)
     root = Path(tempfile.mkdtemp(prefix="nexthop-bench-"))
     targets: list[Target] = []
@@ -260,9 +263,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     console.print(table)
 
     now = datetime.now(UTC)
+    machine["loadavg_end"] = Path("/proc/loadavg").read_text().split()[:3]
     meta = {
-        "date": now.strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": machine_info(),
+        "date": started.strftime("%Y-%m-%d %H:%M UTC"),
+        "finished": now.strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": machine,
         "versions": versions,
         "command": "python -m benchmarks " + " ".join(sys.argv[1:] if argv is None else argv),
     }

@@ -12,6 +12,7 @@ target currently announces (withdrawals remove them), using the fast counter in
 from __future__ import annotations
 
 import contextlib
+import select
 import socket
 import threading
 import time
@@ -122,7 +123,9 @@ class Peer:
                 raise HandshakeError(msg_text)
         self.negotiated = negotiated
         self._sock = sock
-        sock.settimeout(1.0)
+        # Blocking socket: sendall() may wait on a slow target's back-pressure for
+        # as long as it takes; the reader waits in select() instead of a timeout.
+        sock.settimeout(None)
         self._thread = threading.Thread(target=self._read_loop, daemon=True)
         self._thread.start()
 
@@ -146,10 +149,9 @@ class Peer:
         buffer = bytearray()
         while not self._stop.is_set():
             try:
-                data = sock.recv(1 << 20)
-            except TimeoutError:
-                data = None
-            except OSError as exc:
+                ready, _, _ = select.select([sock], [], [], 1.0)
+                data = sock.recv(1 << 20) if ready else None
+            except (OSError, ValueError) as exc:  # ValueError: fd closed by close()
                 self.error = f"socket error: {exc}"
                 return
             if data == b"":

@@ -1,0 +1,45 @@
+"""Merge saved result files into one Markdown table.
+
+Usage: ``python -m benchmarks.report benchmarks/results/A.json [B.json ...]``.
+Each file keeps its own medians and ratios (ratios only compare runs made in the
+same invocation, on the same machine state).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from benchmarks.__main__ import HEADERS, _table_rows
+
+__all__ = ["merge"]
+
+
+def merge(paths: list[Path]) -> str:
+    files: list[dict[str, Any]] = [json.loads(p.read_text()) for p in paths]
+    if not files:
+        return ""
+    first = files[0]
+    m = first["machine"]
+    versions: dict[str, str] = {}
+    for f in files:
+        versions.update(f["versions"])
+    lines = [
+        f"- Machine: {m['nproc']} CPUs ({m['cpu_model']}), {m['ram_gb']} GB RAM, "
+        f"kernel {m['kernel']}; Python {m['python']}",
+        "- Versions: " + "; ".join(f"{k}: {v}" for k, v in versions.items()),
+        "",
+        "| started (UTC) | load avg | " + " | ".join(HEADERS) + " |",
+        "|" + "---|" * (len(HEADERS) + 2),
+    ]
+    for f in files:
+        load = " ".join(f["machine"]["loadavg_start"])
+        for cells in _table_rows(f["summary"]):
+            lines.append(f"| {f['date']} | {load} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.stdout.write(merge([Path(a) for a in sys.argv[1:]]))
