@@ -124,6 +124,7 @@ class BuiltinNva:
         ha: HaConfig | None = None,
         ha_peer: str | None = None,
         heartbeat_port: int = DEFAULT_HEARTBEAT_PORT,
+        extra_networks: tuple[Prefix, ...] = (),
         on_change: Callable[[BuiltinNva], None] | None = None,
     ) -> None:
         self.name = nva.name
@@ -140,7 +141,9 @@ class BuiltinNva:
         self.ha: HaNode | None = HaNode(ha) if ha is not None else None
         self._neighbors: list[_Neighbor] = []
         bgp = self.config.bgp if self.config is not None else None
+        self.networks: tuple[Prefix, ...] = ()
         if bgp is not None:
+            self.networks = tuple(dict.fromkeys((*bgp.networks, *extra_networks)))
             self._neighbors = [
                 _Neighbor(config=n, address=format_address(Afi.IPV4, n.address))
                 for n in bgp.neighbors
@@ -316,7 +319,7 @@ class BuiltinNva:
         assert self.config.bgp is not None
         base = PathAttributes(origin=Origin.IGP, next_hop=int(ipaddress.IPv4Address(self.address)))
         out: list[tuple[Prefix, PathAttributes]] = []
-        for prefix in self.config.bgp.networks:
+        for prefix in self.networks:
             if prefix.afi != Afi.IPV4:
                 continue
             verdict = evaluate_neighbor(

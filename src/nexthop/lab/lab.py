@@ -1,0 +1,479 @@
+"""``Lab``: a whole topology live on loopback, in one process (``nexthop lab up``).
+
+``up()`` starts, on the running asyncio loop:
+
+* one ``RouteServerHost`` per route server (both instances listening on their
+  stand-ins, ``nexthop.lab.addresses``);
+* one ``BuiltinNva`` per NVA (BGP from its FRR-style config, probe responder, HA
+  heartbeat), except the NVAs named in ``external``: for those the lab only
+  accepts the sessions, from the address given (a real FRR, for example);
+* one ``ProbeRunner`` per load balancer, probing the NVAs' responders over real
+  TCP/HTTP from the stand-in of 168.63.129.16 (route-server-spec §3, PROBE).
+
+A sans-IO ``World`` (``nexthop.world``) built from the same topology is kept in
+step with the live parts so that ``trace``/``traffic`` answer for the live
+state: its route servers ARE the live ``RouteServer`` objects (the fabric is
+re-programmed on every ``RoutesChanged``), its load balancer engines ARE the
+ones the real probes drive, its NVA nodes mirror the live NVAs (up, sessions,
+learned routes, the HA node itself). The world's clock stays at the moment it was
+built: live timers run on the loop, never in the model, so ``trace`` never
+simulates a probe or heartbeat on top of the real ones.
+
+Timers: ``LAB_FAST`` (probes every 100 ms, heartbeat 100 ms x 3, BGP hold 3 s),
+``LAB_AZURE_LIKE`` (probes 5 s x 2, heartbeat 5 s x 3) or ``LAB_TOPOLOGY`` (what
+the file says, Azure's BGP timers).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import functools
+import ipaddress
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+
+from nexthop import world as world_pkg
+from nexthop.bgp.fsm import SessionState
+from nexthop.config import Topology, route_server_instance_ips
+from nexthop.config.types import ROUTE_SERVER_SUBNET
+from nexthop.lab.addresses import AddressMap
+from nexthop.lab.nva import DEFAULT_HEARTBEAT_PORT, BuiltinNva, NvaTimers
+from nexthop.lb import (
+    BackendMarkedDown,
+    BackendMarkedUp,
+    LoadBalancerEngine,
+    ProbeOutcome,
+    ProbeTask,
+)
+from nexthop.routeserver import RoutesChanged, RouteServer
+from nexthop.runtime.probes import ProbeRunner, run_probe
+from nexthop.runtime.route_server_host import HostTimers, RouteServerHost
+from nexthop.world import bgp_model
+from nexthop.world.build import World
+from nexthop.world.model import AZURE_LIKE, FAST, LearnedRoute, TimerProfile, WorldOptions
+from nexthop.world.trace import Trace, trace
+
+__all__ = [
+    "AZURE_PROBE_SOURCE",
+    "LAB_AZURE_LIKE",
+    "LAB_FAST",
+    "LAB_TOPOLOGY",
+    "Lab",
+    "LabError",
+    "LabTimers",
+]
+
+AZURE_PROBE_SOURCE = "168.63.129.16"
+"""Where Azure's health probes come from; the lab probes from its stand-in."""
+
+
+class LabError(RuntimeError):
+    """A lab operation that cannot be done (unknown or external NVA, not up...)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LabTimers:
+    """Every timer the lab runs: probes and heartbeats (``world``; None keeps the
+    topology's values), the route server's BGP timers and the NVAs'."""
+
+    name: str
+    world: TimerProfile | None
+    route_server: HostTimers
+    nva: NvaTimers
+
+
+LAB_FAST = LabTimers(
+    name="fast",
+    world=FAST,
+    route_server=HostTimers(hold_time=3, keepalive_time=1),
+    nva=NvaTimers(hold_time=3, keepalive_time=1, connect_retry=0.2, idle_hold=0.1),
+)
+LAB_AZURE_LIKE = LabTimers(
+    name="azure-like",
+    world=AZURE_LIKE,
+    route_server=HostTimers(),
+    nva=NvaTimers(connect_retry=1.0, idle_hold=0.5),
+)
+LAB_TOPOLOGY = LabTimers(
+    name="topology",
+    world=None,
+    route_server=HostTimers(),
+    nva=NvaTimers(connect_retry=1.0, idle_hold=0.5),
+)
+
+
+def _ip(value: int) -> str:
+    return str(ipaddress.IPv4Address(value))
+
+
+class Lab:
+    """A topology running live on loopback; see the module docstring."""
+
+    def __init__(
+        self,
+        topology: Topology,
+        addresses: AddressMap | Mapping[str, str] | None = None,
+        fast: bool = False,
+        *,
+        timers: LabTimers | None = None,
+        external: Mapping[str, str] | None = None,
+        heartbeat_port: int = DEFAULT_HEARTBEAT_PORT,
+    ) -> None:
+        self.topology = topology
+        self.timers = timers or (LAB_FAST if fast else LAB_TOPOLOGY)
+        self.external = dict(external or {})
+        overrides: dict[str, str] = {}
+        for name, address in self.external.items():
+            nva = topology.nva(name)
+            if nva is None:
+                raise LabError(f"external NVA {name!r} is not in the topology")
+            overrides[str(nva.nic.ip)] = address
+        if isinstance(addresses, AddressMap):
+            self.addresses = addresses
+            for topo, stand_in in overrides.items():
+                self.addresses.overrides = {**self.addresses.overrides, topo: stand_in}
+        else:
+            self.addresses = AddressMap(overrides={**overrides, **(addresses or {})})
+        for address in _topology_addresses(topology):
+            self.addresses.add(address)
+        self.addresses.add(AZURE_PROBE_SOURCE)
+        self._heartbeat_port = heartbeat_port
+        self.world: World | None = None
+        self.hosts: dict[str, RouteServerHost] = {}
+        self.nvas: dict[str, BuiltinNva] = {}
+        self._runners: dict[str, ProbeRunner] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._listeners: list[Callable[[], None]] = []
+        self.log = structlog.get_logger("nexthop.lab").bind(topology=topology.name or "")
+
+    # --- lifecycle -------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self.world is not None
+
+    async def up(self) -> None:
+        """Start everything; returns once listeners are bound and sessions dialling."""
+        if self.world is not None:
+            raise LabError("the lab is already up")
+        loop = self._loop = asyncio.get_running_loop()
+        world = World.from_topology(
+            self.topology, loop.time(), WorldOptions(timers=self.timers.world)
+        )
+        self.world = world
+        try:
+            await self._start_route_servers(world)
+            self._start_nvas(world)
+            for nva in self.nvas.values():
+                await nva.start()
+            self._start_probes(world, loop)
+        except BaseException:
+            await self.down()
+            raise
+        self.log.info(
+            "lab_up",
+            route_servers=len(self.hosts),
+            nvas=len(self.nvas),
+            external=sorted(self.external),
+            timers=self.timers.name,
+        )
+
+    async def down(self) -> None:
+        """Stop probes, NVAs (Cease) and route servers; nothing is left listening."""
+        for runner in self._runners.values():
+            await runner.stop()
+        self._runners = {}
+        for nva in self.nvas.values():
+            await nva.stop("lab down")
+        for host in self.hosts.values():
+            await host.stop("lab down")
+        self.nvas = {}
+        self.hosts = {}
+        if self.world is not None:
+            self.log.info("lab_down")
+        self.world = None
+
+    async def _start_route_servers(self, world: World) -> None:
+        for name, node in world.route_servers.items():
+            old = node.server
+            live = RouteServer(
+                old.config, region=node.region, frontend_region=world.frontend_region
+            )
+            for peering in old.peerings():
+                live.add_peering(peering)
+            node.server = live
+            host = RouteServerHost(
+                live,
+                addresses=self.addresses,
+                port=self.addresses.bgp_port,
+                timers=self.timers.route_server,
+                on_routes_changed=self._routes_changed,
+                name=name,
+            )
+            self.hosts[name] = host
+            await host.start()
+        bgp_model.program(world)  # nothing learned yet: clears the model's routes
+
+    def _start_nvas(self, world: World) -> None:
+        for nva in self.topology.nvas:
+            node = world.nva(nva.name)
+            if nva.name in self.external:
+                node.ha = None
+                continue
+            peer = nva.ha.heartbeat.peer if nva.ha.heartbeat is not None else None
+            peer_nva = self.topology.nva(peer) if peer is not None else None
+            live = BuiltinNva(
+                nva,
+                addresses=self.addresses,
+                timers=self.timers.nva,
+                ha=node.ha.config if node.ha is not None else None,
+                ha_peer=str(peer_nva.nic.ip) if peer_nva is not None else None,
+                heartbeat_port=self._heartbeat_port,
+                extra_networks=node.branch_prefixes,
+                on_change=self._nva_changed,
+            )
+            node.ha = live.ha  # the model sees the live election
+            self.nvas[nva.name] = live
+
+    def _start_probes(self, world: World, loop: asyncio.AbstractEventLoop) -> None:
+        source = self.addresses.stand_in(AZURE_PROBE_SOURCE)
+
+        async def probe(task: ProbeTask) -> ProbeOutcome:
+            mapped = dataclasses.replace(
+                task,
+                ip=ipaddress.IPv4Address(self.addresses.stand_in(str(task.ip))),
+                port=self.addresses.port(task.port),
+            )
+            return await run_probe(mapped, source=source)
+
+        for name, node in world.load_balancers.items():
+            # Health starts Unknown: only real probe answers count.
+            node.engine = LoadBalancerEngine(node.engine.lb, loop.time())
+            runner = ProbeRunner(
+                node.engine,
+                probe=probe,
+                on_events=functools.partial(self._health_changed, name),
+            )
+            self._runners[name] = runner
+            runner.start()
+
+    # --- faults ------------------------------------------------------------------
+
+    def _builtin(self, name: str) -> BuiltinNva:
+        if name in self.external:
+            raise LabError(f"NVA {name!r} is external: stop or start its process yourself")
+        nva = self.nvas.get(name)
+        if nva is None:
+            raise LabError(f"no NVA {name!r} in the running lab")
+        return nva
+
+    async def fail(self, nva: str) -> None:
+        """Kill the NVA (``BuiltinNva.crash``: TCP reset, no probe answers, no beats)."""
+        await self._builtin(nva).crash()
+
+    async def restore(self, nva: str) -> None:
+        """Start a failed NVA again (HA comes back as standby)."""
+        await self._builtin(nva).start()
+
+    # --- model sync ------------------------------------------------------------------
+
+    def _require_world(self) -> World:
+        if self.world is None:
+            raise LabError("the lab is not up")
+        return self.world
+
+    def _routes_changed(self, change: RoutesChanged) -> None:
+        if self.world is not None:
+            bgp_model.program(self.world)
+        self._notify()
+
+    def _health_changed(
+        self, lb: str, events: Sequence[BackendMarkedUp | BackendMarkedDown]
+    ) -> None:
+        if self.world is None:
+            return
+        for event in events:
+            kind = "backend_up" if isinstance(event, BackendMarkedUp) else "backend_down"
+            self.world.record(event.at, kind, event.backend, f"{lb}: {event.reason.value}")
+        self._notify()
+
+    def _nva_changed(self, nva: BuiltinNva) -> None:
+        if self.world is not None:
+            self._mirror(self.world, nva)
+        self._notify()
+
+    def _mirror(self, world: World, nva: BuiltinNva) -> None:
+        """Copy the live NVA's state onto its model node."""
+        node = world.nva(nva.name)
+        node.up = nva.running
+        node.established = set()
+        node.learned = {}
+        states = nva.sessions()
+        for session in node.sessions:
+            neighbor = _ip(session.instance_ip)
+            if states.get(neighbor) is not SessionState.ESTABLISHED:
+                continue
+            node.established.add((session.route_server, session.instance))
+            for prefix, attrs in nva.received_routes(neighbor).items():
+                node.learned[(session.route_server, session.instance, prefix)] = LearnedRoute(
+                    prefix=prefix,
+                    next_hop=attrs.next_hop if attrs.next_hop is not None else session.instance_ip,
+                    as_path=bgp_model.as_path_numbers(attrs),
+                    route_server=session.route_server,
+                    instance=session.instance,
+                )
+
+    def _sync(self) -> World:
+        world = self._require_world()
+        for nva in self.nvas.values():
+            self._mirror(world, nva)
+        for name in self.external:
+            node = world.nva(name)
+            node.established = {
+                (rs, s.instance)
+                for rs, host in self.hosts.items()
+                for s in host.sessions()
+                if s.state is SessionState.ESTABLISHED
+                and int(ipaddress.IPv4Address(s.peer_ip)) == node.ip
+            }
+        return world
+
+    def on_change(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` after any live change (routes, health, NVA state)."""
+        self._listeners.append(callback)
+
+    def _notify(self) -> None:
+        for callback in self._listeners:
+            callback()
+
+    async def wait_until(
+        self, predicate: Callable[[], object], timeout: float, poll: float = 0.02
+    ) -> None:
+        """Poll ``predicate`` every ``poll`` seconds; ``TimeoutError`` after ``timeout``."""
+        async with asyncio.timeout(timeout):
+            while not predicate():
+                await asyncio.sleep(poll)
+
+    # --- traffic -----------------------------------------------------------------------
+
+    def trace(
+        self,
+        source: str,
+        destination_ip: str,
+        protocol: str | int = "tcp",
+        *,
+        src_port: int | None = None,
+        dst_port: int | None = None,
+    ) -> Trace:
+        """Trace one flow through the live-synced world (``nexthop.world.trace``)."""
+        world = self._sync()
+        kwargs: dict[str, Any] = {}
+        if src_port is not None:
+            kwargs["src_port"] = src_port
+        if dst_port is not None:
+            kwargs["dst_port"] = dst_port
+        return trace(world, source, destination_ip, protocol, **kwargs)
+
+    def traffic(self, *args: Any, **kwargs: Any) -> Any:
+        """``nexthop.world.run_traffic`` on the live-synced world."""
+        run_traffic: Callable[..., Any] | None = getattr(world_pkg, "run_traffic", None)
+        if run_traffic is None:
+            raise LabError("this build of nexthop.world has no run_traffic")
+        return run_traffic(self._sync(), *args, **kwargs)
+
+    # --- status ------------------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        """Sessions per NVA per instance, learned route counts, backend health, HA roles."""
+        world = self._sync()
+        sessions: list[dict[str, Any]] = []
+        learned: dict[str, dict[str, dict[str, int]]] = {}
+        for rs, host in self.hosts.items():
+            nva_by_ip = {str(ipaddress.IPv4Address(n.ip)): n.name for n in world.nvas.values()}
+            for s in host.sessions():
+                sessions.append(
+                    {
+                        "route_server": rs,
+                        "instance": s.instance,
+                        "peering": s.peering,
+                        "nva": nva_by_ip.get(s.peer_ip),
+                        "peer_ip": s.peer_ip,
+                        "stand_in": s.stand_in,
+                        "state": s.state.value,
+                        "flaps": s.flaps,
+                    }
+                )
+            for peering in host.route_server.peerings():
+                rows = host.route_server.learned_routes(peering.name)
+                learned.setdefault(rs, {})[peering.name] = {
+                    role: len(routes) for role, routes in rows.items()
+                }
+        nvas = {
+            name: {
+                "kind": "external" if name in self.external else "builtin",
+                "address": _ip(node.ip),
+                "stand_in": self.addresses.stand_in(_ip(node.ip)),
+                "up": node.up,
+                "ha": node.ha.state.value if node.ha is not None else None,
+                "answers_probe": self.nvas[name].answers_probe if name in self.nvas else None,
+            }
+            for name, node in world.nvas.items()
+        }
+        health = {name: lb.engine.backend_health() for name, lb in world.load_balancers.items()}
+        return {
+            "timers": self.timers.name,
+            "sessions": sessions,
+            "learned_routes": learned,
+            "vnet_routes": {
+                rs: [
+                    {"prefix": str(prefix), "next_hops": [_ip(h) for h in hops]}
+                    for prefix, hops in host.route_server.vnet_routes()
+                ]
+                for rs, host in self.hosts.items()
+            },
+            "nvas": nvas,
+            "backend_health": health,
+            "addresses": self.addresses.as_dict(),
+            "bgp_port": self.addresses.bgp_port,
+        }
+
+    def established(self, nva: str) -> list[tuple[str, str]]:
+        """(route server, instance) pairs where ``nva``'s sessions are Established."""
+        world = self._require_world()
+        address = _ip(world.nva(nva).ip)
+        return sorted(
+            (rs, s.instance)
+            for rs, host in self.hosts.items()
+            for s in host.sessions()
+            if s.peer_ip == address and s.state is SessionState.ESTABLISHED
+        )
+
+    def backend_state(self, lb: str, backend: str) -> str | None:
+        """ "Up"/"Down" of ``backend`` in the first rule of ``lb`` that has it."""
+        world = self._require_world()
+        for row in world.load_balancers[lb].engine.backend_health():
+            if row["name"] == backend:
+                return str(row["state"])
+        return None
+
+
+def _topology_addresses(topology: Topology) -> list[str]:
+    """Every address the lab serves or connects from, in a stable order."""
+    addresses: list[str] = []
+    for rs in topology.route_servers:
+        subnet = topology.subnet(rs.vnet, ROUTE_SERVER_SUBNET)
+        if subnet is not None:
+            addresses += [str(ip) for ip in route_server_instance_ips(subnet.prefix)]
+        for peering in rs.peerings:
+            addresses.append(str(peering.peer_ip))
+    for nva in topology.nvas:
+        addresses.append(str(nva.nic.ip))
+    for vm in topology.vms:
+        addresses.append(str(vm.nic.ip))
+    for lb in topology.load_balancers:
+        addresses.append(str(lb.frontend.ip))
+    return addresses
