@@ -202,6 +202,10 @@ class Daemon:
         """ROUTE-REFRESH messages received from ``neighbor``, if the daemon counts them."""
         return None
 
+    def send_route_refresh(self, neighbor: str) -> bool:
+        """Make the daemon send ROUTE-REFRESH to ``neighbor``; False if it has no way to."""
+        return False
+
     # How the daemon's log words "received Cease/Administrative Shutdown from
     # {neighbor}" (``cease_pattern``) and the same with the shutdown
     # communication {text} (``shutdown_pattern``); both are regexes.
@@ -336,6 +340,10 @@ class FRR(Daemon):
     def session_state(self, neighbor: str) -> str:
         return str(self.neighbor_json(neighbor).get("bgpState", "")).lower()
 
+    def send_route_refresh(self, neighbor: str) -> bool:
+        self.vtysh(f"clear bgp {neighbor} soft in")
+        return True
+
     def refreshes_received(self, neighbor: str) -> int | None:
         stats = self.neighbor_json(neighbor).get("messageStats", {})
         return int(stats.get("routeRefreshRecv", 0)) if isinstance(stats, dict) else 0
@@ -442,6 +450,10 @@ class BIRD(Daemon):
 
     def birdc(self, command: str) -> str:
         return self.run_cli(["birdc", "-s", str(self.control_socket), command])
+
+    def send_route_refresh(self, neighbor: str) -> bool:
+        self.birdc(f"reload in {self.protocol_name(neighbor)}")
+        return True
 
     def protocol_info(self, neighbor: str) -> str:
         return self.birdc(f"show protocols all {self.protocol_name(neighbor)}")
@@ -727,6 +739,11 @@ class ExaBGP(Daemon):
             os.write(fd, (command + "\n").encode())
         finally:
             os.close(fd)
+
+    def send_route_refresh(self, neighbor: str) -> bool:
+        for family in ("ipv4 unicast", "ipv6 unicast"):
+            self.send_command(f"neighbor {neighbor} announce route-refresh {family}")
+        return True
 
     def session_state(self, neighbor: str) -> str:
         state = ""

@@ -102,6 +102,34 @@ def test_route_refresh_makes_the_daemon_resend(
         )
 
 
+@pytest.mark.parametrize("which", SIDES)
+def test_route_refresh_from_the_daemon_makes_nexthop_resend(
+    lab: Lab, which: str, describe: Callable[[], str]
+) -> None:
+    side = side_of(lab, which)
+    peer = lab.daemon.address
+    lab.wait_established(side, TIMEOUT)
+    wait_until(lambda: lab.daemon.established(side.address), TIMEOUT, describe())
+    refreshes = lab.loop.call(lambda: side.speaker.refreshes_received(peer))
+    counters = lab.loop.call(lambda: side.speaker.counters(peer))
+    assert counters is not None
+    if not lab.daemon.send_route_refresh(side.address):
+        pytest.skip(f"{lab.daemon.name} has no command that sends ROUTE-REFRESH")
+
+    def resent() -> bool:
+        now = side.speaker.counters(peer)
+        return (
+            side.speaker.refreshes_received(peer) > refreshes
+            and now is not None
+            and now.updates_out > counters.updates_out
+        )
+
+    lab.wait(side, resent, TIMEOUT)
+    # Re-sent inside BoRR/EoRR where negotiated: the daemon must still hold our routes.
+    for origin in side.routes:
+        wait_until(lambda o=origin: lab.seen_by_daemon(o.prefix), TIMEOUT, describe())
+
+
 def test_daemon_restart_reestablishes_both_sessions(lab: Lab, describe: Callable[[], str]) -> None:
     for side in lab.sides:
         lab.wait_established(side, TIMEOUT)
