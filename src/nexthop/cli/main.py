@@ -5,7 +5,11 @@ from __future__ import annotations
 import typer
 
 from nexthop import __version__
+from nexthop.cli import apply as apply_command
 from nexthop.cli import demo as demo_command
+from nexthop.cli import lab, lb, nic, routeserver
+from nexthop.cli import serve as serve_command
+from nexthop.cli import trace as trace_command
 
 app = typer.Typer(no_args_is_help=True, help="nexthop: route server with next hop IP support.")
 
@@ -17,6 +21,13 @@ def version() -> None:
 
 
 app.command(name="demo")(demo_command.demo)
+app.command(name="serve")(serve_command.serve)
+app.command(name="apply")(apply_command.apply)
+app.command(name="trace")(trace_command.trace)
+app.add_typer(routeserver.app, name="routeserver")
+app.add_typer(nic.app, name="nic")
+app.add_typer(lb.app, name="lb")
+app.add_typer(lab.app, name="lab")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -93,6 +93,7 @@ class ControlPlane:
         self._topology: Topology | None = None
         self._world: World | None = None
         self._failed: list[str] = list(store.get_state(FAILED_NVAS_KEY, []))
+        self._skew = 0.0
         if self._resources:
             topology = validate_topology(from_resources(self._resources))
             self._topology = topology
@@ -129,16 +130,30 @@ class ControlPlane:
                 self._runtime = None
             self._store.close()
 
+    def _model_now(self) -> float:
+        """Model time: the clock plus every fast-forward the lab asked for."""
+        return self._clock.now() + self._skew
+
     def _build_world(self, topology: Topology, failed: list[str]) -> World:
         try:
-            world = World.from_topology(topology, self._clock.now())
+            world = World.from_topology(topology, self._model_now())
             for nva in failed:
                 if topology.nva(nva) is not None:
-                    world.fail_nva(nva, self._clock.now())
+                    views.fail_nva(world, nva)
+            # replayed faults fast-forward the new model: keep model time monotonic
+            self._skew = max(self._skew, world.now - self._clock.now())
         except (ValueError, KeyError) as exc:
             raise ControlPlaneError(
                 "model_rejected", f"the model refused the topology: {exc}"
             ) from None
+        return world
+
+    def _tick(self) -> World:
+        """The World, advanced to the current model time."""
+        world = self.world
+        now = self._model_now()
+        if now > world.now:
+            world.advance(now)
         return world
 
     # --- writes ------------------------------------------------------------------------
@@ -267,40 +282,37 @@ class ControlPlane:
 
     # --- views -------------------------------------------------------------------------
 
-    def _route_server(self, rs: str) -> Any:
-        return views.route_server(self.world, rs)
-
     def routeserver_peerings(self, rs: str) -> list[dict[str, Any]]:
         """``az network routeserver peering list``."""
         with self._lock:
-            return views.peerings(self.world, self._topology_or_fail(), rs)
+            return views.peerings(self._tick(), self._topology_or_fail(), rs)
 
     def routeserver_peering(self, rs: str, name: str) -> dict[str, Any]:
         """``az network routeserver peering show`` plus per-instance state and counters."""
         with self._lock:
-            return views.peering(self.world, self._topology_or_fail(), rs, name)
+            return views.peering(self._tick(), self._topology_or_fail(), rs, name)
 
     def learned_routes(self, rs: str, peering: str) -> dict[str, list[dict[str, Any]]]:
         with self._lock:
-            return views.learned_routes(self.world, rs, peering)
+            return views.learned_routes(self._tick(), rs, peering)
 
     def advertised_routes(self, rs: str, peering: str) -> dict[str, list[dict[str, Any]]]:
         with self._lock:
-            return views.advertised_routes(self.world, rs, peering)
+            return views.advertised_routes(self._tick(), rs, peering)
 
     def effective_route_table(self, nic: str) -> dict[str, list[dict[str, Any]]]:
         with self._lock:
-            return views.effective_route_table(self.world, nic)
+            return views.effective_route_table(self._tick(), nic)
 
     def backend_health(self, lb: str) -> dict[str, Any]:
         with self._lock:
-            return views.backend_health(self.world, lb)
+            return views.backend_health(self._tick(), lb)
 
     def trace(
         self, source: str, destination: str, protocol: str = "tcp", port: int = 443
     ) -> dict[str, Any]:
         with self._lock:
-            return views.trace(self.world, source, destination, protocol, port)
+            return views.trace(self._tick(), source, destination, protocol, port)
 
     def _topology_or_fail(self) -> Topology:
         if self._topology is None:
@@ -314,21 +326,23 @@ class ControlPlane:
             raise NotFound("NVA", nva)
 
     def lab_fail(self, nva: str) -> dict[str, Any]:
-        """Take NVA ``nva`` down (its BGP sessions and probe responder); persisted."""
+        """NVA ``nva`` dies; the model then runs until everyone has noticed (probes,
+        heartbeats, BGP hold timer). Persisted: a restart keeps it failed."""
         with self._lock:
             self._require_nva(nva)
             if nva not in self._failed:
-                views.fail_nva(self.world, nva, self._clock.now())
+                self._skew += views.fail_nva(self._tick(), nva)
                 self._failed = [*self._failed, nva]
                 self._store.set_state(FAILED_NVAS_KEY, self._failed)
                 self._store.log("lab.fail", {"nva": nva})
             return self.lab_status()
 
     def lab_restore(self, nva: str) -> dict[str, Any]:
+        """NVA ``nva`` comes back; the model runs until probes and sessions are up."""
         with self._lock:
             self._require_nva(nva)
             if nva in self._failed:
-                views.restore_nva(self.world, nva, self._clock.now())
+                self._skew += views.restore_nva(self._tick(), nva)
                 self._failed = [n for n in self._failed if n != nva]
                 self._store.set_state(FAILED_NVAS_KEY, self._failed)
                 self._store.log("lab.restore", {"nva": nva})
@@ -337,10 +351,16 @@ class ControlPlane:
     def lab_status(self) -> dict[str, Any]:
         with self._lock:
             topology = self._topology_or_fail()
-            return views.lab_status(self.world, topology, self._failed)
+            return views.lab_status(self._tick(), topology, self._failed)
 
     def lab_traffic(
-        self, flows: int = 100, source: str | None = None, destination: str | None = None
+        self,
+        flows: int = 100,
+        source: str | None = None,
+        destination: str | None = None,
+        seed: int = 0,
     ) -> dict[str, Any]:
+        """Trace ``flows`` generated flows both ways and summarise them per NVA."""
         with self._lock:
-            return views.traffic(self.world, self._topology_or_fail(), flows, source, destination)
+            self._topology_or_fail()
+            return views.traffic(self._tick(), flows, source, destination, seed)

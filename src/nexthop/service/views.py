@@ -17,6 +17,9 @@ from nexthop.config import Topology
 from nexthop.routeserver import ConfigError, PeeringState
 from nexthop.service.errors import ControlPlaneError, NotFound
 from nexthop.world.build import World
+from nexthop.world.model import WorldError
+from nexthop.world.trace import trace as trace_flow
+from nexthop.world.traffic import generate_flows, run_traffic
 
 __all__ = [
     "advertised_routes",
@@ -155,18 +158,51 @@ def backend_health(world: World, lb: str) -> dict[str, Any]:
 
 def trace(world: World, source: str, destination: str, protocol: str, port: int) -> dict[str, Any]:
     try:
-        result = world.trace(source, destination, protocol=protocol, port=port)
-    except (KeyError, ValueError) as exc:
-        raise ControlPlaneError("bad_trace", str(exc).strip("'\"")) from None
-    return jsonable(result)  # type: ignore[no-any-return]
+        result = trace_flow(world, source, destination, protocol, dst_port=port, now=world.now)
+    except WorldError as exc:
+        raise ControlPlaneError("bad_trace", str(exc)) from None
+    return jsonable(result.to_dict())  # type: ignore[no-any-return]
 
 
-def fail_nva(world: World, nva: str, now: float) -> None:
-    world.fail_nva(nva, now)
+def settle_time(world: World) -> float:
+    """Model seconds after which every probe, heartbeat and election has reacted to a
+    change: the slowest probe's interval x (threshold + 1), the slowest HA dead
+    interval, plus one second."""
+    timers = world.options.timers
+    longest = 0.0
+    for lb in world.topology.load_balancers:
+        for probe in lb.probes:
+            interval = timers.probe_interval if timers is not None else probe.interval_s
+            threshold = timers.probe_threshold if timers is not None else probe.threshold
+            longest = max(longest, interval * (threshold + 1))
+    for nva in world.topology.nvas:
+        hb = nva.ha.heartbeat
+        if hb is not None:
+            dead = (
+                timers.dead_interval
+                if timers is not None
+                else hb.interval_ms / 1000 * hb.dead_after
+            )
+            longest = max(
+                longest, dead + (timers.heartbeat_interval if timers else hb.interval_ms / 1000)
+            )
+    return longest + 1.0
 
 
-def restore_nva(world: World, nva: str, now: float) -> None:
-    world.restore_nva(nva, now)
+def fail_nva(world: World, nva: str) -> float:
+    """Fail ``nva`` now (its BGP sessions drop at once, as after the hold timer) and run
+    the model until everything has noticed; returns the model seconds that took."""
+    settle = settle_time(world)
+    world.fail_nva(nva, world.now, bgp_down_after=0)
+    world.advance(world.now + settle)
+    return settle
+
+
+def restore_nva(world: World, nva: str) -> float:
+    settle = settle_time(world)
+    world.restore_nva(nva, world.now)
+    world.advance(world.now + settle)
+    return settle
 
 
 def lab_status(world: World, topology: Topology, failed: list[str]) -> dict[str, Any]:
@@ -188,10 +224,15 @@ def lab_status(world: World, topology: Topology, failed: list[str]) -> dict[str,
 
 
 def traffic(
-    world: World, topology: Topology, flows: int, source: str | None, destination: str | None
+    world: World, flows: int, source: str | None, destination: str | None, seed: int = 0
 ) -> dict[str, Any]:
+    """Run ``flows`` generated flows (deterministic for a ``seed``); the report without
+    the per-flow list (failures are listed)."""
     try:
-        result = world.run_traffic(flows=flows, source=source, destination=destination)
-    except (KeyError, ValueError) as exc:
-        raise ControlPlaneError("bad_traffic", str(exc).strip("'\"")) from None
-    return jsonable(result)  # type: ignore[no-any-return]
+        specs = generate_flows(world, flows, seed=seed, source=source, destination=destination)
+        report = run_traffic(world, specs, world.now)
+    except WorldError as exc:
+        raise ControlPlaneError("bad_traffic", str(exc)) from None
+    data = report.to_dict()
+    data.pop("flows", None)
+    return jsonable(data)  # type: ignore[no-any-return]

@@ -1,0 +1,88 @@
+"""``nexthop apply -f FILE``: make the stored topology match the file.
+
+The diff (create/update/delete per resource) is computed and printed first; with
+``--dry-run`` nothing else happens. Against the local store by default, or a
+running server with ``--server``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn
+from rich.table import Table
+
+from nexthop.cli.options import DbOption, OutputOption, ServerOption, TokenOption, client, fail
+from nexthop.cli.render import Output, emit, key, rows_table
+
+__all__ = ["apply", "changes_table", "progress"]
+
+CHANGE_COLUMNS = (
+    ("Action", key("action")),
+    ("Kind", key("kind")),
+    ("Name", key("name")),
+    ("Detail", key("detail")),
+)
+ACTION_STYLE = {"create": "green", "update": "yellow", "delete": "red"}
+
+
+def changes_table(changes: list[dict[str, Any]], title: str) -> Table:
+    rows = [
+        {**c, "action": f"[{ACTION_STYLE.get(c['action'], '')}]{c['action']}[/]"} for c in changes
+    ]
+    return rows_table(rows, CHANGE_COLUMNS, title)
+
+
+def progress(console: Console) -> Progress:
+    """A spinner with the current step, shown only on a terminal."""
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    )
+
+
+def read_file(file: Path) -> str:
+    try:
+        return file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise fail(f"{file}:1:1: cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise fail(f"{file}:1:1: not UTF-8 text") from None
+
+
+def apply(  # noqa: PLR0917 - Typer maps parameters to options
+    file: Annotated[Path, typer.Option("--file", "-f", help="Topology YAML file.")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only print the diff.")] = False,
+    output: OutputOption = Output.TABLE,
+    db: DbOption = None,
+    server: ServerOption = None,
+    token: TokenOption = None,
+) -> None:
+    """Create, update and delete resources to match FILE (diff printed first)."""
+    text = read_file(file)
+    console = Console(stderr=True)
+    with client(db, server, token) as c, progress(console) as bar:
+        step = bar.add_task("validating and diffing", total=None)
+        plan = c.apply_text(text, str(file), dry_run=True)
+        result = plan
+        if not dry_run and plan["changes"]:
+            bar.update(step, description=f"applying {len(plan['changes'])} change(s)")
+            result = c.apply_text(text, str(file), dry_run=False)
+    for warning in plan.get("warnings", []):
+        typer.echo(f"warning: {warning}", err=True)
+    if output is not Output.TABLE:
+        emit(result, output, lambda d: Table())
+        return
+    if not plan["changes"]:
+        typer.echo("No changes: the stored topology already matches the file.")
+        return
+    verb = "Would apply" if dry_run else "Applied"
+    emit(
+        plan, output, lambda d: changes_table(d["changes"], f"{verb} {len(d['changes'])} change(s)")
+    )

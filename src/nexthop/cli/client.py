@@ -1,0 +1,176 @@
+"""Where CLI commands get their answers: the local store, or a running server.
+
+``LocalClient`` opens the SQLite store and builds a ``ControlPlane`` (so read
+commands work without ``nexthop serve``); ``RemoteClient`` calls the REST API
+with httpx and turns its error JSON back into ``ControlPlaneError``. Both expose
+the same methods, named after the ``ControlPlane`` ones.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Protocol
+
+import httpx
+
+from nexthop.api import API_PREFIX
+from nexthop.clock import SystemClock
+from nexthop.service import ControlPlane, ControlPlaneError
+from nexthop.store import Store
+
+__all__ = ["Client", "LocalClient", "RemoteClient", "open_client"]
+
+REQUEST_TIMEOUT_S = 30.0
+
+
+class Client(Protocol):
+    def apply_text(self, text: str, source: str, *, dry_run: bool) -> dict[str, Any]: ...
+    def peerings(self, rs: str) -> list[dict[str, Any]]: ...
+    def peering(self, rs: str, name: str) -> dict[str, Any]: ...
+    def learned_routes(self, rs: str, name: str) -> dict[str, list[dict[str, Any]]]: ...
+    def advertised_routes(self, rs: str, name: str) -> dict[str, list[dict[str, Any]]]: ...
+    def effective_route_table(self, nic: str) -> dict[str, list[dict[str, Any]]]: ...
+    def backend_health(self, lb: str) -> dict[str, Any]: ...
+    def trace(self, source: str, destination: str, protocol: str, port: int) -> dict[str, Any]: ...
+    def lab_fail(self, nva: str) -> dict[str, Any]: ...
+    def lab_restore(self, nva: str) -> dict[str, Any]: ...
+    def lab_status(self) -> dict[str, Any]: ...
+    def lab_traffic(self, flows: int, source: str | None, destination: str | None) -> Any: ...
+    def close(self) -> None: ...
+
+
+class LocalClient:
+    """Answers from the store at ``db`` (default: the user data directory)."""
+
+    def __init__(self, db: Path | None) -> None:
+        self.cp = ControlPlane(Store(db), SystemClock())
+
+    def apply_text(self, text: str, source: str, *, dry_run: bool) -> dict[str, Any]:
+        return self.cp.apply_text(text, source, dry_run=dry_run).to_json()
+
+    def peerings(self, rs: str) -> list[dict[str, Any]]:
+        return self.cp.routeserver_peerings(rs)
+
+    def peering(self, rs: str, name: str) -> dict[str, Any]:
+        return self.cp.routeserver_peering(rs, name)
+
+    def learned_routes(self, rs: str, name: str) -> dict[str, list[dict[str, Any]]]:
+        return self.cp.learned_routes(rs, name)
+
+    def advertised_routes(self, rs: str, name: str) -> dict[str, list[dict[str, Any]]]:
+        return self.cp.advertised_routes(rs, name)
+
+    def effective_route_table(self, nic: str) -> dict[str, list[dict[str, Any]]]:
+        return self.cp.effective_route_table(nic)
+
+    def backend_health(self, lb: str) -> dict[str, Any]:
+        return self.cp.backend_health(lb)
+
+    def trace(self, source: str, destination: str, protocol: str, port: int) -> dict[str, Any]:
+        return self.cp.trace(source, destination, protocol, port)
+
+    def lab_fail(self, nva: str) -> dict[str, Any]:
+        return self.cp.lab_fail(nva)
+
+    def lab_restore(self, nva: str) -> dict[str, Any]:
+        return self.cp.lab_restore(nva)
+
+    def lab_status(self) -> dict[str, Any]:
+        return self.cp.lab_status()
+
+    def lab_traffic(self, flows: int, source: str | None, destination: str | None) -> Any:
+        return self.cp.lab_traffic(flows, source, destination)
+
+    def close(self) -> None:
+        self.cp.close()
+
+
+class RemoteClient:
+    """Answers from the API of a running ``nexthop serve`` at ``url``."""
+
+    def __init__(self, url: str, token: str | None) -> None:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._http = httpx.Client(
+            base_url=url.rstrip("/") + API_PREFIX, headers=headers, timeout=REQUEST_TIMEOUT_S
+        )
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise ControlPlaneError("unreachable", f"cannot reach the server: {exc}") from None
+        if response.is_success:
+            return response.json()
+        try:
+            error = response.json()["error"]
+        except (ValueError, KeyError, TypeError):
+            raise ControlPlaneError(
+                f"http_{response.status_code}", response.text or response.reason_phrase
+            ) from None
+        failure = ControlPlaneError(error["code"], error["message"], error.get("field"))
+        failure.status = response.status_code
+        raise failure
+
+    def apply_text(self, text: str, source: str, *, dry_run: bool) -> dict[str, Any]:
+        body = {"yaml": text, "source": source, "dry_run": dry_run}
+        result: dict[str, Any] = self._call("POST", "/apply", json=body)
+        return result
+
+    def peerings(self, rs: str) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self._call("GET", f"/routeservers/{rs}/peerings")
+        return result
+
+    def peering(self, rs: str, name: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("GET", f"/routeservers/{rs}/peerings/{name}")
+        return result
+
+    def learned_routes(self, rs: str, name: str) -> dict[str, list[dict[str, Any]]]:
+        path = f"/routeservers/{rs}/peerings/{name}/learned-routes"
+        result: dict[str, list[dict[str, Any]]] = self._call("GET", path)
+        return result
+
+    def advertised_routes(self, rs: str, name: str) -> dict[str, list[dict[str, Any]]]:
+        path = f"/routeservers/{rs}/peerings/{name}/advertised-routes"
+        result: dict[str, list[dict[str, Any]]] = self._call("GET", path)
+        return result
+
+    def effective_route_table(self, nic: str) -> dict[str, list[dict[str, Any]]]:
+        result: dict[str, list[dict[str, Any]]] = self._call(
+            "GET", f"/nics/{nic}/effective-route-table"
+        )
+        return result
+
+    def backend_health(self, lb: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("GET", f"/loadbalancers/{lb}/backend-health")
+        return result
+
+    def trace(self, source: str, destination: str, protocol: str, port: int) -> dict[str, Any]:
+        body = {"source": source, "destination": destination, "protocol": protocol, "port": port}
+        result: dict[str, Any] = self._call("POST", "/trace", json=body)
+        return result
+
+    def lab_fail(self, nva: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("POST", f"/lab/fail/{nva}")
+        return result
+
+    def lab_restore(self, nva: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("POST", f"/lab/restore/{nva}")
+        return result
+
+    def lab_status(self) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("GET", "/lab/status")
+        return result
+
+    def lab_traffic(self, flows: int, source: str | None, destination: str | None) -> Any:
+        body = {"flows": flows, "source": source, "destination": destination}
+        return self._call("POST", "/lab/traffic", json=body)
+
+    def close(self) -> None:
+        self._http.close()
+
+
+def open_client(db: Path | None, server: str | None, token: str | None) -> Client:
+    """A ``RemoteClient`` when ``server`` is given, else a ``LocalClient`` on ``db``."""
+    if server:
+        return RemoteClient(server, token)
+    return LocalClient(db)

@@ -1,0 +1,112 @@
+"""``nexthop routeserver peering list|show|list-learned-routes|list-advertised-routes``
+(the ``az network routeserver peering`` commands and JSON)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from nexthop.cli.options import DbOption, OutputOption, ServerOption, TokenOption, run
+from nexthop.cli.render import Output, emit, key, rows_table
+
+__all__ = ["app"]
+
+app = typer.Typer(no_args_is_help=True, help="Route servers (az network routeserver).")
+peering = typer.Typer(no_args_is_help=True, help="BGP peerings of a route server.")
+app.add_typer(peering, name="peering")
+
+RsOption = Annotated[str, typer.Option("--routeserver", help="Route server name.")]
+NameOption = Annotated[str, typer.Option("--name", "-n", help="Peering name.")]
+
+ROUTE_COLUMNS = (
+    ("Instance", key("instance")),
+    ("LocalAddress", key("localAddress")),
+    ("Network", key("network")),
+    ("NextHop", key("nextHop")),
+    ("SourcePeer", key("sourcePeer")),
+    ("Origin", key("origin")),
+    ("AsPath", key("asPath")),
+    ("Weight", key("weight")),
+)
+
+
+def _routes_table(title: str) -> Any:
+    def build(data: dict[str, list[dict[str, Any]]]) -> Table:
+        rows = [{"instance": role, **row} for role, routes in data.items() for row in routes]
+        return rows_table(rows, ROUTE_COLUMNS, title)
+
+    return build
+
+
+@peering.command("list")
+def list_peerings(
+    routeserver: RsOption,
+    output: OutputOption = Output.TABLE,
+    db: DbOption = None,
+    server: ServerOption = None,
+    token: TokenOption = None,
+) -> None:
+    """List the peerings of a route server."""
+    data = run(db, server, token, lambda c: c.peerings(routeserver))
+    columns = (
+        ("Name", key("name")),
+        ("PeerAsn", key("peerAsn")),
+        ("PeerIp", key("peerIp")),
+        ("ConnectionState", key("connectionState")),
+        ("ProvisioningState", key("provisioningState")),
+    )
+    emit(data, output, lambda d: rows_table(d, columns, f"Peerings of {routeserver}"))
+
+
+@peering.command("show")
+def show(  # noqa: PLR0917 - Typer maps parameters to options
+    routeserver: RsOption,
+    name: NameOption,
+    output: OutputOption = Output.TABLE,
+    db: DbOption = None,
+    server: ServerOption = None,
+    token: TokenOption = None,
+) -> None:
+    """Show one peering: session state and counters on each instance."""
+    data = run(db, server, token, lambda c: c.peering(routeserver, name))
+    columns = (
+        ("Instance", key("instance")),
+        ("State", key("state")),
+        ("Received", key("received_routes")),
+        ("Accepted", key("accepted_routes")),
+        ("Rejected", key("rejected_routes")),
+        ("Advertised", key("advertised_routes")),
+        ("LastError", key("last_error")),
+    )
+    title = f"{data['name']} (AS {data['peerAsn']}, {data['peerIp']}): {data['connectionState']}"
+    emit(data, output, lambda d: rows_table(list(d["instances"].values()), columns, title))
+
+
+@peering.command("list-learned-routes")
+def list_learned_routes(  # noqa: PLR0917 - Typer maps parameters to options
+    routeserver: RsOption,
+    name: NameOption,
+    output: OutputOption = Output.TABLE,
+    db: DbOption = None,
+    server: ServerOption = None,
+    token: TokenOption = None,
+) -> None:
+    """Routes the route server learned from the peer, per instance."""
+    data = run(db, server, token, lambda c: c.learned_routes(routeserver, name))
+    emit(data, output, _routes_table(f"Routes learned from {name}"))
+
+
+@peering.command("list-advertised-routes")
+def list_advertised_routes(  # noqa: PLR0917 - Typer maps parameters to options
+    routeserver: RsOption,
+    name: NameOption,
+    output: OutputOption = Output.TABLE,
+    db: DbOption = None,
+    server: ServerOption = None,
+    token: TokenOption = None,
+) -> None:
+    """Routes the route server advertises to the peer, per instance."""
+    data = run(db, server, token, lambda c: c.advertised_routes(routeserver, name))
+    emit(data, output, _routes_table(f"Routes advertised to {name}"))
