@@ -41,10 +41,12 @@ from nexthop.bgp.fsm import SessionState
 from nexthop.config import Topology, route_server_instance_ips
 from nexthop.config.types import ROUTE_SERVER_SUBNET
 from nexthop.lab.addresses import AddressMap
+from nexthop.lab.failover import FailoverResult, measure_failover
 from nexthop.lab.nva import DEFAULT_HEARTBEAT_PORT, BuiltinNva, NvaTimers
 from nexthop.lb import (
     BackendMarkedDown,
     BackendMarkedUp,
+    HaState,
     LoadBalancerEngine,
     ProbeOutcome,
     ProbeTask,
@@ -148,6 +150,7 @@ class Lab:
         self._runners: dict[str, ProbeRunner] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._listeners: list[Callable[[], None]] = []
+        self._seen: dict[str, tuple[bool, HaState | None]] = {}
         self.log = structlog.get_logger("nexthop.lab").bind(topology=topology.name or "")
 
     # --- lifecycle -------------------------------------------------------------
@@ -193,6 +196,7 @@ class Lab:
             await host.stop("lab down")
         self.nvas = {}
         self.hosts = {}
+        self._seen = {}
         if self.world is not None:
             self.log.info("lab_down")
         self.world = None
@@ -279,6 +283,28 @@ class Lab:
         """Start a failed NVA again (HA comes back as standby)."""
         await self._builtin(nva).start()
 
+    async def measure_failover(
+        self,
+        nva: str | None = None,
+        *,
+        source: str | None = None,
+        destination: str | None = None,
+        interval: float = 0.005,
+        timeout: float = 60.0,
+        existing_flows: int = 8,
+    ) -> FailoverResult:
+        """Kill ``nva`` (default: the HA-active one) and time the failover
+        (``nexthop.lab.failover.measure_failover``)."""
+        return await measure_failover(
+            self,
+            nva,
+            source=source,
+            destination=destination,
+            interval=interval,
+            timeout=timeout,
+            existing_flows=existing_flows,
+        )
+
     # --- model sync ------------------------------------------------------------------
 
     def _require_world(self) -> World:
@@ -302,8 +328,17 @@ class Lab:
         self._notify()
 
     def _nva_changed(self, nva: BuiltinNva) -> None:
-        if self.world is not None:
-            self._mirror(self.world, nva)
+        world = self.world
+        if world is not None and self._loop is not None:
+            now = self._loop.time()
+            seen = (nva.running, nva.ha_state)
+            was = self._seen.get(nva.name)
+            if was is not None and was[0] != seen[0]:
+                world.record(now, "nva_restored" if nva.running else "nva_failed", nva.name)
+            if seen[1] is not None and (was is None or was[1] != seen[1]):
+                world.record(now, f"ha_{seen[1].value.lower()}", nva.name)
+            self._seen[nva.name] = seen
+            self._mirror(world, nva)
         self._notify()
 
     def _mirror(self, world: World, nva: BuiltinNva) -> None:
