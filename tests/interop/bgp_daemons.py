@@ -463,8 +463,8 @@ class BIRD(Daemon):
         return match.group(1).lower() if match else ""
 
     def route(self, prefix: str) -> SeenRoute | None:
-        text = self.birdc(f"show route all for {prefix}")
-        if prefix.split("/", maxsplit=1)[0] not in text:
+        text = self.birdc(f"show route {prefix} all")  # exact match, unlike "for"
+        if re.search(rf"^{re.escape(prefix)}\s", text, re.MULTILINE) is None:
             return None
         next_hop = re.search(r"BGP\.next_hop:\s+(\S+)", text)
         as_path = re.search(r"BGP\.as_path:([^\n]*)", text)

@@ -74,6 +74,20 @@ def test_nexthop_routes_arrive_intact(
     assert seen.large_communities == set(origin.large_communities)
 
 
+@pytest.mark.parametrize("family", ["ipv4", "ipv6"])
+def test_withdraw_reaches_the_daemon(lab: Lab, family: str, describe: Callable[[], str]) -> None:
+    side = lab.dialer
+    prefix, next_hop = {
+        "ipv4": ("198.18.7.0/24", "192.0.2.77"),
+        "ipv6": ("2001:db8:fe07::/48", "2001:db8::77"),
+    }[family]
+    lab.wait_established(side, TIMEOUT)
+    lab.loop.call(lambda: side.speaker.announce(prefix, next_hop=next_hop))
+    wait_until(lambda: lab.seen_by_daemon(prefix), TIMEOUT, describe())
+    lab.loop.call(lambda: side.speaker.withdraw(prefix))
+    wait_until(lambda: lab.seen_by_daemon(prefix) is None, TIMEOUT, describe())
+
+
 @pytest.mark.parametrize("which", SIDES)
 def test_route_refresh_makes_the_daemon_resend(
     lab: Lab, which: str, describe: Callable[[], str]
