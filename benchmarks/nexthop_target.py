@@ -7,6 +7,10 @@ connects out to every peer. Line protocol on stdin/stdout:
 * ``count`` -> the number of routes in all peers' Adj-RIB-In, one integer line;
 * end of input -> stop the speaker and exit.
 
+With ``"route_server": true`` (the propagation scenario) it runs nexthop's
+``RouteServer`` behind ``RouteServerHost`` instead: passive, so the harness dials
+it at ``RS_INSTANCE_STAND_IN``, and it reflects each peer's routes to the others.
+
 ``--check`` exits 0 when the speaker can be imported, else prints the reason.
 Logging is limited to warnings so the run measures BGP work, not log output.
 """
@@ -48,14 +52,77 @@ async def _serve(spec: dict[str, Any]) -> None:
             )
         )
     await speaker.start()
-    loop = asyncio.get_running_loop()
-    done = asyncio.Event()
 
     def count() -> int:
         return sum(len(speaker.received_routes(p["address"])) for p in spec["peers"])
 
+    await _line_protocol(count)
+    await speaker.stop()
+
+
+# Route-server mode: nexthop's Azure-model RouteServer behind RouteServerHost. It is
+# passive (peers dial it), serves topology addresses through loopback stand-ins,
+# and reflects every NVA's routes to the other NVAs.
+RS_SUBNET = "10.9.0.0/26"  # instances 10.9.0.4 (IN_0) and 10.9.0.5 (IN_1)
+RS_INSTANCE_STAND_IN = "127.0.9.4"
+
+
+def topology_address(stand_in: str) -> str:
+    """The harness peer 127.b.c.d is the NVA 10.b.c.d in the route server's world."""
+    return "10." + stand_in.split(".", 1)[1]
+
+
+async def _serve_route_server(spec: dict[str, Any]) -> None:
+    import structlog  # noqa: PLC0415
+
+    from nexthop.lab.addresses import AddressMap  # noqa: PLC0415
+    from nexthop.net.prefix import parse_prefix  # noqa: PLC0415
+    from nexthop.routeserver import PeeringConfig, RouteServer, RouteServerConfig  # noqa: PLC0415
+    from nexthop.runtime.route_server_host import HostTimers, RouteServerHost  # noqa: PLC0415
+
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    config = RouteServerConfig(
+        name="bench",
+        subnet=parse_prefix(RS_SUBNET),
+        max_peers=max(8, len(spec["peers"])),
+        max_routes_per_peer=10_000_000,
+        max_total_routes=10_000_000,
+        count_readvertised_routes=False,
+    )
+    server = RouteServer(config)
+    overrides = {"10.9.0.4": RS_INSTANCE_STAND_IN, "10.9.0.5": "127.0.9.5"}
+    names = []
+    for i, peer in enumerate(spec["peers"]):
+        topo = topology_address(peer["address"])
+        overrides[topo] = peer["address"]
+        names.append(f"peer{i}")
+        server.add_peering(PeeringConfig(name=f"peer{i}", peer_ip=topo, peer_asn=peer["asn"]))
+    host = RouteServerHost(
+        server,
+        addresses=AddressMap(overrides=overrides),
+        port=spec["port"],
+        timers=HostTimers(hold_time=240, keepalive_time=80),
+    )
+    await host.start()
+
+    def count() -> int:
+        return sum(
+            status.received_routes
+            for name in names
+            for status in server.peering_status(name).values()
+            if status.instance.endswith("0")
+        )
+
+    await _line_protocol(count)
+    await host.stop()
+
+
+async def _line_protocol(count: Any) -> None:
+    loop = asyncio.get_running_loop()
+    done = asyncio.Event()
+
     async def count_async() -> int:
-        return count()
+        return int(count())
 
     def stdin_loop() -> None:
         for line in sys.stdin:
@@ -67,7 +134,6 @@ async def _serve(spec: dict[str, Any]) -> None:
 
     threading.Thread(target=stdin_loop, daemon=True).start()
     await done.wait()
-    await speaker.stop()
 
 
 def main() -> None:
@@ -79,7 +145,10 @@ def main() -> None:
             sys.exit(1)
         return
     spec = json.loads(Path(sys.argv[1]).read_text())
-    asyncio.run(_serve(spec))
+    if spec.get("route_server"):
+        asyncio.run(_serve_route_server(spec))
+    else:
+        asyncio.run(_serve(spec))
 
 
 if __name__ == "__main__":

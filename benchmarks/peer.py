@@ -78,6 +78,10 @@ class Peer:
         self._establish(sock, timeout)
 
     def connect(self, address: str, port: int, timeout: float) -> None:
+        """Dial a passive target (retrying until ``timeout``) and complete the handshake."""
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
         deadline = time.monotonic() + timeout
         while True:
             try:

@@ -149,12 +149,17 @@ def wait_for_count(
         time.sleep(poll)
 
 
-def _accept_all(peers: list[Peer], timeout: float) -> None:
+def _establish_all(peers: list[Peer], target: Target, timeout: float) -> None:
+    """Bring every harness session up: accept the target's connections, or dial it."""
     errors: list[str] = []
+    dial = target.dial_address()
 
     def accept(peer: Peer) -> None:
         try:
-            peer.accept(timeout)
+            if dial is None:
+                peer.accept(timeout)
+            else:
+                peer.connect(dial, target.port, timeout)
         except Exception as exc:
             errors.append(f"{peer.local_address}: {exc!r}")
 
@@ -206,7 +211,7 @@ class _Run:
     def start(self, specs: list[PeerSpec]) -> None:
         begin = time.perf_counter()
         self.target.start(specs)
-        _accept_all(self.peers, ACCEPT_TIMEOUT)
+        _establish_all(self.peers, self.target, ACCEPT_TIMEOUT)
         self.result.established_s = time.perf_counter() - begin
         self.cpu0 = tree_cpu_seconds(self.target.pids())
         self.harness0 = _own_cpu()
@@ -370,7 +375,6 @@ SCENARIOS: dict[str, Callable[[_Run, Workload], None]] = {
 # Targets that cannot take part in a scenario, and why.
 NOT_APPLICABLE: dict[tuple[str, str], str] = {
     ("propagation", "exabgp"): "ExaBGP has no RIB and does not re-advertise received routes",
-    ("propagation", "nexthop"): "nexthop's plain Speaker does not re-advertise; no RS runtime yet",
 }
 
 

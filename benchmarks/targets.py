@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
+from benchmarks.nexthop_target import RS_INSTANCE_STAND_IN
+
 __all__ = [
     "TARGETS",
     "Bird",
@@ -149,6 +151,10 @@ class Target:
     def received(self) -> int:
         """Prefixes the target holds from all peers, by its own account."""
         raise NotImplementedError
+
+    def dial_address(self) -> str | None:
+        """Where harness peers must connect, for a passive target; None: it dials them."""
+        return None
 
     # shared behaviour
     def start(self, peers: list[PeerSpec]) -> None:
@@ -482,7 +488,7 @@ class ExaBgp(Target):
 
 class Nexthop(Target):
     name = "nexthop"
-    label = "nexthop (Python)"
+    label = "nexthop (Python): Speaker for ingest, RouteServer for propagation"
 
     def check(self) -> None:
         result = subprocess.run(
@@ -504,6 +510,7 @@ class Nexthop(Target):
 
     def write_config(self) -> None:
         spec = {
+            "route_server": self.route_server_mode,
             "asn": self.asn,
             "address": self.address,
             "port": self.port,
@@ -518,6 +525,14 @@ class Nexthop(Target):
             ],
         }
         (self.workdir / "nexthop.json").write_text(json.dumps(spec, indent=1))
+
+    @property
+    def route_server_mode(self) -> bool:
+        """Propagation runs use nexthop's RouteServer (passive) instead of the Speaker."""
+        return any(p.route_server_client for p in self.peers)
+
+    def dial_address(self) -> str | None:
+        return RS_INSTANCE_STAND_IN if self.route_server_mode else None
 
     def environment(self) -> dict[str, str]:
         env = dict(os.environ)
