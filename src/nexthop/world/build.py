@@ -20,7 +20,7 @@ a missing reference still raises ``WorldError`` naming it.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from nexthop.config import Topology, to_prefix
 from nexthop.config.schema import LoadBalancer as LbConfig
@@ -61,6 +61,7 @@ from nexthop.routeserver import (
 from nexthop.vnet import Fabric, Nic, Region, Route, RouteTable, Subnet, VirtualNetwork, VnetPeering
 from nexthop.vnet import NextHopType as VnetNextHopType
 from nexthop.world import bgp_model, liveness
+from nexthop.world.hops import Trace
 from nexthop.world.model import (
     BranchNode,
     LbNode,
@@ -71,6 +72,8 @@ from nexthop.world.model import (
     WorldEvent,
     WorldOptions,
 )
+from nexthop.world.trace import DEFAULT_DST_PORT, DEFAULT_SRC_PORT, trace
+from nexthop.world.traffic import FlowSpec, TrafficReport, generate_flows, run_traffic
 
 __all__ = ["HA_ACTIVE_PRIORITY", "HA_STANDBY_PRIORITY", "World"]
 
@@ -494,3 +497,36 @@ class World:
         node = self.nva(name)
         liveness.restore(self, node, now)
         bgp_model.sessions_up(self, node, now)
+
+    # -- conveniences for the service layer ----------------------------------------
+
+    def trace(
+        self,
+        source: str,
+        destination: str,
+        *,
+        protocol: str = "tcp",
+        port: int = DEFAULT_DST_PORT,
+        src_port: int = DEFAULT_SRC_PORT,
+        now: float | None = None,
+    ) -> Trace:
+        """``nexthop.world.trace.trace`` at ``now`` (default: the world's time)."""
+        return trace(self, source, destination, protocol, src_port=src_port, dst_port=port, now=now)
+
+    def run_traffic(
+        self,
+        flows: int | Sequence[FlowSpec] = 100,
+        *,
+        source: str | None = None,
+        destination: str | None = None,
+        seed: int = 0,
+        now: float | None = None,
+    ) -> TrafficReport:
+        """Generate ``flows`` flows (or take the given ones) and run them at ``now``."""
+        at = self.now if now is None else now
+        specs = (
+            generate_flows(self, flows, seed=seed, source=source, destination=destination)
+            if isinstance(flows, int)
+            else list(flows)
+        )
+        return run_traffic(self, specs, at)
