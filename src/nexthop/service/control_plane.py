@@ -33,7 +33,7 @@ from nexthop.config import (
     load_topology_text,
 )
 from nexthop.service import views
-from nexthop.service.errors import ControlPlaneError, NotFound, from_validation
+from nexthop.service.errors import Conflict, ControlPlaneError, NotFound, from_validation
 from nexthop.service.resources import (
     KINDS,
     SETTINGS_KIND,
@@ -43,7 +43,7 @@ from nexthop.service.resources import (
     to_resources,
 )
 from nexthop.store import Resource, Store
-from nexthop.world.build import World
+from nexthop.world import World
 
 __all__ = ["ApplyResult", "ControlPlane", "Runtime", "validate_topology"]
 
@@ -268,9 +268,14 @@ class ControlPlane:
             raise ControlPlaneError("not_deletable", "the topology settings cannot be deleted")
         with self._lock:
             self.get_resource(kind, name)
-            topology = self._candidate(
-                lambda rs: [r for r in rs if not (r.kind == kind and r.name == name)]
-            )
+            try:
+                topology = self._candidate(
+                    lambda rs: [r for r in rs if not (r.kind == kind and r.name == name)]
+                )
+            except ControlPlaneError as exc:
+                raise Conflict(
+                    "in_use", f"cannot delete {kind} {name!r}: {exc.message}", exc.field
+                ) from None
             changes = diff_resources(self._resources, to_resources(topology))
             return self._commit(topology, changes, "delete", dry_run=False)
 

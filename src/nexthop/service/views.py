@@ -13,13 +13,12 @@ import enum
 import ipaddress
 from typing import Any
 
+from nexthop.bgp.wire.errors import LocalProtocolError
 from nexthop.config import Topology
 from nexthop.routeserver import ConfigError, PeeringState
 from nexthop.service.errors import ControlPlaneError, NotFound
-from nexthop.world.build import World
-from nexthop.world.model import WorldError
-from nexthop.world.trace import trace as trace_flow
-from nexthop.world.traffic import generate_flows, run_traffic
+from nexthop.world import World, WorldError, generate_flows, run_traffic
+from nexthop.world import trace as trace_flow
 
 __all__ = [
     "advertised_routes",
@@ -113,7 +112,7 @@ def peering(world: World, topology: Topology, rs: str, name: str) -> dict[str, A
 def learned_routes(world: World, rs: str, name: str) -> dict[str, list[dict[str, Any]]]:
     try:
         rows = route_server(world, rs).learned_routes(name)
-    except (ConfigError, KeyError):
+    except (ConfigError, LocalProtocolError, KeyError):
         raise NotFound(f"peering of route server {rs!r}:", name) from None
     return {role: [dict(r) for r in routes] for role, routes in rows.items()}
 
@@ -121,7 +120,7 @@ def learned_routes(world: World, rs: str, name: str) -> dict[str, list[dict[str,
 def advertised_routes(world: World, rs: str, name: str) -> dict[str, list[dict[str, Any]]]:
     try:
         rows = route_server(world, rs).advertised_routes(name)
-    except (ConfigError, KeyError):
+    except (ConfigError, LocalProtocolError, KeyError):
         raise NotFound(f"peering of route server {rs!r}:", name) from None
     return {role: [dict(r) for r in routes] for role, routes in rows.items()}
 
