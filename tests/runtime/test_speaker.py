@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -347,6 +348,26 @@ def test_session_over_ipv6_transport() -> None:
             info = a.connection("::1")
             assert info is not None
             assert info.remote == ("::1", b.listen_port)
+        finally:
+            await stop_all(a, b)
+
+    run(scenario())
+
+
+def test_dialing_retries_until_the_peer_listens() -> None:
+    async def scenario() -> None:
+        with socket.socket() as probe:  # a port nobody listens on yet
+            probe.bind((B_ADDR, 0))
+            port = probe.getsockname()[1]
+        a = Speaker(A_ASN, A_ADDR, listen_address=A_ADDR, listen_port=0)
+        await a.start()
+        b = Speaker(B_ASN, B_ADDR, listen_address=B_ADDR, listen_port=port)
+        try:
+            a.add_peer(PeerConfig(address=B_ADDR, asn=B_ASN, port=port, **TIMERS))
+            await a.wait_for(lambda: a.peer_state(B_ADDR) is SessionState.ACTIVE, TIMEOUT)
+            await b.start()
+            b.add_peer(PeerConfig(address=A_ADDR, asn=A_ASN, passive=True, **TIMERS))
+            await b.wait_established(A_ADDR, TIMEOUT)
         finally:
             await stop_all(a, b)
 

@@ -305,8 +305,10 @@ class SessionDriver:
     # --- TCP ------------------------------------------------------------------
 
     def _connect(self) -> None:
-        if self._closed or self._connecting is not None:
+        if self._closed:
             return
+        if self._connecting is not None:  # ConnectRetry expired on a hanging attempt
+            self._connecting.cancel()
         self._connecting = self._loop.create_task(self._open_connection())
 
     async def _open_connection(self) -> None:
@@ -315,10 +317,15 @@ class SessionDriver:
         try:
             _, stream = await self._loop.create_connection(BgpStream, host, port, local_addr=local)
         except OSError as exc:
+            if self._connecting is not asyncio.current_task():
+                return
             self._connecting = None
             self.log.debug("connect_failed", error=str(exc))
             if not self._closed:
                 self._process(self.session.connection_failed(self.now()))
+            return
+        if self._connecting is not asyncio.current_task():  # superseded meanwhile
+            stream.abort()
             return
         self._connecting = None
         if self._closed or self.session.state not in (SessionState.CONNECT, SessionState.ACTIVE):
