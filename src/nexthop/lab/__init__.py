@@ -14,14 +14,33 @@ from nexthop.lab.addresses import (
     AddressMap,
     AddressMapError,
 )
+from nexthop.lab.failover import FailoverResult, measure_failover
+from nexthop.lab.lab import (
+    AZURE_PROBE_SOURCE,
+    LAB_AZURE_LIKE,
+    LAB_FAST,
+    LAB_TOPOLOGY,
+    Lab,
+    LabError,
+    LabTimers,
+)
 from nexthop.lab.nva import DEFAULT_HEARTBEAT_PORT, BuiltinNva, NvaTimers
 
 __all__ = [
+    "AZURE_PROBE_SOURCE",
     "DEFAULT_BGP_PORT",
     "DEFAULT_HEARTBEAT_PORT",
     "DEFAULT_LOW_PORT_OFFSET",
+    "LAB_AZURE_LIKE",
+    "LAB_FAST",
+    "LAB_TOPOLOGY",
     "AddressMap",
     "AddressMapError",
     "BuiltinNva",
+    "FailoverResult",
+    "Lab",
+    "LabError",
+    "LabTimers",
     "NvaTimers",
+    "measure_failover",
 ]

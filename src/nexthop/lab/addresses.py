@@ -76,6 +76,15 @@ class AddressMap:
         self._bind(topo, candidate)
         return str(candidate)
 
+    def override(self, address: str, stand_in: str) -> None:
+        """Serve ``address`` at ``stand_in`` (before anything else maps either)."""
+        topo, loop = _v4(address), _loopback(stand_in)
+        known = self._forward.get(str(topo))
+        if known is not None and known != str(loop):
+            msg = f"{topo} is already served at {known}"
+            raise AddressMapError(msg)
+        self._bind(topo, loop)
+
     def stand_in(self, address: str) -> str:
         """The loopback address serving topology ``address`` (mapped on first use)."""
         return self.add(address)

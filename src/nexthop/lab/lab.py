@@ -137,7 +137,7 @@ class Lab:
         if isinstance(addresses, AddressMap):
             self.addresses = addresses
             for topo, stand_in in overrides.items():
-                self.addresses.overrides = {**self.addresses.overrides, topo: stand_in}
+                self.addresses.override(topo, stand_in)
         else:
             self.addresses = AddressMap(overrides={**overrides, **(addresses or {})})
         for address in _topology_addresses(topology):
