@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -46,6 +47,7 @@ from nexthop.bgp.fsm import (
     NotificationReceived,
     Session,
     SessionDown,
+    SessionEstablished,
     SessionState,
 )
 from nexthop.bgp.wire import Notification, RouteRefresh, Update, shutdown_communication
@@ -379,5 +381,15 @@ class SessionDriver:
                 )
             case SessionDown(reason=reason):
                 self.log.info("session_down", reason=reason.value)
+            case SessionEstablished(negotiated=n):
+                self.log.info(
+                    "session_established",
+                    peer_asn=n.peer_asn,
+                    peer_bgp_id=str(ipaddress.IPv4Address(n.peer_bgp_id)),
+                    hold_time=n.hold_time,
+                    families=sorted(f"{afi}/{safi}" for afi, safi in n.families),
+                    asn4=n.asn4,
+                    enhanced_route_refresh=n.enhanced_route_refresh,
+                )
             case _:
                 pass

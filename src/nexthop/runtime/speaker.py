@@ -473,12 +473,6 @@ class Speaker:
                 peer.live = driver
                 peer.rib_in.clear()
                 peer.end_of_rib.clear()
-                (peer.log or self.log).info(
-                    "session_established",
-                    hold_time=negotiated.hold_time,
-                    families=sorted(negotiated.families),
-                    peer_asn=negotiated.peer_asn,
-                )
                 self._send_all(peer, driver, negotiated, sorted(negotiated.families))
             case SessionDown():
                 self._session_down(peer, driver)
