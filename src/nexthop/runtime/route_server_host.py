@@ -136,6 +136,8 @@ class RouteServerHost:
         self._servers: list[asyncio.Server] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
+        self.rejected_connections = 0  # from addresses that are not configured peers
+        self.refused_connections = 0  # from peers in idle hold or with a session up
         self.log = structlog.get_logger("nexthop.routeserver").bind(route_server=self.name)
 
     # --- lifecycle -------------------------------------------------------------
@@ -247,12 +249,14 @@ class RouteServerHost:
         log = self.log.bind(instance=role, remote=source, port=port)
         if peering is None or self._stopping:
             log.warning("connection_rejected", reason="not a configured peer")
+            self.rejected_connections += 1
             stream.abort()
             return
         slot = self._slot(role, peering.name, peering.peer_ip)
         now = self.now()
         if now < slot.refuse_until:
             log.info("connection_refused", peering=peering.name, reason="idle hold")
+            self.refused_connections += 1
             stream.abort()
             return
         old = slot.driver
@@ -261,6 +265,7 @@ class RouteServerHost:
                 old.attach(stream)
                 return
             log.info("connection_refused", peering=peering.name, state=old.state.value)
+            self.refused_connections += 1
             stream.abort()
             return
         if old is not None:
