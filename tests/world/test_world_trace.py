@@ -215,3 +215,29 @@ def test_world_trace_method_matches_the_function() -> None:
     b = trace(w2, "vm1", "192.168.3.3", "udp", dst_port=53, now=1.0)
     assert a.to_dict() == b.to_dict()
     assert example("next-hop-ip").name == "next-hop-ip"
+
+
+def test_without_next_hop_ip_the_vm_host_spreads_flows_by_ecmp() -> None:
+    def no_set_next_hop(data: dict[str, Any]) -> None:
+        for nva in data["nvas"]:
+            nva["bgp_config"] = "\n".join(
+                line
+                for line in nva["bgp_config"].splitlines()
+                if "SET-NEXTHOP" not in line and "set ip next-hop" not in line
+            )
+
+    w = World.from_topology(edited("next-hop-ip", no_set_next_hop), 0.0)
+    decision = w.fabric.lookup("vm1-nic", "192.168.1.10")
+    assert decision.next_hop_texts() == ["10.1.0.4", "10.1.0.5"]
+    seen = set()
+    for port in range(43000, 43040):
+        t = trace(w, "vm1", "192.168.1.10", src_port=port, now=1.0)
+        route = t.forward.hops[1]
+        assert route.details["ecmp_pick"] == route.details["next_hop"]
+        assert isinstance(route.details["ecmp_hash"], str)
+        picked = {"10.1.0.4": "nva1", "10.1.0.5": "nva2"}[str(route.details["ecmp_pick"])]
+        # The VM host sends straight to the NVA: no load balancer hop on the way out.
+        assert kinds(t.forward.hops)[2] == (HopKind.NVA, picked)
+        assert t.forward.nva == picked
+        seen.add(picked)
+    assert seen == {"nva1", "nva2"}

@@ -19,48 +19,23 @@ a missing reference still raises ``WorldError`` naming it.
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterable, Sequence
 
 from nexthop.config import Topology, to_prefix
-from nexthop.config.schema import LoadBalancer as LbConfig
 from nexthop.config.schema import Nva
-from nexthop.config.types import (
-    ROUTE_SERVER_SUBNET,
-    Distribution,
-    HaRole,
-    LbProtocol,
-    NextHopType,
-    ProbeProtocol,
-    ResponderMode,
-)
-from nexthop.config.types import HubRoutingPreference as CfgPreference
-from nexthop.config.types import NoHealthyBackendsBehavior as CfgBehavior
-from nexthop.lb import (
-    Backend,
-    BackendPool,
-    DistributionMode,
-    Frontend,
-    HaConfig,
-    HaNode,
-    LoadBalancer,
-    LoadBalancerEngine,
-    LoadBalancingRule,
-    NoHealthyBackendsBehavior,
-    Probe,
-    RuleProtocol,
-)
-from nexthop.lb import ProbeProtocol as LbProbeProtocol
+from nexthop.config.types import ROUTE_SERVER_SUBNET, HaRole, ResponderMode
+from nexthop.lb import HaConfig, HaNode, LoadBalancerEngine
 from nexthop.net.prefix import Prefix
-from nexthop.routeserver import (
-    HubRoutingPreference,
-    PeeringConfig,
-    RouteServer,
-    RouteServerConfig,
-)
-from nexthop.vnet import Fabric, Nic, Region, Route, RouteTable, Subnet, VirtualNetwork, VnetPeering
-from nexthop.vnet import NextHopType as VnetNextHopType
+from nexthop.routeserver import PeeringConfig, RouteServer, RouteServerConfig
+from nexthop.vnet import Fabric, Nic
 from nexthop.world import bgp_model, liveness
+from nexthop.world.convert import (
+    PREFERENCES,
+    build_fabric,
+    load_balancer_model,
+    require_vnet,
+    spoke_spaces,
+)
 from nexthop.world.hops import Trace
 from nexthop.world.model import (
     BranchNode,
@@ -80,42 +55,6 @@ __all__ = ["HA_ACTIVE_PRIORITY", "HA_STANDBY_PRIORITY", "World"]
 HA_ACTIVE_PRIORITY = 200
 """The configured ``active`` NVA outranks its standby in the heartbeat election."""
 HA_STANDBY_PRIORITY = 100
-
-_NEXT_HOP_TYPES = {
-    NextHopType.VIRTUAL_APPLIANCE: VnetNextHopType.VIRTUAL_APPLIANCE,
-    NextHopType.VIRTUAL_NETWORK_GATEWAY: VnetNextHopType.VIRTUAL_NETWORK_GATEWAY,
-    NextHopType.VNET_LOCAL: VnetNextHopType.VNET_LOCAL,
-    NextHopType.INTERNET: VnetNextHopType.INTERNET,
-    NextHopType.NONE: VnetNextHopType.NONE,
-}
-_PREFERENCES = {
-    CfgPreference.EXPRESSROUTE: HubRoutingPreference.EXPRESS_ROUTE,
-    CfgPreference.VPN_GATEWAY: HubRoutingPreference.VPN_GATEWAY,
-    CfgPreference.AS_PATH: HubRoutingPreference.AS_PATH,
-}
-_PROBE_PROTOCOLS = {
-    ProbeProtocol.TCP: LbProbeProtocol.TCP,
-    ProbeProtocol.HTTP: LbProbeProtocol.HTTP,
-    ProbeProtocol.HTTPS: LbProbeProtocol.HTTPS,
-}
-_RULE_PROTOCOLS = {
-    LbProtocol.ALL: RuleProtocol.ALL,
-    LbProtocol.TCP: RuleProtocol.TCP,
-    LbProtocol.UDP: RuleProtocol.UDP,
-}
-_DISTRIBUTIONS = {
-    Distribution.DEFAULT: DistributionMode.DEFAULT,
-    Distribution.SOURCE_IP: DistributionMode.SOURCE_IP,
-    Distribution.SOURCE_IP_PROTOCOL: DistributionMode.SOURCE_IP_PROTOCOL,
-}
-_BEHAVIORS = {
-    CfgBehavior.ALL_PROBED_DOWN: NoHealthyBackendsBehavior.ALL_PROBED_DOWN,
-    CfgBehavior.ALL_PROBED_UP: NoHealthyBackendsBehavior.ALL_PROBED_UP,
-}
-
-
-def _address(value: ipaddress.IPv4Address) -> int:
-    return int(value)
 
 
 class World:
@@ -146,7 +85,7 @@ class World:
     ) -> World:
         world = cls(topology, options or WorldOptions())
         world.now = now
-        world._build_fabric()
+        world.fabric = build_fabric(topology)
         world._build_nodes()
         world._build_route_servers()
         world._build_load_balancers(now)
@@ -157,82 +96,8 @@ class World:
     def _region(self, vnet: str) -> str:
         return self.topology.region_of(vnet)
 
-    def _require_vnet(self, name: str, owner: str) -> None:
-        if self.topology.vnet(name) is None:
-            raise WorldError(f"{owner}: unknown virtual network {name!r}")
-
-    def _build_fabric(self) -> None:
-        topo, fabric = self.topology, self.fabric
-        regions = dict.fromkeys([topo.region, *(self._region(v.name) for v in topo.vnets)])
-        for region in regions:
-            fabric.add_region(Region(name=region))
-        for vnet in topo.vnets:
-            fabric.add_vnet(
-                VirtualNetwork(
-                    name=vnet.name,
-                    region=self._region(vnet.name),
-                    address_spaces=tuple(to_prefix(p) for p in vnet.address_space),
-                )
-            )
-        table_region: dict[str, str] = {}
-        for vnet in topo.vnets:
-            for subnet in vnet.subnets:
-                if subnet.route_table is not None:
-                    table_region.setdefault(subnet.route_table, self._region(vnet.name))
-        for table in topo.route_tables:
-            fabric.add_route_table(
-                RouteTable(
-                    name=table.name,
-                    region=table_region.get(table.name, topo.region),
-                    disable_bgp_route_propagation=table.disable_bgp_route_propagation,
-                    routes=tuple(
-                        Route(
-                            name=r.name,
-                            address_prefix=to_prefix(r.prefix),
-                            next_hop_type=_NEXT_HOP_TYPES[r.next_hop_type],
-                            next_hop_ip=None if r.next_hop_ip is None else int(r.next_hop_ip),
-                        )
-                        for r in table.routes
-                    ),
-                )
-            )
-        for vnet in topo.vnets:
-            for subnet in vnet.subnets:
-                if subnet.route_table is not None and not any(
-                    t.name == subnet.route_table for t in topo.route_tables
-                ):
-                    raise WorldError(
-                        f"subnet {vnet.name}/{subnet.name}: unknown route table "
-                        f"{subnet.route_table!r}"
-                    )
-                fabric.add_subnet(
-                    Subnet(
-                        vnet=vnet.name,
-                        name=subnet.name,
-                        prefix=to_prefix(subnet.prefix),
-                        route_table=subnet.route_table,
-                    )
-                )
-        for peering in topo.peerings:
-            for end in (peering.local_vnet, peering.remote_vnet):
-                self._require_vnet(end, f"peering {peering.name!r}")
-            fabric.add_peering(
-                VnetPeering(
-                    local=peering.local_vnet,
-                    remote=peering.remote_vnet,
-                    use_remote_gateways=peering.use_remote_gateways,
-                )
-            )
-            fabric.add_peering(
-                VnetPeering(
-                    local=peering.remote_vnet,
-                    remote=peering.local_vnet,
-                    allow_gateway_transit=peering.allow_gateway_transit,
-                )
-            )
-
     def _add_nic(self, name: str, vnet: str, subnet: str, ip: int, forwarding: bool) -> None:
-        self._require_vnet(vnet, f"NIC {name!r}")
+        require_vnet(self.topology, vnet, f"NIC {name!r}")
         if self.topology.subnet(vnet, subnet) is None:
             raise WorldError(f"NIC {name!r}: unknown subnet {vnet}/{subnet}")
         self.fabric.add_nic(
@@ -303,16 +168,6 @@ class World:
             probe_when_active=responder is not None and responder.mode is ResponderMode.WHEN_ACTIVE,
         )
 
-    def _spoke_spaces(self, hub: str) -> tuple[Prefix, ...]:
-        """Address spaces of VNets that use ``hub``'s gateway/route server (spec §1.6)."""
-        spaces: list[Prefix] = []
-        for peering in self.topology.peerings:
-            if peering.remote_vnet == hub and peering.use_remote_gateways:
-                spoke = self.topology.vnet(peering.local_vnet)
-                if spoke is not None:
-                    spaces += [to_prefix(p) for p in spoke.address_space]
-        return tuple(spaces)
-
     def frontend_region(self, address: int) -> str | None:
         """The region of the load balancer frontend at ``address``, if any."""
         for lb in self.topology.load_balancers:
@@ -323,7 +178,7 @@ class World:
     def _build_route_servers(self) -> None:
         topo = self.topology
         for rs in topo.route_servers:
-            self._require_vnet(rs.vnet, f"route server {rs.name!r}")
+            require_vnet(self.topology, rs.vnet, f"route server {rs.name!r}")
             subnet = topo.subnet(rs.vnet, ROUTE_SERVER_SUBNET)
             vnet = topo.vnet(rs.vnet)
             if subnet is None or vnet is None:
@@ -333,12 +188,12 @@ class World:
                 name=rs.name,
                 subnet=to_prefix(subnet.prefix),
                 vnet_address_spaces=tuple(to_prefix(p) for p in vnet.address_space),
-                peered_address_spaces=self._spoke_spaces(rs.vnet),
+                peered_address_spaces=spoke_spaces(self.topology, rs.vnet),
                 max_peers=rs.limits.max_peers,
                 max_routes_per_peer=rs.limits.max_routes_per_peer,
                 max_total_routes=rs.limits.max_total_routes,
                 branch_to_branch=rs.branch_to_branch,
-                hub_routing_preference=_PREFERENCES[rs.hub_routing_preference],
+                hub_routing_preference=PREFERENCES[rs.hub_routing_preference],
             )
             server = RouteServer(
                 config, region=self._region(rs.vnet), frontend_region=self.frontend_region
@@ -359,64 +214,12 @@ class World:
                 instance_ips={roles[0]: first, roles[1]: second},
             )
 
-    def _member_ip(self, lb: str, member: str) -> int:
-        nva, vm = self.nvas.get(member), self.vms.get(member)
-        if nva is not None:
-            return nva.ip
-        if vm is not None:
-            return vm.ip
-        raise WorldError(f"load balancer {lb!r}: unknown backend pool member {member!r}")
-
-    def _lb_model(self, lb: LbConfig) -> LoadBalancer:
-        timers = self.options.timers
-        fe = lb.frontend
-        subnet = self.topology.subnet(fe.vnet, fe.subnet)
-        if subnet is None:
-            raise WorldError(f"load balancer {lb.name!r}: unknown subnet {fe.vnet}/{fe.subnet}")
-        pool = BackendPool(
-            name=lb.backend_pool.name,
-            backends=tuple(
-                Backend(name=m, ip=ipaddress.IPv4Address(self._member_ip(lb.name, m)))
-                for m in lb.backend_pool.members
-            ),
-        )
-        probes = tuple(
-            Probe(
-                name=p.name,
-                protocol=_PROBE_PROTOCOLS[p.protocol],
-                port=p.port,
-                path=p.path,
-                interval=timers.probe_interval if timers else float(p.interval_s),
-                probe_threshold=timers.probe_threshold if timers else p.threshold,
-                fast_probes=lb.fast_probes or timers is not None,
-                no_healthy_backends_behavior=_BEHAVIORS[lb.no_healthy_backends_behavior],
-            )
-            for p in lb.probes
-        )
-        rules = tuple(
-            LoadBalancingRule(
-                name=r.name,
-                frontend=fe.name,
-                pool=pool.name,
-                probe=r.probe,
-                protocol=_RULE_PROTOCOLS[r.protocol],
-                frontend_port=r.frontend_port,
-                backend_port=r.backend_port,
-                floating_ip=r.floating_ip,
-                idle_timeout_minutes=r.idle_timeout_min,
-                distribution_mode=_DISTRIBUTIONS[r.distribution],
-                symmetric_hash=self.options.symmetric_hash,
-            )
-            for r in lb.rules
-        )
-        return LoadBalancer(
-            name=lb.name,
-            region=self._region(fe.vnet),
-            frontends=(Frontend(name=fe.name, ip=fe.ip, subnet=subnet.prefix),),
-            pools=(pool,),
-            probes=probes,
-            rules=rules,
-        )
+    def _member_ips(self) -> dict[str, int]:
+        """Backend pool members (NVAs and VMs) by name -> NIC address."""
+        return {
+            **{v.name: v.ip for v in self.vms.values()},
+            **{n.name: n.ip for n in self.nvas.values()},
+        }
 
     def _build_load_balancers(self, now: float) -> None:
         for lb in self.topology.load_balancers:
@@ -424,7 +227,9 @@ class World:
             self._add_nic(f"{lb.name}-frontend", fe.vnet, fe.subnet, int(fe.ip), False)
             self.load_balancers[lb.name] = LbNode(
                 name=lb.name,
-                engine=LoadBalancerEngine(self._lb_model(lb), now),
+                engine=LoadBalancerEngine(
+                    load_balancer_model(self.topology, lb, self._member_ips(), self.options), now
+                ),
                 frontend=fe.name,
                 frontend_ip=int(fe.ip),
                 vnet=fe.vnet,

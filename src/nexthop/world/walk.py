@@ -242,9 +242,15 @@ class _Walk:
             reason += f"; the host's per-flow ECMP picks {_ip(chosen or 0)}"
         else:
             chosen = decision.pick(0)
+        details["next_hop"] = None if chosen is None else _ip(chosen)
         self.hop(HopKind.ROUTE, nic_name, reason, **details)
         if chosen is None:
-            self.dropped(DropCause.UNKNOWN_NEXT_HOP, nic_name, "the route has no next hop IP")
+            self.dropped(
+                DropCause.UNKNOWN_NEXT_HOP,
+                nic_name,
+                f"the route's next hop is {decision.next_hop_type.value} with no IP: "
+                f"the model has no virtual network gateway data path",
+            )
             return None
         lb = world.lb_by_frontend(chosen)
         if lb is not None:
