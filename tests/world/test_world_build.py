@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from typing import Any
 
 import pytest
 from world_builders import edited, example, world
@@ -169,3 +170,20 @@ def test_an_nva_without_a_peering_gets_no_session() -> None:
     assert w.nvas["nva2"].sessions == ()
     assert [p.name for p in w.route_servers["rs"].server.peerings()] == ["nva1"]
     assert any(e.kind == "bgp_no_peering" and e.subject == "nva2" for e in w.events)
+
+
+def test_a_pair_forms_when_only_the_standby_names_its_peer() -> None:
+    def one_sided(data: dict[str, Any]) -> None:
+        data["nvas"][0]["ha"] = {"role": "active"}  # fw-a: no heartbeat of its own
+
+    w = World.from_topology(edited("active-passive", one_sided), 0.0)
+    fw_a, fw_b = w.nvas["fw-a"], w.nvas["fw-b"]
+    assert fw_a.ha_peer == "fw-b"
+    assert fw_b.ha_peer == "fw-a"
+    assert fw_a.ha is not None
+    assert fw_a.ha.state is HaState.ACTIVE
+    assert fw_b.ha is not None
+    assert fw_b.ha.state is HaState.STANDBY
+    w.advance(60.0)  # heartbeats keep the standby from promoting itself
+    assert fw_b.ha.state is HaState.STANDBY
+    assert [e.subject for e in w.events if e.kind == "became_active"] == ["fw-a"]

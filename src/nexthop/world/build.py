@@ -133,10 +133,18 @@ class World:
         config = nva.bgp
         responder = nva.probe_responder
         ha: HaNode | None = None
+        peer: str | None = None
         heartbeat = nva.ha.heartbeat
         if heartbeat is not None:
-            if self.topology.nva(heartbeat.peer) is None:
-                raise WorldError(f"NVA {nva.name!r}: unknown heartbeat peer {heartbeat.peer!r}")
+            peer = heartbeat.peer
+        else:  # the active side of a pair may leave the heartbeat to its standby
+            for other in self.topology.nvas:
+                if other.ha.heartbeat is not None and other.ha.heartbeat.peer == nva.name:
+                    heartbeat, peer = other.ha.heartbeat, other.name
+                    break
+        if heartbeat is not None and peer is not None:
+            if self.topology.nva(peer) is None:
+                raise WorldError(f"NVA {nva.name!r}: unknown heartbeat peer {peer!r}")
             timers = self.options.timers
             ha = HaNode(
                 HaConfig(
@@ -160,6 +168,7 @@ class World:
             asn=config.bgp.asn if config is not None and config.bgp is not None else None,
             role=nva.ha.role.value,
             ha=ha,
+            ha_peer=peer,
             branch_prefixes=tuple(dict.fromkeys(p for _, p in owned)),
             branches=tuple(dict.fromkeys(b for b, _ in owned)),
             probe_protocol=None if responder is None else responder.protocol.value,

@@ -123,12 +123,10 @@ def _deliver(world: World, outputs: list[HaOutput], now: float) -> None:
         output = queue.pop(0)
         match output:
             case SendHeartbeat(sender=sender):
-                for node in world.nvas.values():
-                    if node.ha is None or node.name == sender or not node.up:
-                        continue
-                    if not world.nva(sender).up:
-                        continue
-                    queue += node.ha.handle(HeartbeatReceived.of(output, now))
+                source = world.nva(sender)
+                peer = world.nvas.get(source.ha_peer or "")
+                if source.up and peer is not None and peer.up and peer.ha is not None:
+                    queue += peer.ha.handle(HeartbeatReceived.of(output, now))
             case BecameActive(node=name):
                 world.record(now, "became_active", name, output.reason.value)
             case BecameStandby(node=name):

@@ -149,6 +149,7 @@ class NvaNode:
     asn: int | None
     role: str
     ha: HaNode | None
+    ha_peer: str | None
     branch_prefixes: tuple[Prefix, ...]
     branches: tuple[str, ...]
     probe_protocol: str | None
@@ -166,17 +167,20 @@ class NvaNode:
         """Whether the probe responder answers: up, and active when it must be."""
         if not self.up or self.probe_port is None:
             return False
-        if not self.probe_when_active:
-            return True
-        return self.ha is not None and self.ha.answers_probe
+        return not self.probe_when_active or self.active
+
+    @property
+    def active(self) -> bool:
+        """The HA election's verdict, or the configured role without a pair."""
+        if self.ha is not None:
+            return self.ha.answers_probe
+        return self.role != "standby"
 
     @property
     def serving(self) -> bool:
         """Whether the NVA takes traffic from its branches: up, and the active one
         of an HA pair (a standby neither answers the probe nor attracts branch traffic)."""
-        if not self.up:
-            return False
-        return self.ha is None or self.ha.answers_probe
+        return self.up and self.active
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
