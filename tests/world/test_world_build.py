@@ -13,7 +13,7 @@ from nexthop.lb import HaState
 from nexthop.net.prefix import parse_prefix
 from nexthop.routeserver import IN_0, IN_1, PeeringState
 from nexthop.vnet import NextHopType, RouteSource, RouteState
-from nexthop.world import World, WorldError
+from nexthop.world import World, WorldError, WorldOptions
 from nexthop.world.bgp_model import outbound_updates
 
 LB_FE = int(ipaddress.IPv4Address("10.1.0.100"))
@@ -187,3 +187,21 @@ def test_a_pair_forms_when_only_the_standby_names_its_peer() -> None:
     w.advance(60.0)  # heartbeats keep the standby from promoting itself
     assert fw_b.ha.state is HaState.STANDBY
     assert [e.subject for e in w.events if e.kind == "became_active"] == ["fw-a"]
+
+
+def test_fail_and_restore_are_idempotent() -> None:
+    w = world("active-passive")
+    w.fail_nva("fw-a", 1.0)
+    w.fail_nva("fw-a", 2.0)
+    assert [e.at for e in w.events if e.kind == "nva_failed"] == [1.0]
+    w.restore_nva("fw-a", 3.0)
+    w.restore_nva("fw-a", 4.0)
+    assert [e.at for e in w.events if e.kind == "nva_restored"] == [3.0]
+    assert w.nvas["fw-a"].up
+
+
+def test_options_are_checked() -> None:
+    with pytest.raises(WorldError, match="hop_limit"):
+        WorldOptions(hop_limit=0)
+    with pytest.raises(WorldError, match="hold_time"):
+        WorldOptions(hold_time=-1.0)

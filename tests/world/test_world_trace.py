@@ -241,3 +241,10 @@ def test_without_next_hop_ip_the_vm_host_spreads_flows_by_ecmp() -> None:
         assert t.forward.nva == picked
         seen.add(picked)
     assert seen == {"nva1", "nva2"}
+
+
+def test_a_failed_nva_sends_nothing() -> None:
+    w = world("next-hop-ip")
+    w.fail_nva("nva1", 1.0)
+    t = trace(w, "nva1", "10.1.2.4", now=1.0)
+    assert t.forward.drop is DropCause.NVA_DOWN

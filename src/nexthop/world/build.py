@@ -297,6 +297,8 @@ class World:
         the route server drops its sessions when the hold timer expires
         (``bgp_down_after``, default the options' hold time; 0 drops them now)."""
         self.advance(now)
+        if not self.nva(name).up:
+            return  # already failed: nothing more stops
         liveness.fail(self, self.nva(name), now)
         delay = self.options.hold_time if bgp_down_after is None else bgp_down_after
         if delay <= 0:
@@ -309,6 +311,8 @@ class World:
         load balancer next sees them), BGP sessions re-establish and re-advertise."""
         self.advance(now)
         node = self.nva(name)
+        if node.up:
+            return
         liveness.restore(self, node, now)
         bgp_model.sessions_up(self, node, now)
 

@@ -102,6 +102,12 @@ class WorldOptions:
     hop_limit: int = 16
     hold_time: float = DEFAULT_HOLD_TIME
 
+    def __post_init__(self) -> None:
+        if self.hop_limit < 1:
+            raise WorldError(f"WorldOptions.hop_limit: must be >= 1 (got {self.hop_limit})")
+        if self.hold_time < 0:
+            raise WorldError(f"WorldOptions.hold_time: must not be negative (got {self.hold_time})")
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class WorldEvent:

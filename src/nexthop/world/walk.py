@@ -398,7 +398,7 @@ class _Walk:
     def at_nva(self, place: Place) -> Place | None:
         world = self.world
         node = world.nva(place.name)
-        if place.source:
+        if place.source and node.up:
             self.hop(
                 HopKind.SOURCE, node.name, f"{node.name} ({_ip(node.ip)}) sends {self.describe()}"
             )
