@@ -140,9 +140,7 @@ class Lab:
                 self.addresses.override(topo, stand_in)
         else:
             self.addresses = AddressMap(overrides={**overrides, **(addresses or {})})
-        for address in _topology_addresses(topology):
-            self.addresses.add(address)
-        self.addresses.add(AZURE_PROBE_SOURCE)
+        self._map_addresses(topology)
         self._heartbeat_port = heartbeat_port
         self.world: World | None = None
         self.hosts: dict[str, RouteServerHost] = {}
@@ -152,6 +150,11 @@ class Lab:
         self._listeners: list[Callable[[], None]] = []
         self._seen: dict[str, tuple[bool, HaState | None]] = {}
         self.log = structlog.get_logger("nexthop.lab").bind(topology=topology.name or "")
+
+    def _map_addresses(self, topology: Topology) -> None:
+        for address in _topology_addresses(topology):
+            self.addresses.add(address)
+        self.addresses.add(AZURE_PROBE_SOURCE)
 
     # --- lifecycle -------------------------------------------------------------
 
@@ -200,6 +203,36 @@ class Lab:
         if self.world is not None:
             self.log.info("lab_down")
         self.world = None
+
+    async def reload(self, topology: Topology) -> None:
+        """Bring the lab down and up again on ``topology`` (a committed change)."""
+        was_up = self.world is not None
+        await self.down()
+        self.topology = topology
+        self._map_addresses(topology)
+        if was_up:
+            await self.up()
+
+    # ControlPlane runtime seam (``ControlPlane.attach_runtime``): called from any
+    # thread; the work is handed to the lab's loop.
+
+    def topology_changed(self, topology: Topology, world: World) -> None:
+        """Adopt a committed topology: restart the running lab on it (the lab
+        keeps its own live World; the control plane's ``world`` is not used)."""
+        if topology == self.topology:
+            return
+        loop = self._loop
+        if self.world is None or loop is None or loop.is_closed():
+            self.topology = topology
+            self._map_addresses(topology)
+            return
+        asyncio.run_coroutine_threadsafe(self.reload(topology), loop)
+
+    def close(self) -> None:
+        """Stop the running lab (on its loop)."""
+        loop = self._loop
+        if self.world is not None and loop is not None and not loop.is_closed():
+            asyncio.run_coroutine_threadsafe(self.down(), loop)
 
     async def _start_route_servers(self, world: World) -> None:
         for name, node in world.route_servers.items():

@@ -52,6 +52,7 @@ from nexthop.bgp.fsm import (
     UpdateReceived,
 )
 from nexthop.bgp.wire import RouteRefresh, cease_notification
+from nexthop.bgp.wire.errors import LocalProtocolError
 from nexthop.routeserver import (
     INSTANCE_ROLES,
     Output,
@@ -295,6 +296,12 @@ class RouteServerHost:
     def _on_event(self, slot: _Slot, driver: SessionDriver, event: Event) -> None:
         if driver is not slot.driver:
             return
+        try:
+            self._feed(slot, driver, event)
+        except LocalProtocolError as exc:  # a fact the route server did not expect
+            self.log.error("route_server_rejected_event", error=str(exc), peering=slot.peering)
+
+    def _feed(self, slot: _Slot, driver: SessionDriver, event: Event) -> None:
         now = self.now()
         rs = self.route_server
         match event:
