@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, replace
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from nexthop.lb import DistributionMode, Dropped, DropReason, Flow, IpProtocol, flow_hash
@@ -42,7 +43,14 @@ if TYPE_CHECKING:
     from nexthop.world.build import World
     from nexthop.world.model import LbNode
 
-__all__ = ["BRANCH_HASH_SEED", "Place", "endpoint_start", "resolve_source", "walk"]
+__all__ = [
+    "BRANCH_HASH_SEED",
+    "Place",
+    "PlaceKind",
+    "endpoint_start",
+    "resolve_source",
+    "walk",
+]
 
 BRANCH_HASH_SEED = 0x6272616E6368
 """Seed of the branch router's own ECMP hash (independent of the load balancer's)."""
@@ -51,11 +59,19 @@ _FORWARDED_TYPES = (NextHopType.VIRTUAL_APPLIANCE, NextHopType.VIRTUAL_NETWORK_G
 _LOCAL_TYPES = (NextHopType.VNET_LOCAL, NextHopType.VNET_PEERING)
 
 
+class PlaceKind(StrEnum):
+    VM = "vm"
+    NIC = "nic"
+    LB = "lb"
+    NVA = "nva"
+    BRANCH = "branch"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Place:
-    """Where the packet is: ``kind`` is vm, nic, lb, nva, branch or internet."""
+    """Where the packet is; ``source`` marks where it starts."""
 
-    kind: str
+    kind: PlaceKind
     name: str
     via_frontend: bool = False
     source: bool = False
@@ -75,23 +91,23 @@ def _protocol_name(number: int) -> str:
 def resolve_source(world: World, source: str) -> tuple[Place, int]:
     """A VM, NVA or branch by name, or an address one of them holds."""
     if source in world.vms:
-        return Place(kind="vm", name=source, source=True), world.vms[source].ip
+        return Place(kind=PlaceKind.VM, name=source, source=True), world.vms[source].ip
     if source in world.nvas:
-        return Place(kind="nva", name=source, source=True), world.nvas[source].ip
+        return Place(kind=PlaceKind.NVA, name=source, source=True), world.nvas[source].ip
     if source in world.branches:
         prefix = world.branches[source].prefixes[0]
         host = prefix.value + (1 if prefix.length < 32 else 0)
-        return Place(kind="branch", name=source, source=True), host
+        return Place(kind=PlaceKind.BRANCH, name=source, source=True), host
     try:
         address = int(ipaddress.IPv4Address(source))
     except ValueError:
         raise WorldError(f"unknown source {source!r}: name a VM, NVA or branch") from None
     if (vm := world.vm_by_ip(address)) is not None:
-        return Place(kind="vm", name=vm.name, source=True), address
+        return Place(kind=PlaceKind.VM, name=vm.name, source=True), address
     if (nva := world.nva_by_ip(address)) is not None:
-        return Place(kind="nva", name=nva.name, source=True), address
+        return Place(kind=PlaceKind.NVA, name=nva.name, source=True), address
     if (branch := world.branch_for(address)) is not None:
-        return Place(kind="branch", name=branch.name, source=True), address
+        return Place(kind=PlaceKind.BRANCH, name=branch.name, source=True), address
     raise WorldError(f"no VM, NVA or branch holds the source address {source}")
 
 
@@ -100,8 +116,8 @@ def endpoint_start(world: World, leg: Leg) -> Place | None:
     if leg.endpoint is None:
         return None
     kind, _, name = leg.endpoint.partition(":")
-    if kind in ("vm", "nva", "branch"):
-        return Place(kind=kind, name=name, source=True)
+    if kind in (PlaceKind.VM, PlaceKind.NVA, PlaceKind.BRANCH):
+        return Place(kind=PlaceKind(kind), name=name, source=True)
     return None  # the Internet: the reply is not modelled
 
 
@@ -158,15 +174,15 @@ class _Walk:
 
     def step(self, place: Place) -> Place | None:
         match place.kind:
-            case "vm":
+            case PlaceKind.VM:
                 return self.at_vm(place)
-            case "nic":
+            case PlaceKind.NIC:
                 return self.at_nic(place.name)
-            case "lb":
+            case PlaceKind.LB:
                 return self.at_lb(self.world.load_balancers[place.name], place.via_frontend)
-            case "nva":
+            case PlaceKind.NVA:
                 return self.at_nva(place)
-            case "branch":
+            case PlaceKind.BRANCH:
                 return self.at_branch(place)
         raise WorldError(f"unknown place {place.kind!r}")  # pragma: no cover
 
@@ -181,7 +197,7 @@ class _Walk:
                 f"{vm.name} ({_ip(vm.ip)}) sends {self.describe()}",
                 nic=vm.nic,
             )
-            return Place(kind="nic", name=vm.nic)
+            return Place(kind=PlaceKind.NIC, name=vm.nic)
         if self.dst == vm.ip:
             self.deliver(f"vm:{vm.name}", vm.name, f"delivered to {vm.name} ({_ip(vm.ip)})")
         else:
@@ -266,13 +282,13 @@ class _Walk:
                         f"(spec §1.8); the traffic fails",
                     )
                     return None
-            return Place(kind="lb", name=lb.name, via_frontend=True)
+            return Place(kind=PlaceKind.LB, name=lb.name, via_frontend=True)
         nva = world.nva_by_ip(chosen)
         if nva is not None:
-            return Place(kind="nva", name=nva.name)
+            return Place(kind=PlaceKind.NVA, name=nva.name)
         vm = world.vm_by_ip(chosen)
         if vm is not None:
-            return Place(kind="vm", name=vm.name)
+            return Place(kind=PlaceKind.VM, name=vm.name)
         self.dropped(
             DropCause.UNKNOWN_NEXT_HOP,
             nic_name,
@@ -302,11 +318,11 @@ class _Walk:
         world = self.world
         dst = self.dst
         if (vm := world.vm_by_ip(dst)) is not None:
-            return Place(kind="vm", name=vm.name)
+            return Place(kind=PlaceKind.VM, name=vm.name)
         if (nva := world.nva_by_ip(dst)) is not None:
-            return Place(kind="nva", name=nva.name)
+            return Place(kind=PlaceKind.NVA, name=nva.name)
         if (lb := world.lb_by_frontend(dst)) is not None:
-            return Place(kind="lb", name=lb.name)
+            return Place(kind=PlaceKind.LB, name=lb.name)
         self.dropped(
             DropCause.NO_DESTINATION,
             nic_name,
@@ -374,8 +390,8 @@ class _Walk:
         if not kept:
             self.flow = replace(flow, dst_ip=decision.dst_ip, dst_port=decision.dst_port)
         if decision.backend in self.world.nvas:
-            return Place(kind="nva", name=decision.backend)
-        return Place(kind="vm", name=decision.backend)
+            return Place(kind=PlaceKind.NVA, name=decision.backend)
+        return Place(kind=PlaceKind.VM, name=decision.backend)
 
     def lb_dropped(self, lb: LbNode, decision: object, no_rule: bool) -> None:
         reason_code = decision.reason if isinstance(decision, Dropped) else DropReason.NO_RULE
@@ -453,7 +469,7 @@ class _Walk:
                 f"route via the subnet gateway hands it to the Azure fabric",
                 route="0.0.0.0/0",
             )
-        return Place(kind="nic", name=node.nic)
+        return Place(kind=PlaceKind.NIC, name=node.nic)
 
     def at_branch(self, place: Place) -> Place | None:
         world = self.world
@@ -473,7 +489,7 @@ class _Walk:
                 load_balancer=lb.name,
                 model=ReturnPath.VIA_LB.value,
             )
-            return Place(kind="lb", name=lb.name, via_frontend=True)
+            return Place(kind=PlaceKind.LB, name=lb.name, via_frontend=True)
         live = sorted(n for n in branch.nvas if world.nva(n).serving)
         if not live:
             self.dropped(
@@ -497,7 +513,7 @@ class _Walk:
             hash=f"{value:016x}",
             model=ReturnPath.BRANCH_ECMP.value,
         )
-        return Place(kind="nva", name=pick)
+        return Place(kind=PlaceKind.NVA, name=pick)
 
 
 def walk(world: World, start: Place, flow: Flow, now: float, direction: str) -> Leg:
