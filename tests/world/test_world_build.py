@@ -205,3 +205,17 @@ def test_options_are_checked() -> None:
         WorldOptions(hop_limit=0)
     with pytest.raises(WorldError, match="hold_time"):
         WorldOptions(hold_time=-1.0)
+
+
+def test_advertised_view_is_what_the_nvas_received() -> None:
+    w = world("next-hop-ip")
+    server = w.route_servers["rs"].server
+    for peering in ("nva1", "nva2"):
+        advertised = server.advertised_routes(peering)
+        for role, rows in advertised.items():
+            instance_ip = ipaddress.IPv4Address(w.route_servers["rs"].instance_ips[role])
+            vnet_row = next(r for r in rows if r["network"] == "10.1.0.0/16")
+            assert (vnet_row["nextHop"], vnet_row["asPath"]) == (str(instance_ip), "65515")
+            node = w.nvas[peering]
+            received = {str(k[2]) for k in (*node.learned, *node.rejected) if k[1] == role}
+            assert received == {r["network"] for r in rows}
