@@ -164,9 +164,14 @@ class Store:
     # --- writes ----------------------------------------------------------------------
 
     def replace_all(
-        self, resources: Iterable[Resource], *, event: tuple[str, dict[str, Any]] | None = None
+        self,
+        resources: Iterable[Resource],
+        *,
+        event: tuple[str, dict[str, Any]] | None = None,
+        state: dict[str, Any] | None = None,
     ) -> None:
-        """Make the stored set exactly ``resources`` (and log ``event``) in one transaction."""
+        """Make the stored set exactly ``resources``, set the ``state`` values and log
+        ``event``, all in one transaction."""
         now = time.time()
         wanted = {(r.kind, r.name): r for r in resources}
         with self._transaction() as db:
@@ -187,24 +192,38 @@ class Store:
                     " updated_at = excluded.updated_at",
                     (r.kind, r.name, r.position, body, now),
                 )
+            for k, v in (state or {}).items():
+                self._set_state(db, k, v)
             if event is not None:
                 db.execute(
                     "INSERT INTO events (at, kind, detail) VALUES (?, ?, ?)",
                     (now, event[0], json.dumps(event[1], sort_keys=True)),
                 )
 
+    @staticmethod
+    def _set_state(db: sqlite3.Connection, key: str, value: Any) -> None:
+        db.execute(
+            "INSERT INTO state (key, value) VALUES (?, ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, json.dumps(value, sort_keys=True)),
+        )
+
     def get_state(self, key: str, default: Any = None) -> Any:
         """A small JSON value kept beside the resources (e.g. lab faults)."""
         row = self._db.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
         return json.loads(row[0]) if row is not None else default
 
-    def set_state(self, key: str, value: Any) -> None:
+    def set_state(
+        self, key: str, value: Any, *, event: tuple[str, dict[str, Any]] | None = None
+    ) -> None:
+        """Set one state value (and log ``event``) in one transaction."""
         with self._transaction() as db:
-            db.execute(
-                "INSERT INTO state (key, value) VALUES (?, ?)"
-                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (key, json.dumps(value, sort_keys=True)),
-            )
+            self._set_state(db, key, value)
+            if event is not None:
+                db.execute(
+                    "INSERT INTO events (at, kind, detail) VALUES (?, ?, ?)",
+                    (time.time(), event[0], json.dumps(event[1], sort_keys=True)),
+                )
 
     def log(self, kind: str, detail: dict[str, Any]) -> None:
         """Append one event."""

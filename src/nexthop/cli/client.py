@@ -14,7 +14,7 @@ from typing import Any, Protocol
 import httpx
 
 from nexthop.api import API_PREFIX
-from nexthop.clock import SystemClock
+from nexthop.clock import ManualClock
 from nexthop.service import ControlPlane, ControlPlaneError
 from nexthop.store import Store
 
@@ -40,10 +40,13 @@ class Client(Protocol):
 
 
 class LocalClient:
-    """Answers from the store at ``db`` (default: the user data directory)."""
+    """Answers from the store at ``db`` (default: the user data directory).
+
+    The model is rebuilt at model time 0 on every invocation (a ``ManualClock``), so
+    the same state always gives the same answer; lab faults fast-forward it."""
 
     def __init__(self, db: Path | None) -> None:
-        self.cp = ControlPlane(Store(db), SystemClock())
+        self.cp = ControlPlane(Store(db), ManualClock(0.0))
 
     def apply_text(self, text: str, source: str, *, dry_run: bool) -> dict[str, Any]:
         return self.cp.apply_text(text, source, dry_run=dry_run).to_json()

@@ -159,18 +159,25 @@ class ControlPlane:
     # --- writes ------------------------------------------------------------------------
 
     def _commit(
-        self, topology: Topology, changes: list[Change], event: str, dry_run: bool
+        self,
+        topology: Topology,
+        changes: list[Change],
+        event: str,
+        dry_run: bool,
+        warnings: list[str] | None = None,
     ) -> ApplyResult:
-        warnings = [str(w) for w in topology.warnings]
-        if dry_run or not changes:
+        if warnings is None:
+            warnings = [str(w) for w in topology.warnings]
+        if not changes:
             return ApplyResult(changes=changes, applied=False, warnings=warnings)
         failed = [n for n in self._failed if topology.nva(n) is not None]
         world = self._build_world(topology, failed)  # may raise: nothing written yet
+        if dry_run:
+            return ApplyResult(changes=changes, applied=False, warnings=warnings)
         resources = to_resources(topology)
         detail = {"changes": [c.to_json() for c in changes]}
-        self._store.replace_all(resources, event=(event, detail))
-        if failed != self._failed:
-            self._store.set_state(FAILED_NVAS_KEY, failed)
+        state = {FAILED_NVAS_KEY: failed} if failed != self._failed else None
+        self._store.replace_all(resources, event=(event, detail), state=state)
         self._resources, self._topology, self._world, self._failed = (
             resources,
             topology,
@@ -182,12 +189,16 @@ class ControlPlane:
         return ApplyResult(changes=changes, applied=True, warnings=warnings)
 
     def apply(self, topology: Topology | LoadedTopology, *, dry_run: bool = False) -> ApplyResult:
-        """Make the stored topology equal ``topology`` (declarative create/update/delete)."""
+        """Make the stored topology equal ``topology`` (declarative create/update/delete).
+        The whole topology is validated and its model built before anything is written;
+        with ``dry_run`` only the diff is returned."""
+        warnings = None
         if isinstance(topology, LoadedTopology):
+            warnings = [str(w) for w in topology.warnings]  # positioned: file:line:column
             topology = topology.topology
         with self._lock:
             changes = diff_resources(self._resources, to_resources(topology))
-            return self._commit(topology, changes, "apply", dry_run)
+            return self._commit(topology, changes, "apply", dry_run, warnings)
 
     def apply_text(
         self, text: str, source: str = "<request>", *, dry_run: bool = False
@@ -336,10 +347,10 @@ class ControlPlane:
         with self._lock:
             self._require_nva(nva)
             if nva not in self._failed:
+                failed = [*self._failed, nva]
+                self._store.set_state(FAILED_NVAS_KEY, failed, event=("lab.fail", {"nva": nva}))
+                self._failed = failed
                 self._skew += views.fail_nva(self._tick(), nva)
-                self._failed = [*self._failed, nva]
-                self._store.set_state(FAILED_NVAS_KEY, self._failed)
-                self._store.log("lab.fail", {"nva": nva})
             return self.lab_status()
 
     def lab_restore(self, nva: str) -> dict[str, Any]:
@@ -347,10 +358,11 @@ class ControlPlane:
         with self._lock:
             self._require_nva(nva)
             if nva in self._failed:
+                failed = [n for n in self._failed if n != nva]
+                event = ("lab.restore", {"nva": nva})
+                self._store.set_state(FAILED_NVAS_KEY, failed, event=event)
+                self._failed = failed
                 self._skew += views.restore_nva(self._tick(), nva)
-                self._failed = [n for n in self._failed if n != nva]
-                self._store.set_state(FAILED_NVAS_KEY, self._failed)
-                self._store.log("lab.restore", {"nva": nva})
             return self.lab_status()
 
     def lab_status(self) -> dict[str, Any]:
