@@ -30,9 +30,13 @@ import asyncio
 import contextlib
 import ipaddress
 import json
+import shutil
+import ssl
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
+from pathlib import Path
 from typing import Any, Protocol
 
 import structlog
@@ -68,7 +72,7 @@ from nexthop.runtime.bgp_transport import SessionDriver
 from nexthop.runtime.probes import ProbeResponder
 from nexthop.runtime.probes import ResponderMode as ServeMode
 
-__all__ = ["DEFAULT_HEARTBEAT_PORT", "BuiltinNva", "NvaTimers", "StandIns"]
+__all__ = ["DEFAULT_HEARTBEAT_PORT", "BuiltinNva", "NvaTimers", "StandIns", "self_signed_context"]
 
 DEFAULT_HEARTBEAT_PORT = 3784
 """UDP port of the lab heartbeat (BFD's single-hop port, RFC 5881 §4, as a
@@ -94,6 +98,42 @@ class NvaTimers:
     keepalive_time: int = 60
     connect_retry: float = 5.0
     idle_hold: float = 1.0
+
+
+async def self_signed_context(common_name: str) -> ssl.SSLContext | None:
+    """A server TLS context with a fresh self-signed certificate (``openssl req``),
+    for HTTPS probe responders; None without openssl. Azure's HTTPS probe does not
+    validate the certificate, and neither does ``runtime.probes``."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        return None
+    with tempfile.TemporaryDirectory(prefix="nexthop-lab-") as tmp:
+        key, cert = Path(tmp) / "key.pem", Path(tmp) / "cert.pem"
+        process = await asyncio.create_subprocess_exec(
+            openssl,
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "30",
+            "-subj",
+            f"/CN={common_name}",
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        if await process.wait() != 0:
+            return None
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(cert, key)
+        return context
 
 
 class _Heartbeats(asyncio.DatagramProtocol):
@@ -149,6 +189,7 @@ class BuiltinNva:
                 for n in bgp.neighbors
             ]
         self.responder: ProbeResponder | None = None
+        self._tls: ssl.SSLContext | None = None
         self._heartbeat: asyncio.DatagramTransport | None = None
         self._ha_timer: asyncio.TimerHandle | None = None
         self._responder_lock = asyncio.Lock()
@@ -170,8 +211,15 @@ class BuiltinNva:
         if self._responder_spec is not None:
             spec = self._responder_spec
             mode = ServeMode.TCP if spec.protocol is ProbeProtocol.TCP else ServeMode.HTTP
+            if spec.protocol is ProbeProtocol.HTTPS and self._tls is None:
+                self._tls = await self_signed_context(self.name)
+                if self._tls is None:
+                    self.log.warning("https_responder_without_tls", reason="no openssl")
             self.responder = ProbeResponder(
-                self.stand_in, self._addresses.port(spec.port), mode=mode
+                self.stand_in,
+                self._addresses.port(spec.port),
+                mode=mode,
+                tls=self._tls if spec.protocol is ProbeProtocol.HTTPS else None,
             )
         if self.ha is not None and self._ha_peer is not None:
             transport, _ = await self._loop.create_datagram_endpoint(
