@@ -57,6 +57,7 @@ def lab(
     loop = LoopThread()
     listener = make_side(loop, f"127.0.20.{index}", 4200000001, 1)
     dialer = make_side(loop, f"127.0.30.{index}", 4200000002, 2)
+    mutual = make_side(loop, f"127.0.40.{index}", 4200000003, 3)
     address = f"127.0.10.{index}"
     asn = 65000 + index
     daemon = cls(
@@ -67,18 +68,21 @@ def lab(
         neighbors=(
             Neighbor(listener.address, listener.asn, listener.speaker.listen_port, passive=False),
             Neighbor(dialer.address, dialer.asn, dialer.speaker.listen_port, passive=True),
+            Neighbor(mutual.address, mutual.asn, mutual.speaker.listen_port, passive=False),
         ),
         routes=daemon_routes(index, asn),
     )
     # Peers first: a daemon that dials an unconfigured peer is refused and backs off.
     add_daemon_peer(loop, listener, daemon, passive=True)
     add_daemon_peer(loop, dialer, daemon, passive=False)
+    add_daemon_peer(loop, mutual, daemon, passive=False)
     daemon.start()
     result = Lab(
         loop=loop,
         daemon=daemon,
         listener=listener,
         dialer=dialer,
+        mutual=mutual,
         daemon_routes=daemon.routes,
     )
     try:

@@ -6,7 +6,11 @@ Layout for the daemon with index ``i`` (FRR 2, BIRD 3, GoBGP 4, ExaBGP 5):
 * ``listener``: a nexthop speaker on 127.0.20.i, AS 4200000001, passive — the
   daemon dials it;
 * ``dialer``: a nexthop speaker on 127.0.30.i, AS 4200000002, active — it dials
-  the daemon, which is passive for it.
+  the daemon, which is passive for it;
+* ``mutual``: a nexthop speaker on 127.0.40.i, AS 4200000003; both ends dial
+  (the usual default), which must still end in exactly one session. Whether the
+  two connections actually collide (RFC 4271 §6.8) depends on timing; the
+  deterministic collision test is in tests/runtime/test_speaker.py.
 
 The speakers run on an asyncio loop in a background thread so that module-scoped
 fixtures can keep them up across tests; ``LoopThread.run``/``call`` hand work to
@@ -82,11 +86,15 @@ class Lab:
     daemon: Daemon
     listener: NexthopSide
     dialer: NexthopSide
+    mutual: NexthopSide
     daemon_routes: tuple[Originated, ...]
 
     @property
-    def sides(self) -> tuple[NexthopSide, NexthopSide]:
-        return (self.listener, self.dialer)
+    def sides(self) -> tuple[NexthopSide, ...]:
+        return (self.listener, self.dialer, self.mutual)
+
+    def side(self, which: str) -> NexthopSide:
+        return {"listener": self.listener, "dialer": self.dialer, "mutual": self.mutual}[which]
 
     def state(self, side: NexthopSide) -> SessionState:
         return self.loop.call(lambda: side.speaker.peer_state(self.daemon.address))
@@ -117,14 +125,14 @@ def make_side(loop: LoopThread, address: str, asn: int, tag: int) -> NexthopSide
     next hops, a community and a large community."""
     routes = (
         Originated(
-            prefix=f"203.0.113.{(tag - 1) * 128}/25",
-            next_hop=f"192.0.2.{100 * tag}",
+            prefix=f"203.0.113.{(tag - 1) * 64}/26",
+            next_hop=f"192.0.2.{100 + tag}",
             communities=(f"64512:{tag}",),
             large_communities=(f"{asn}:{tag}:{tag}",),
         ),
         Originated(
             prefix=f"2001:db8:ff0{tag}::/48",
-            next_hop=f"2001:db8::{100 * tag}",
+            next_hop=f"2001:db8::{100 + tag}",
             communities=(f"64512:{tag}",),
             large_communities=(f"{asn}:{tag}:{tag}",),
         ),

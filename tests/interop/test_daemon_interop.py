@@ -17,11 +17,12 @@ from nexthop.net.prefix import parse_address
 
 TIMEOUT = 30.0
 SHUTDOWN_TEXT = "nexthop interop: planned maintenance"
-SIDES = ["listener", "dialer"]  # daemon dials nexthop / nexthop dials the daemon
+# The daemon dials nexthop / nexthop dials the daemon / both dial (collisions).
+SIDES = ["listener", "dialer", "mutual"]
 
 
 def side_of(lab: Lab, which: str) -> NexthopSide:
-    return lab.listener if which == "listener" else lab.dialer
+    return lab.side(which)
 
 
 def community_text(value: int) -> str:
@@ -144,7 +145,7 @@ def test_route_refresh_from_the_daemon_makes_nexthop_resend(
         wait_until(lambda o=origin: lab.seen_by_daemon(o.prefix), TIMEOUT, describe())
 
 
-def test_daemon_restart_reestablishes_both_sessions(lab: Lab, describe: Callable[[], str]) -> None:
+def test_daemon_restart_reestablishes_every_session(lab: Lab, describe: Callable[[], str]) -> None:
     for side in lab.sides:
         lab.wait_established(side, TIMEOUT)
     before = {
