@@ -12,13 +12,12 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
 from nexthop.cli.options import DbOption, OutputOption, ServerOption, TokenOption, client, fail
-from nexthop.cli.render import Output, emit, key, rows_table
+from nexthop.cli.render import Output, emit, key, progress, rows_table
 
-__all__ = ["apply", "changes_table", "progress"]
+__all__ = ["apply", "changes_table", "read_file"]
 
 CHANGE_COLUMNS = (
     ("Action", key("action")),
@@ -34,17 +33,6 @@ def changes_table(changes: list[dict[str, Any]], title: str) -> Table:
         {**c, "action": f"[{ACTION_STYLE.get(c['action'], '')}]{c['action']}[/]"} for c in changes
     ]
     return rows_table(rows, CHANGE_COLUMNS, title)
-
-
-def progress(console: Console) -> Progress:
-    """A spinner with the current step, shown only on a terminal."""
-    return Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        console=console,
-        transient=True,
-        disable=not console.is_terminal,
-    )
 
 
 def read_file(file: Path) -> str:

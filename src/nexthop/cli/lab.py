@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
+from rich.console import Console
 from rich.table import Table
 
 from nexthop.cli.options import DbOption, OutputOption, ServerOption, TokenOption, run
-from nexthop.cli.render import Output, emit, key, rows_table
+from nexthop.cli.render import Output, emit, key, progress, rows_table
 
 __all__ = ["app"]
 
@@ -74,7 +75,9 @@ def traffic(  # noqa: PLR0917 - Typer maps parameters to options
     token: TokenOption = None,
 ) -> None:
     """Run flows through the model and count where they went."""
-    data = run(db, server, token, lambda c: c.lab_traffic(flows, source, destination))
+    with progress(Console(stderr=True)) as bar:
+        bar.add_task(f"running {flows} flow(s)", total=None)
+        data = run(db, server, token, lambda c: c.lab_traffic(flows, source, destination))
     emit(data, output, _traffic_tables)
 
 

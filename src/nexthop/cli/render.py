@@ -14,9 +14,10 @@ from typing import Any
 import typer
 import yaml
 from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
-__all__ = ["Column", "Output", "emit", "rows_table"]
+__all__ = ["Column", "Output", "emit", "key", "progress", "rows_table"]
 
 Column = tuple[str, Callable[[dict[str, Any]], Any]]
 
@@ -62,3 +63,14 @@ def emit(data: Any, output: Output, table: Callable[[Any], Table | Sequence[Tabl
         built = table(data)
         for t in [built] if isinstance(built, Table) else built:
             console.print(t)
+
+
+def progress(console: Console) -> Progress:
+    """A spinner with the current step, shown only on a terminal."""
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    )

@@ -14,8 +14,9 @@ import uvicorn
 from rich.console import Console
 
 from nexthop.api import create_app
-from nexthop.cli.apply import changes_table, progress, read_file
+from nexthop.cli.apply import changes_table, read_file
 from nexthop.cli.options import DbOption, TokenOption, fail
+from nexthop.cli.render import progress
 from nexthop.clock import SystemClock
 from nexthop.service import ControlPlane, ControlPlaneError
 from nexthop.store import Store, StoreError
