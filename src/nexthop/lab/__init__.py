@@ -3,7 +3,8 @@
 ``addresses`` maps topology addresses to loopback stand-ins, ``nva`` is the
 built-in NVA (BGP speaker, probe responder, HA heartbeat), ``lab`` orchestrates
 route servers, NVAs, load balancers and the model world, and ``failover``
-measures active-passive failover. See docs/lab.md.
+measures active-passive failover; ``frr`` renders an NVA's FRR configuration for
+running a real ``bgpd`` as an external NVA. See docs/lab.md.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from nexthop.lab.addresses import (
     AddressMapError,
 )
 from nexthop.lab.failover import FailoverResult, measure_failover
+from nexthop.lab.frr import bgpd_command, lab_frr_config
 from nexthop.lab.lab import (
     AZURE_PROBE_SOURCE,
     LAB_AZURE_LIKE,
@@ -42,5 +44,7 @@ __all__ = [
     "LabError",
     "LabTimers",
     "NvaTimers",
+    "bgpd_command",
+    "lab_frr_config",
     "measure_failover",
 ]
