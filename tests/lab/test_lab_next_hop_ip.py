@@ -106,6 +106,9 @@ def test_next_hop_ip_lab_end_to_end(addresses: AddressMap) -> None:
             for port in range(41000, 41064)
         }
         assert carriers == {"nva1", "nva2"}
+        report = lab.traffic(count=60, seed=7)
+        assert report.delivered == report.total == 60
+        assert set(report.per_nva) == {"nva1", "nva2"}
 
     asyncio.run(main())
     assert lab.world is None

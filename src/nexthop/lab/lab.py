@@ -30,13 +30,12 @@ import asyncio
 import dataclasses
 import functools
 import ipaddress
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import structlog
 
-from nexthop import world as world_pkg
 from nexthop.bgp.fsm import SessionState
 from nexthop.config import Topology, route_server_instance_ips
 from nexthop.config.types import ROUTE_SERVER_SUBNET
@@ -58,6 +57,7 @@ from nexthop.world import bgp_model
 from nexthop.world.build import World
 from nexthop.world.model import AZURE_LIKE, FAST, LearnedRoute, TimerProfile, WorldOptions
 from nexthop.world.trace import Trace, trace
+from nexthop.world.traffic import FlowSpec, TrafficReport, generate_flows, run_traffic
 
 __all__ = [
     "AZURE_PROBE_SOURCE",
@@ -446,12 +446,21 @@ class Lab:
             kwargs["dst_port"] = dst_port
         return trace(world, source, destination_ip, protocol, **kwargs)
 
-    def traffic(self, *args: Any, **kwargs: Any) -> Any:
-        """``nexthop.world.run_traffic`` on the live-synced world."""
-        run_traffic: Callable[..., Any] | None = getattr(world_pkg, "run_traffic", None)
-        if run_traffic is None:
-            raise LabError("this build of nexthop.world has no run_traffic")
-        return run_traffic(self._sync(), *args, **kwargs)
+    def traffic(
+        self,
+        flows: Iterable[FlowSpec] | None = None,
+        *,
+        count: int = 100,
+        seed: int = 0,
+        source: str | None = None,
+        destination: str | None = None,
+    ) -> TrafficReport:
+        """``nexthop.world.run_traffic`` on the live-synced world: ``flows``, or
+        ``count`` generated ones (``generate_flows``, deterministic per ``seed``)."""
+        world = self._sync()
+        if flows is None:
+            flows = generate_flows(world, count, seed=seed, source=source, destination=destination)
+        return run_traffic(world, flows, world.now)
 
     # --- status ------------------------------------------------------------------------
 
