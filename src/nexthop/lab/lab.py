@@ -149,6 +149,7 @@ class Lab:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._listeners: list[Callable[[], None]] = []
         self._seen: dict[str, tuple[bool, HaState | None]] = {}
+        self._external_learned: dict[str, dict[Any, LearnedRoute]] = {}
         self.log = structlog.get_logger("nexthop.lab").bind(topology=topology.name or "")
 
     def _map_addresses(self, topology: Topology) -> None:
@@ -260,6 +261,7 @@ class Lab:
             node = world.nva(nva.name)
             if nva.name in self.external:
                 node.ha = None
+                self._external_learned[nva.name] = dict(node.learned)
                 continue
             peer = nva.ha.heartbeat.peer if nva.ha.heartbeat is not None else None
             peer_nva = self.topology.nva(peer) if peer is not None else None
@@ -400,6 +402,8 @@ class Lab:
         for nva in self.nvas.values():
             self._mirror(world, nva)
         for name in self.external:
+            # What an external NVA learned is not visible: keep the model's view
+            # of it for the sessions that are up, drop it for the others.
             node = world.nva(name)
             node.established = {
                 (rs, s.instance)
@@ -407,6 +411,11 @@ class Lab:
                 for s in host.sessions()
                 if s.state is SessionState.ESTABLISHED
                 and int(ipaddress.IPv4Address(s.peer_ip)) == node.ip
+            }
+            node.learned = {
+                key: route
+                for key, route in self._external_learned.get(name, {}).items()
+                if (key[0], key[1]) in node.established
             }
         return world
 

@@ -208,6 +208,16 @@ class BuiltinNva:
             return
         self._loop = asyncio.get_running_loop()
         self.running = True
+        try:
+            await self._start()
+        except BaseException:
+            await self.crash()
+            raise
+        self.log.info("nva_started", address=self.address, stand_in=self.stand_in)
+        self._changed()
+
+    async def _start(self) -> None:
+        assert self._loop is not None
         if self._responder_spec is not None:
             spec = self._responder_spec
             mode = ServeMode.TCP if spec.protocol is ProbeProtocol.TCP else ServeMode.HTTP
@@ -225,7 +235,6 @@ class BuiltinNva:
             transport, _ = await self._loop.create_datagram_endpoint(
                 lambda: _Heartbeats(self._heartbeat_in),
                 local_addr=(self.stand_in, self._heartbeat_port),
-                reuse_port=True,
             )
             self._heartbeat = transport
         if self.ha is not None:
@@ -233,8 +242,6 @@ class BuiltinNva:
         await self._sync_responder()
         for neighbor in self._neighbors:
             self._start_session(neighbor)
-        self.log.info("nva_started", address=self.address, stand_in=self.stand_in)
-        self._changed()
 
     async def crash(self) -> None:
         """Fail like a dead VM: reset TCP, no NOTIFICATION, no answers, no heartbeats."""
