@@ -374,6 +374,38 @@ def test_dialing_retries_until_the_peer_listens() -> None:
     run(scenario())
 
 
+@pytest.mark.slow
+def test_keepalives_hold_the_session_over_several_hold_times() -> None:
+    """Hold time 3 s, keepalive 1 s: only the driver's one re-armed timer keeps
+    KEEPALIVEs flowing; a missed re-arm would expire the peer's hold timer."""
+
+    async def scenario() -> None:
+        short = {**TIMERS, "hold_time": 3, "keepalive": 1}
+        a = Speaker(A_ASN, A_ADDR, listen_address=A_ADDR, listen_port=0)
+        b = Speaker(B_ASN, B_ADDR, listen_address=B_ADDR, listen_port=0)
+        await a.start()
+        await b.start()
+        try:
+            b.add_peer(PeerConfig(address=A_ADDR, asn=A_ASN, passive=True, **short))
+            a.add_peer(PeerConfig(address=B_ADDR, asn=B_ASN, port=b.listen_port, **short))
+            await a.wait_established(B_ADDR, TIMEOUT)
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 20
+            while True:  # KEEPALIVEs raise no event, so poll the counters
+                counters = [a.counters(B_ADDR), b.counters(A_ADDR)]
+                if all(c is not None and c.messages_in["KEEPALIVE"] >= 6 for c in counters):
+                    break
+                assert loop.time() < deadline, counters
+                await asyncio.sleep(0.2)
+            for c in counters:
+                assert c is not None
+                assert (c.established_count, c.flaps) == (1, 0)
+        finally:
+            await stop_all(a, b)
+
+    run(scenario())
+
+
 def test_announce_rejects_an_ipv6_prefix_without_next_hop() -> None:
     speaker = Speaker(A_ASN, A_ADDR, listen_address=A_ADDR, listen_port=0)
     with pytest.raises(ValueError, match="next hop is required"):
