@@ -35,6 +35,7 @@ class Client(Protocol):
     def lab_fail(self, nva: str) -> dict[str, Any]: ...
     def lab_restore(self, nva: str) -> dict[str, Any]: ...
     def lab_status(self) -> dict[str, Any]: ...
+    def lab_down(self) -> dict[str, Any]: ...
     def lab_traffic(self, flows: int, source: str | None, destination: str | None) -> Any: ...
     def close(self) -> None: ...
 
@@ -80,6 +81,9 @@ class LocalClient:
 
     def lab_status(self) -> dict[str, Any]:
         return self.cp.lab_status()
+
+    def lab_down(self) -> dict[str, Any]:
+        return self.cp.lab_down()
 
     def lab_traffic(self, flows: int, source: str | None, destination: str | None) -> Any:
         return self.cp.lab_traffic(flows, source, destination)
@@ -162,6 +166,10 @@ class RemoteClient:
 
     def lab_status(self) -> dict[str, Any]:
         result: dict[str, Any] = self._call("GET", "/lab/status")
+        return result
+
+    def lab_down(self) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("POST", "/lab/down")
         return result
 
     def lab_traffic(self, flows: int, source: str | None, destination: str | None) -> Any:

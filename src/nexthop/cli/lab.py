@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from nexthop.cli import options
+from nexthop.cli.lab_runtime import run_lab
 from nexthop.cli.options import DbOption, OutputOption, ServerOption, TokenOption, run
 from nexthop.cli.render import Output, emit, key, progress, rows_table
+from nexthop.cli.serve import DEFAULT_PORT, open_and_apply
+from nexthop.lab import Lab, LabError
+from nexthop.service import ControlPlaneError
 
 __all__ = ["app"]
 
@@ -27,6 +34,70 @@ STATUS_COLUMNS = (
 
 def _status_table(data: dict[str, Any]) -> Any:
     return rows_table(data["nvas"], STATUS_COLUMNS, "NVAs")
+
+
+@app.command()
+def up(  # noqa: PLR0917 - Typer maps parameters to options
+    file: Annotated[Path | None, typer.Argument(help="Topology file to apply first.")] = None,
+    host: Annotated[str, typer.Option("--host", help="API listen address.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="API listen port.")] = DEFAULT_PORT,
+    fast: Annotated[
+        bool, typer.Option("--fast/--topology-timers", help="Sub-second probes and BGP timers.")
+    ] = True,
+    bgp_port: Annotated[
+        int | None, typer.Option("--bgp-port", help="BGP port of the loopback stand-ins.")
+    ] = None,
+    port_offset: Annotated[
+        int | None,
+        typer.Option("--port-offset", help="Added to probe ports below 1024 (default 10000)."),
+    ] = None,
+    db: DbOption = None,
+    token: TokenOption = None,
+    log_level: Annotated[str, typer.Option("--log-level")] = "warning",
+) -> None:
+    """Run the topology live on loopback (route servers, NVAs, probes) and serve the API;
+    the views then answer from the live lab. Ctrl-C brings it down."""
+    console = Console(stderr=True)
+    with progress(console) as bar:
+        bar.add_task("restoring state", total=None)
+        cp = open_and_apply(db, file, console)
+
+    def announce(lab: Lab) -> None:
+        console.print(
+            f"lab up: {len(lab.hosts)} route server(s), {len(lab.nvas)} NVA(s) on loopback;"
+            f" API on http://{host}:{port} (docs at /docs)"
+        )
+
+    try:
+        asyncio.run(
+            run_lab(
+                cp,
+                host=host,
+                port=port,
+                token=token,
+                fast=fast,
+                bgp_port=bgp_port,
+                port_offset=port_offset,
+                log_level=log_level,
+                on_up=announce,
+            )
+        )
+    except (ControlPlaneError, LabError, ValueError, OSError) as exc:
+        raise options.fail(str(exc)) from None
+    finally:
+        cp.close()
+
+
+@app.command()
+def down(
+    output: OutputOption = Output.TABLE,
+    server: ServerOption = "http://127.0.0.1:8179",
+    token: TokenOption = None,
+) -> None:
+    """Stop the live lab of a running `nexthop lab up` (the model answers again)."""
+    if not server:
+        raise options.fail("lab down needs --server (the `nexthop lab up` API)")
+    emit(run(None, server, token, lambda c: c.lab_down()), output, _status_table)
 
 
 @app.command()

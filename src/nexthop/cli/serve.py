@@ -21,9 +21,29 @@ from nexthop.clock import SystemClock
 from nexthop.service import ControlPlane, ControlPlaneError
 from nexthop.store import Store, StoreError
 
-__all__ = ["serve"]
+__all__ = ["DEFAULT_PORT", "open_and_apply", "serve"]
 
 DEFAULT_PORT = 8179
+
+
+def open_and_apply(db: Path | None, file: Path | None, console: Console) -> ControlPlane:
+    """Open the store (restoring every resource), then apply ``file`` if given and print
+    the changes; exits 1 with the message on any error."""
+    try:
+        cp = ControlPlane(Store(db), SystemClock())
+    except (ControlPlaneError, StoreError) as exc:
+        raise fail(str(exc)) from None
+    if file is not None:
+        try:
+            result = cp.apply_text(read_file(file), str(file))
+        except ControlPlaneError as exc:
+            cp.close()
+            raise fail(str(exc)) from None
+        if result.changes:
+            console.print(changes_table([c.to_json() for c in result.changes], "Applied"))
+        for warning in result.warnings:
+            console.print(f"warning: {warning}")
+    return cp
 
 
 def serve(  # noqa: PLR0917 - Typer maps parameters to options
@@ -36,22 +56,13 @@ def serve(  # noqa: PLR0917 - Typer maps parameters to options
 ) -> None:
     """Run the control plane and its REST API (OpenAPI docs at /docs)."""
     console = Console(stderr=True)
+    with progress(console) as bar:
+        bar.add_task("restoring state and applying", total=None)
+        cp = open_and_apply(db, file, console)
     try:
-        with progress(console) as bar:
-            step = bar.add_task("restoring state", total=None)
-            cp = ControlPlane(Store(db), SystemClock())
-            if file is not None:
-                bar.update(step, description=f"applying {file}")
-                result = cp.apply_text(read_file(file), str(file))
-                if result.changes:
-                    console.print(changes_table([c.to_json() for c in result.changes], "Applied"))
-                for warning in result.warnings:
-                    console.print(f"warning: {warning}")
-            bar.update(step, description="starting the API")
-            app = create_app(cp, token=token, bind_host=host)
-    except (ControlPlaneError, StoreError) as exc:
-        raise fail(str(exc)) from None
+        app = create_app(cp, token=token, bind_host=host)
     except ValueError as exc:
+        cp.close()
         raise fail(str(exc)) from None
     console.print(
         f"nexthop serving on http://{host}:{port} (docs at /docs, state in {cp.store.path})"

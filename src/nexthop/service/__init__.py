@@ -9,7 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 from nexthop.config import Topology
-from nexthop.service.control_plane import ApplyResult, ControlPlane, Runtime, validate_topology
+from nexthop.service.control_plane import (
+    ApplyResult,
+    ControlPlane,
+    LiveRuntime,
+    Runtime,
+    validate_topology,
+)
 from nexthop.service.errors import Conflict, ControlPlaneError, NotFound
 from nexthop.service.resources import KINDS, SETTINGS_KIND, Action, Change
 
@@ -22,6 +28,7 @@ __all__ = [
     "Conflict",
     "ControlPlane",
     "ControlPlaneError",
+    "LiveRuntime",
     "NotFound",
     "Runtime",
     "topology_from_data",

@@ -8,10 +8,11 @@ only then commit to SQLite in one transaction and swap the in-memory state; any
 failure before the commit leaves the database and memory as they were.
 
 Runtime seam: ``attach_runtime(runtime)`` hands a live runtime (real TCP route
-server and NVAs, ``nexthop.runtime``/``nexthop.lab``) the current topology and
-World, and calls ``runtime.topology_changed(topology, world)`` after each
-committed change and ``runtime.close()`` on ``close()``. The sans-IO World stays
-the source of the views; the runtime mirrors it onto sockets.
+server and NVAs, ``nexthop.lab.Lab`` through ``nexthop.cli.lab_runtime``) the
+current topology and World; it is told ``topology_changed(topology, world)``
+after each committed change and ``close()`` on ``close()``/``lab_down()``. A
+``LiveRuntime`` (``live`` true) also answers the views from its live-synced
+World and receives the lab's NVA faults; otherwise the model answers.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from pydantic import ValidationError
 
@@ -45,17 +46,39 @@ from nexthop.service.resources import (
 from nexthop.store import Resource, Store
 from nexthop.world import World
 
-__all__ = ["ApplyResult", "ControlPlane", "Runtime", "validate_topology"]
+__all__ = ["ApplyResult", "ControlPlane", "LiveRuntime", "Runtime", "validate_topology"]
+
+_T = TypeVar("_T")
 
 FAILED_NVAS_KEY = "lab.failed_nvas"
 
 
 class Runtime(Protocol):
-    """What ``attach_runtime`` expects from a live runtime."""
+    """What ``attach_runtime`` expects: told about every committed topology."""
 
     def topology_changed(self, topology: Topology, world: World) -> None: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class LiveRuntime(Protocol):
+    """A runtime that also answers the views while ``live`` (e.g. the loopback lab):
+    ``with_world(fn)`` runs ``fn`` on its live-synced World (on its own thread or
+    loop, returning the result), and NVA faults are applied to the real NVAs."""
+
+    @property
+    def live(self) -> bool: ...
+
+    def topology_changed(self, topology: Topology, world: World) -> None: ...
+
+    def close(self) -> None: ...
+
+    def with_world(self, fn: Callable[[World], _T]) -> _T: ...
+
+    def fail_nva(self, nva: str) -> None: ...
+
+    def restore_nva(self, nva: str) -> None: ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -115,6 +138,11 @@ class ControlPlane:
         if self._world is None:
             raise ControlPlaneError("empty", "no topology applied yet; run `nexthop apply -f FILE`")
         return self._world
+
+    @property
+    def failed_nvas(self) -> list[str]:
+        """NVAs the lab has failed (persisted)."""
+        return list(self._failed)
 
     def attach_runtime(self, runtime: Runtime) -> None:
         """Let a live runtime mirror the model; it is told about every committed change."""
@@ -291,44 +319,56 @@ class ControlPlane:
             return self._commit(topology, changes, "delete", dry_run=False)
 
     def events(self, limit: int = 50) -> list[dict[str, Any]]:
-        return [
-            {"id": e.id, "at": e.at, "kind": e.kind, "detail": e.detail}
-            for e in self._store.events(limit)
-        ]
+        """The newest ``limit`` entries of the event log (applies, lab faults), oldest first."""
+        with self._lock:
+            return [
+                {"id": e.id, "at": e.at, "kind": e.kind, "detail": e.detail}
+                for e in self._store.events(limit)
+            ]
 
     # --- views -------------------------------------------------------------------------
 
+    def _live(self) -> LiveRuntime | None:
+        rt = self._runtime
+        return rt if isinstance(rt, LiveRuntime) and rt.live else None
+
+    def _view(self, fn: Callable[[World], _T]) -> _T:
+        """``fn`` on the world that answers now: a live runtime's, else the model's
+        (advanced to the current model time). Runs under the lock."""
+        with self._lock:
+            self._topology_or_fail()
+            live = self._live()
+            if live is not None:
+                return live.with_world(fn)
+            return fn(self._tick())
+
     def routeserver_peerings(self, rs: str) -> list[dict[str, Any]]:
         """``az network routeserver peering list``."""
-        with self._lock:
-            return views.peerings(self._tick(), self._topology_or_fail(), rs)
+        return self._view(lambda w: views.peerings(w, self._topology_or_fail(), rs))
 
     def routeserver_peering(self, rs: str, name: str) -> dict[str, Any]:
         """``az network routeserver peering show`` plus per-instance state and counters."""
-        with self._lock:
-            return views.peering(self._tick(), self._topology_or_fail(), rs, name)
+        return self._view(lambda w: views.peering(w, self._topology_or_fail(), rs, name))
 
     def learned_routes(self, rs: str, peering: str) -> dict[str, list[dict[str, Any]]]:
-        with self._lock:
-            return views.learned_routes(self._tick(), rs, peering)
+        """``az network routeserver peering list-learned-routes``."""
+        return self._view(lambda w: views.learned_routes(w, rs, peering))
 
     def advertised_routes(self, rs: str, peering: str) -> dict[str, list[dict[str, Any]]]:
-        with self._lock:
-            return views.advertised_routes(self._tick(), rs, peering)
+        """``az network routeserver peering list-advertised-routes``."""
+        return self._view(lambda w: views.advertised_routes(w, rs, peering))
 
     def effective_route_table(self, nic: str) -> dict[str, list[dict[str, Any]]]:
-        with self._lock:
-            return views.effective_route_table(self._tick(), nic)
+        """``az network nic show-effective-route-table`` (a NIC, or its VM/NVA)."""
+        return self._view(lambda w: views.effective_route_table(w, nic))
 
     def backend_health(self, lb: str) -> dict[str, Any]:
-        with self._lock:
-            return views.backend_health(self._tick(), lb)
+        return self._view(lambda w: views.backend_health(w, lb))
 
     def trace(
         self, source: str, destination: str, protocol: str = "tcp", port: int = 443
     ) -> dict[str, Any]:
-        with self._lock:
-            return views.trace(self._tick(), source, destination, protocol, port)
+        return self._view(lambda w: views.trace(w, source, destination, protocol, port))
 
     def _topology_or_fail(self) -> Topology:
         if self._topology is None:
@@ -343,7 +383,8 @@ class ControlPlane:
 
     def lab_fail(self, nva: str) -> dict[str, Any]:
         """NVA ``nva`` dies; the model then runs until everyone has noticed (probes,
-        heartbeats, BGP hold timer). Persisted: a restart keeps it failed."""
+        heartbeats, BGP hold timer). Persisted: a restart keeps it failed. With a live
+        runtime attached, its NVA is killed too."""
         with self._lock:
             self._require_nva(nva)
             if nva not in self._failed:
@@ -351,6 +392,9 @@ class ControlPlane:
                 self._store.set_state(FAILED_NVAS_KEY, failed, event=("lab.fail", {"nva": nva}))
                 self._failed = failed
                 self._skew += views.fail_nva(self._tick(), nva)
+                live = self._live()
+                if live is not None:
+                    live.fail_nva(nva)
             return self.lab_status()
 
     def lab_restore(self, nva: str) -> dict[str, Any]:
@@ -363,12 +407,20 @@ class ControlPlane:
                 self._store.set_state(FAILED_NVAS_KEY, failed, event=event)
                 self._failed = failed
                 self._skew += views.restore_nva(self._tick(), nva)
+                live = self._live()
+                if live is not None:
+                    live.restore_nva(nva)
             return self.lab_status()
 
     def lab_status(self) -> dict[str, Any]:
+        """NVAs (up, failed by the lab, established sessions); ``live`` says whether a
+        live runtime answers."""
         with self._lock:
             topology = self._topology_or_fail()
-            return views.lab_status(self._tick(), topology, self._failed)
+            failed = list(self._failed)
+            status = self._view(lambda w: views.lab_status(w, topology, failed))
+            status["live"] = self._live() is not None
+            return status
 
     def lab_traffic(
         self,
@@ -378,6 +430,13 @@ class ControlPlane:
         seed: int = 0,
     ) -> dict[str, Any]:
         """Trace ``flows`` generated flows both ways and summarise them per NVA."""
+        return self._view(lambda w: views.traffic(w, flows, source, destination, seed))
+
+    def lab_down(self) -> dict[str, Any]:
+        """Detach and stop the live runtime, if any; the model answers again."""
         with self._lock:
-            self._topology_or_fail()
-            return views.traffic(self._tick(), flows, source, destination, seed)
+            runtime, self._runtime = self._runtime, None
+            if runtime is not None:
+                runtime.close()
+                self._store.log("lab.down", {})
+            return self.lab_status()

@@ -29,6 +29,12 @@ def restore(nva: str, cp: ControlPlaneDep) -> dict[str, Any]:
     return cp.lab_restore(nva)
 
 
+@router.post("/down", dependencies=[Depends(require_token)])
+def down(cp: ControlPlaneDep) -> dict[str, Any]:
+    """Stop the live lab (``nexthop lab up``); the model answers again."""
+    return cp.lab_down()
+
+
 @router.post("/traffic", dependencies=[Depends(require_token)])
 def traffic(body: TrafficRequest, cp: ControlPlaneDep) -> dict[str, Any]:
     return cp.lab_traffic(body.flows, body.source, body.destination)

@@ -1,0 +1,120 @@
+"""``nexthop lab up``: the control plane with the live loopback lab attached.
+
+``LabRuntime`` adapts ``nexthop.lab.Lab`` (asyncio) to the control plane's
+``LiveRuntime`` seam (called from the API's worker threads): views and faults are
+handed to the lab's event loop and waited for. ``run_lab`` restores the stored
+state, applies the file, brings the lab up and serves the API on the same loop
+until interrupted, then brings the lab down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import uvicorn
+
+from nexthop.api import create_app
+from nexthop.config import Topology
+from nexthop.lab import (
+    DEFAULT_BGP_PORT,
+    DEFAULT_LOW_PORT_OFFSET,
+    AddressMap,
+    Lab,
+    LabError,
+)
+from nexthop.service import ControlPlane, ControlPlaneError
+from nexthop.world import World
+
+__all__ = ["LabRuntime", "run_lab"]
+
+_T = TypeVar("_T")
+CALL_TIMEOUT_S = 30.0
+
+
+class LabRuntime:
+    """A running ``Lab`` on ``loop``, seen from other threads."""
+
+    def __init__(self, lab: Lab, loop: asyncio.AbstractEventLoop) -> None:
+        self.lab = lab
+        self.loop = loop
+
+    @property
+    def live(self) -> bool:
+        return self.lab.running
+
+    def _on_loop(self) -> bool:
+        try:
+            return asyncio.get_running_loop() is self.loop
+        except RuntimeError:
+            return False
+
+    def _call(self, make: Callable[[], Awaitable[_T]]) -> _T:
+        async def run() -> _T:
+            return await make()
+
+        if self._on_loop():
+            raise ControlPlaneError("lab_busy", "the lab cannot be called from its own loop")
+        try:
+            return asyncio.run_coroutine_threadsafe(run(), self.loop).result(CALL_TIMEOUT_S)
+        except LabError as exc:
+            raise ControlPlaneError("lab_error", str(exc)) from None
+
+    def with_world(self, fn: Callable[[World], _T]) -> _T:
+        async def view() -> _T:
+            world = self.lab.world
+            if world is None:
+                raise LabError("the lab is not up")
+            return fn(world)
+
+        return self._call(view)
+
+    def fail_nva(self, nva: str) -> None:
+        self._call(lambda: self.lab.fail(nva))
+
+    def restore_nva(self, nva: str) -> None:
+        self._call(lambda: self.lab.restore(nva))
+
+    def topology_changed(self, topology: Topology, world: World) -> None:
+        self.lab.topology_changed(topology, world)
+
+    def close(self) -> None:
+        self.lab.close()
+
+
+async def run_lab(
+    cp: ControlPlane,
+    *,
+    host: str,
+    port: int,
+    token: str | None,
+    fast: bool,
+    bgp_port: int | None,
+    port_offset: int | None,
+    log_level: str,
+    on_up: Callable[[Lab], None] | None = None,
+) -> None:
+    """Bring the lab up on ``cp``'s topology, serve the API, bring it down at exit."""
+    topology = cp.topology
+    if topology is None:
+        raise ControlPlaneError("empty", "no topology applied yet; give a FILE")
+    addresses = None
+    if bgp_port is not None or port_offset is not None:
+        addresses = AddressMap(
+            bgp_port=DEFAULT_BGP_PORT if bgp_port is None else bgp_port,
+            low_port_offset=DEFAULT_LOW_PORT_OFFSET if port_offset is None else port_offset,
+        )
+    lab = Lab(topology, addresses, fast=fast)
+    app = create_app(cp, token=token, bind_host=host)
+    await lab.up()
+    try:
+        cp.attach_runtime(LabRuntime(lab, asyncio.get_running_loop()))
+        for nva in cp.failed_nvas:
+            await lab.fail(nva)  # faults survive a restart in the live lab too
+        if on_up is not None:
+            on_up(lab)
+        config = uvicorn.Config(app, host=host, port=port, log_level=log_level)
+        await uvicorn.Server(config).serve()
+    finally:
+        await lab.down()
