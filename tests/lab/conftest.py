@@ -1,8 +1,10 @@
-"""Lab test helpers: a BGP port and heartbeat port nobody else is using, so a lab
-someone runs on the default ports (``nexthop lab up``) does not collide."""
+"""Lab test helpers: BGP, heartbeat and probe ports nobody else is using, so a lab
+someone runs on the default ports (``nexthop lab up``), or another run of these
+tests, does not collide."""
 
 from __future__ import annotations
 
+import random
 import socket
 
 import pytest
@@ -18,7 +20,10 @@ def _free(kind: socket.SocketKind) -> int:
 
 @pytest.fixture
 def addresses() -> AddressMap:
-    return AddressMap(bgp_port=_free(socket.SOCK_STREAM))
+    # Probe responders keep their topology ports plus an offset nobody else picks
+    # (an NVA probe port + offset stays below 65536 for the examples' ports).
+    offset = random.Random().randrange(1, 40) * 1000
+    return AddressMap(bgp_port=_free(socket.SOCK_STREAM), port_offset=offset)
 
 
 @pytest.fixture

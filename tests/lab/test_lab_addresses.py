@@ -53,6 +53,8 @@ def test_port_plan() -> None:
     assert addresses.port(8443) == 8443
     custom = AddressMap(bgp_port=11790, low_port_offset=20000)
     assert (custom.port(179), custom.port(80), custom.port(1024)) == (11790, 20080, 1024)
+    shifted = AddressMap(port_offset=3000)
+    assert (shifted.port(179), shifted.port(22), shifted.port(8443)) == (1790, 13022, 11443)
 
 
 @given(st.lists(st.ip_addresses(v=4).map(str), max_size=40))

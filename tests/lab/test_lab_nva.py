@@ -47,7 +47,7 @@ def test_https_responder_answers_with_a_self_signed_certificate(addresses: Addre
         await nva.start()
         try:
             host, port = nva.stand_in, addresses.port(443)
-            assert port == 10443
+            assert port == 10443 + addresses.port_offset
             assert (await http_probe(host, port, "/health", 2.0, tls=True)).success
             plain = await http_probe(host, port, "/health", 2.0, tls=False)
             assert not plain.success
@@ -79,7 +79,7 @@ def test_heartbeat_pair_elects_fails_over_and_does_not_flap_back(
     )
 
     async def probe(nva: BuiltinNva) -> tuple[bool, str]:
-        outcome = await http_probe(nva.stand_in, 8080, "/", 2.0)
+        outcome = await http_probe(nva.stand_in, addresses.port(8080), "/", 2.0)
         return outcome.success, outcome.detail
 
     async def main() -> None:
@@ -95,7 +95,9 @@ def test_heartbeat_pair_elects_fails_over_and_does_not_flap_back(
             await active.crash()
             await _until(lambda: _role(standby) is HaState.ACTIVE)
             assert await probe(standby) == (True, "")
-            assert (await tcp_probe(active.stand_in, 8080, 2.0)).kind is FailureKind.REFUSED
+            assert (
+                await tcp_probe(active.stand_in, addresses.port(8080), 2.0)
+            ).kind is FailureKind.REFUSED
 
             await active.start()
             await _until(lambda: active.heartbeats_received > 3)

@@ -12,7 +12,9 @@ address.
 
 Ports: BGP listens on ``bgp_port`` (1790 by default, instead of 179, so that no
 privilege is needed); any other port below 1024 (a probe on 22) is served at
-``port + low_port_offset`` (10022). ``docs/lab.md`` shows the table.
+``port + low_port_offset`` (10022), and ``port_offset`` (0 by default) moves every
+service port but BGP, so that two labs of one topology can run side by side (tests).
+``docs/lab.md`` shows the table.
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ class AddressMap:
     overrides: Mapping[str, str] = field(default_factory=dict)
     bgp_port: int = DEFAULT_BGP_PORT
     low_port_offset: int = DEFAULT_LOW_PORT_OFFSET
+    port_offset: int = 0  # added to every service port but BGP (two labs side by side)
     _forward: dict[str, str] = field(init=False, default_factory=dict)
     _reverse: dict[str, str] = field(init=False, default_factory=dict)
 
@@ -102,8 +105,8 @@ class AddressMap:
         if port == BGP_PORT:
             return self.bgp_port
         if 0 < port < _FIRST_PRIVILEGED_FREE:
-            return port + self.low_port_offset
-        return port
+            return port + self.low_port_offset + self.port_offset
+        return port + self.port_offset
 
     def items(self) -> Iterator[tuple[str, str]]:
         """(topology address, stand-in) pairs in topology address order."""

@@ -52,7 +52,7 @@ from nexthop.lb import (
 )
 from nexthop.routeserver import RoutesChanged, RouteServer
 from nexthop.runtime.probes import ProbeRunner, run_probe
-from nexthop.runtime.route_server_host import HostTimers, RouteServerHost
+from nexthop.runtime.route_server_host import HostedSession, HostTimers, RouteServerHost
 from nexthop.world import bgp_model
 from nexthop.world.build import World
 from nexthop.world.model import AZURE_LIKE, FAST, LearnedRoute, TimerProfile, WorldOptions
@@ -250,6 +250,7 @@ class Lab:
                 port=self.addresses.bgp_port,
                 timers=self.timers.route_server,
                 on_routes_changed=self._routes_changed,
+                on_session_change=self._session_changed,
                 name=name,
             )
             self.hosts[name] = host
@@ -352,6 +353,11 @@ class Lab:
             bgp_model.program(self.world)
         self._notify()
 
+    def _session_changed(self, session: HostedSession) -> None:
+        if self.world is not None and self.external:
+            self._sync_external(self.world)
+        self._notify()
+
     def _health_changed(
         self, lb: str, events: Sequence[BackendMarkedUp | BackendMarkedDown]
     ) -> None:
@@ -397,10 +403,18 @@ class Lab:
                     instance=session.instance,
                 )
 
-    def _sync(self) -> World:
+    def synced_world(self) -> World:
+        """The live-synced world, every NVA mirrored now (``trace``/``traffic`` use it).
+
+        Built-in NVAs, sessions and routes are also mirrored as they change, so
+        ``Lab.world`` is current between calls too."""
         world = self._require_world()
         for nva in self.nvas.values():
             self._mirror(world, nva)
+        self._sync_external(world)
+        return world
+
+    def _sync_external(self, world: World) -> None:
         for name in self.external:
             # What an external NVA learned is not visible: keep the model's view
             # of it for the sessions that are up, drop it for the others.
@@ -417,7 +431,6 @@ class Lab:
                 for key, route in self._external_learned.get(name, {}).items()
                 if (key[0], key[1]) in node.established
             }
-        return world
 
     def on_change(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` after any live change (routes, health, NVA state)."""
@@ -447,7 +460,7 @@ class Lab:
         dst_port: int | None = None,
     ) -> Trace:
         """Trace one flow through the live-synced world (``nexthop.world.trace``)."""
-        world = self._sync()
+        world = self.synced_world()
         kwargs: dict[str, Any] = {}
         if src_port is not None:
             kwargs["src_port"] = src_port
@@ -466,7 +479,7 @@ class Lab:
     ) -> TrafficReport:
         """``nexthop.world.run_traffic`` on the live-synced world: ``flows``, or
         ``count`` generated ones (``generate_flows``, deterministic per ``seed``)."""
-        world = self._sync()
+        world = self.synced_world()
         if flows is None:
             flows = generate_flows(world, count, seed=seed, source=source, destination=destination)
         return run_traffic(world, flows, world.now)
@@ -475,7 +488,7 @@ class Lab:
 
     def status(self) -> dict[str, Any]:
         """Sessions per NVA per instance, learned route counts, backend health, HA roles."""
-        world = self._sync()
+        world = self.synced_world()
         sessions: list[dict[str, Any]] = []
         learned: dict[str, dict[str, dict[str, int]]] = {}
         for rs, host in self.hosts.items():

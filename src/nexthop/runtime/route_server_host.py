@@ -122,6 +122,7 @@ class RouteServerHost:
         port: int,
         timers: HostTimers | None = None,
         on_routes_changed: Callable[[RoutesChanged], None] | None = None,
+        on_session_change: Callable[[HostedSession], None] | None = None,
         name: str = "",
     ) -> None:
         self.route_server = route_server
@@ -130,6 +131,7 @@ class RouteServerHost:
         self._addresses = addresses
         self._timers = timers or HostTimers()
         self._on_routes_changed = on_routes_changed
+        self._on_session_change = on_session_change
         self._instance_ips = dict(
             zip(INSTANCE_ROLES, route_server.config.instance_ip_texts, strict=True)
         )
@@ -205,21 +207,21 @@ class RouteServerHost:
         now = self.now()
         for peering in self.route_server.peerings():
             for role in INSTANCE_ROLES:
-                slot = self._slot(role, peering.name, peering.peer_ip)
-                driver = slot.driver
-                rows.append(
-                    HostedSession(
-                        instance=role,
-                        peering=peering.name,
-                        peer_ip=peering.peer_ip,
-                        stand_in=self._addresses.stand_in(peering.peer_ip),
-                        state=driver.state if driver is not None else SessionState.IDLE,
-                        established_at=slot.established_at if slot.established else None,
-                        flaps=slot.flaps,
-                        refused_until=slot.refuse_until if slot.refuse_until > now else None,
-                    )
-                )
+                rows.append(self._row(self._slot(role, peering.name, peering.peer_ip), now))
         return rows
+
+    def _row(self, slot: _Slot, now: float) -> HostedSession:
+        driver = slot.driver
+        return HostedSession(
+            instance=slot.instance,
+            peering=slot.peering,
+            peer_ip=slot.peer_ip,
+            stand_in=self._addresses.stand_in(slot.peer_ip),
+            state=driver.state if driver is not None else SessionState.IDLE,
+            established_at=slot.established_at if slot.established else None,
+            flaps=slot.flaps,
+            refused_until=slot.refuse_until if slot.refuse_until > now else None,
+        )
 
     def session_state(self, instance: str, peering: str) -> SessionState:
         slot = self._slots.get((instance, peering))
@@ -308,6 +310,7 @@ class RouteServerHost:
             case SessionEstablished(negotiated=negotiated):
                 slot.established, slot.established_at = True, now
                 self._carry(rs.peer_established(slot.instance, slot.peering, negotiated, now))
+                self._session_changed(slot)
             case UpdateReceived(update=update):
                 if slot.established:
                     self._carry(rs.receive_update(slot.instance, slot.peering, update, now))
@@ -328,6 +331,11 @@ class RouteServerHost:
         slot.established, slot.established_at = False, None
         slot.flaps += 1
         self._carry(self.route_server.peer_down(slot.instance, slot.peering, self.now(), reason))
+        self._session_changed(slot)
+
+    def _session_changed(self, slot: _Slot) -> None:
+        if self._on_session_change is not None:
+            self._on_session_change(self._row(slot, self.now()))
 
     def _retire(self, slot: _Slot, driver: SessionDriver) -> None:
         if slot.driver is driver and driver.state is not SessionState.ESTABLISHED:
