@@ -49,6 +49,9 @@ def test_next_hop_ip_lab_end_to_end(addresses: AddressMap) -> None:
             await scenario()
         finally:
             await lab.down()
+        await asyncio.sleep(0)
+        leftover = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        assert leftover == []
 
     async def scenario() -> None:
         # Both NVAs establish with both instances over real TCP.
