@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import httpx
+import pytest
+from api_server import EXAMPLE
 
 ROUTE_KEYS = {"localAddress", "network", "nextHop", "sourcePeer", "origin", "asPath", "weight"}
 ROLES = {"RouteServiceRole_IN_0", "RouteServiceRole_IN_1"}
@@ -150,3 +152,65 @@ def test_openapi_docs_and_metrics(api: httpx.Client) -> None:
         'routeserver="rs"} 1.0' in metrics
     )
     assert 'nexthop_backend_up{backend="nva2",loadbalancer="ilb",rule="ha-ports"} 1.0' in metrics
+
+
+BAD_FILES = [
+    pytest.param(
+        ("region: westeurope", "region: [westeurope"),
+        "bad.yaml:10:6: malformed YAML: expected ',' or ']', but got ':'",
+        None,
+        id="malformed-yaml",
+    ),
+    pytest.param(
+        ("region: westeurope", "region: westeurope\ncolour: blue"),
+        "bad.yaml:9:1: colour: unknown field 'colour'",
+        "colour",
+        id="unknown-field",
+    ),
+    pytest.param(
+        ("peer_asn: 65001\n      - name: nva2", "peer_asn: 8075\n      - name: nva2"),
+        "bad.yaml:29:19: route_servers[0].peerings[0].peer_asn: ASN 8075 is reserved by"
+        " Azure or IANA and cannot peer with a route server",
+        "route_servers[0].peerings[0].peer_asn",
+        id="reserved-asn",
+    ),
+    pytest.param(
+        ("prefix: 10.1.2.0/24", "prefix: 10.1.0.128/25"),
+        "bad.yaml:19:17: vnets[0].subnets[2].prefix: 10.1.0.128/25 overlaps subnet 'nva'"
+        " (10.1.0.0/24)",
+        "vnets[0].subnets[2].prefix",
+        id="overlapping-prefixes",
+    ),
+    pytest.param(
+        ("members: [nva1, nva2]", "members: [nva1, nva3]"),
+        "bad.yaml:43:23: load_balancers[0].backend_pool.members[1]: 'nva3' is not a"
+        " declared NVA or VM",
+        "load_balancers[0].backend_pool.members[1]",
+        id="unknown-nva-in-pool",
+    ),
+    pytest.param(
+        ("ip: 10.1.0.100", "ip: 10.1.2.100"),
+        "bad.yaml:40:11: load_balancers[0].frontend.ip: 10.1.2.100 is not inside subnet"
+        " 'nva' (10.1.0.0/24)",
+        "load_balancers[0].frontend.ip",
+        id="frontend-outside-subnet",
+    ),
+]
+
+
+@pytest.mark.parametrize(("edit", "message", "field"), BAD_FILES)
+def test_apply_rejects_bad_input_with_its_message(
+    api: httpx.Client, edit: tuple[str, str], message: str, field: str | None
+) -> None:
+    text = EXAMPLE.read_text().replace(*edit)
+    r = api.post(f"{BASE}/apply", json={"yaml": text, "source": "bad.yaml"})
+    assert r.status_code == 400
+    error = r.json()["error"]
+    assert error["code"] == "invalid_topology"
+    assert message in error["message"].splitlines()
+    assert error["field"] == field
+    # nothing changed
+    assert api.get(f"{BASE}/resources/load_balancers/ilb").json()["backend_pool"]["members"] == [
+        "nva1",
+        "nva2",
+    ]

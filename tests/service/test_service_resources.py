@@ -203,3 +203,18 @@ def test_bad_resource_body_is_rejected_with_its_message(
     assert info.value.code == "invalid_topology"
     assert message in info.value.message.splitlines()
     assert {k: applied.list_resources(k) for k in applied.kinds()} == before
+
+
+def test_settings_are_one_resource(applied: ControlPlane) -> None:
+    settings = applied.get_resource("settings", "topology")
+    assert settings == {
+        "name": "next-hop-ip",
+        "description": "Route Server with NVAs behind an internal load balancer (next hop IP)",
+        "region": "westeurope",
+    }
+    result = applied.put_resource("settings", "topology", {**settings, "region": "northeurope"})
+    assert [(c.action, c.detail) for c in result.changes] == [("update", "changed: region")]
+    assert applied.topology is not None
+    assert applied.topology.region == "northeurope"
+    with pytest.raises(ControlPlaneError, match="the topology settings cannot be deleted"):
+        applied.delete_resource("settings", "topology")

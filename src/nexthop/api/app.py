@@ -69,6 +69,10 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     return _error(exc.status_code, code, str(exc.detail))
 
 
+async def _internal_error(_request: Request, exc: Exception) -> JSONResponse:
+    return _error(500, "internal", f"internal error: {type(exc).__name__}: {exc}")
+
+
 def create_app(
     control_plane: ControlPlane, *, token: str | None = None, bind_host: str = "127.0.0.1"
 ) -> FastAPI:
@@ -90,6 +94,7 @@ def create_app(
     app.add_exception_handler(ControlPlaneError, _control_plane_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _internal_error)
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(metrics.router)

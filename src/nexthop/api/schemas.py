@@ -10,8 +10,13 @@ __all__ = [
     "ApplyRequest",
     "ApplyResponse",
     "ChangeOut",
+    "EffectiveRouteOut",
+    "EffectiveRouteTableOut",
     "ErrorBody",
     "ErrorResponse",
+    "PeeringDetailOut",
+    "PeeringOut",
+    "RouteRowOut",
     "TraceRequest",
     "TrafficRequest",
 ]
@@ -65,3 +70,58 @@ class TrafficRequest(_Model):
     flows: int = Field(default=100, ge=1, le=100_000)
     source: str | None = None
     destination: str | None = None
+
+
+# --- Azure CLI shapes (camelCase as az prints them) -------------------------------------
+
+
+class _Out(BaseModel):
+    """Responses document the fields they guarantee and pass any others through."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class RouteRowOut(_Out):
+    """One row of ``az network routeserver peering list-learned-routes`` /
+    ``list-advertised-routes`` (keyed by ``RouteServiceRole_IN_0``/``_IN_1``)."""
+
+    localAddress: str  # noqa: N815 - the Azure CLI's key
+    network: str
+    nextHop: str  # noqa: N815
+    sourcePeer: str | None  # noqa: N815
+    origin: str
+    asPath: str  # noqa: N815
+    weight: int
+
+
+class PeeringOut(_Out):
+    """``az network routeserver peering list`` item."""
+
+    name: str
+    peerAsn: int  # noqa: N815
+    peerIp: str  # noqa: N815
+    provisioningState: str  # noqa: N815
+    connectionState: str  # noqa: N815
+    type: str
+
+
+class PeeringDetailOut(PeeringOut):
+    """``az network routeserver peering show`` plus per-instance state and counters."""
+
+    instances: dict[str, dict[str, Any]]
+
+
+class EffectiveRouteOut(_Out):
+    """One route of ``az network nic show-effective-route-table``."""
+
+    disableBgpRoutePropagation: bool  # noqa: N815
+    source: str
+    state: str
+    addressPrefix: list[str]  # noqa: N815
+    nextHopType: str  # noqa: N815
+    nextHopIpAddress: list[str]  # noqa: N815
+    name: str | None
+
+
+class EffectiveRouteTableOut(_Out):
+    value: list[EffectiveRouteOut]
