@@ -31,7 +31,6 @@ import dataclasses
 import functools
 import ipaddress
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -41,7 +40,8 @@ from nexthop.config import Topology, route_server_instance_ips
 from nexthop.config.types import ROUTE_SERVER_SUBNET
 from nexthop.lab.addresses import AddressMap
 from nexthop.lab.failover import FailoverResult, measure_failover
-from nexthop.lab.nva import DEFAULT_HEARTBEAT_PORT, BuiltinNva, NvaTimers
+from nexthop.lab.nva import DEFAULT_HEARTBEAT_PORT, BuiltinNva
+from nexthop.lab.timers import LAB_AZURE_LIKE, LAB_FAST, LAB_TOPOLOGY, LabTimers
 from nexthop.lb import (
     BackendMarkedDown,
     BackendMarkedUp,
@@ -52,10 +52,10 @@ from nexthop.lb import (
 )
 from nexthop.routeserver import RoutesChanged, RouteServer
 from nexthop.runtime.probes import ProbeRunner, run_probe
-from nexthop.runtime.route_server_host import HostedSession, HostTimers, RouteServerHost
+from nexthop.runtime.route_server_host import HostedSession, RouteServerHost
 from nexthop.world import bgp_model
 from nexthop.world.build import World
-from nexthop.world.model import AZURE_LIKE, FAST, LearnedRoute, TimerProfile, WorldOptions
+from nexthop.world.model import LearnedRoute, WorldOptions
 from nexthop.world.trace import Trace, trace
 from nexthop.world.traffic import FlowSpec, TrafficReport, generate_flows, run_traffic
 
@@ -75,37 +75,6 @@ AZURE_PROBE_SOURCE = "168.63.129.16"
 
 class LabError(RuntimeError):
     """A lab operation that cannot be done (unknown or external NVA, not up...)."""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LabTimers:
-    """Every timer the lab runs: probes and heartbeats (``world``; None keeps the
-    topology's values), the route server's BGP timers and the NVAs'."""
-
-    name: str
-    world: TimerProfile | None
-    route_server: HostTimers
-    nva: NvaTimers
-
-
-LAB_FAST = LabTimers(
-    name="fast",
-    world=FAST,
-    route_server=HostTimers(hold_time=3, keepalive_time=1),
-    nva=NvaTimers(hold_time=3, keepalive_time=1, connect_retry=0.2, idle_hold=0.1),
-)
-LAB_AZURE_LIKE = LabTimers(
-    name="azure-like",
-    world=AZURE_LIKE,
-    route_server=HostTimers(),
-    nva=NvaTimers(connect_retry=1.0, idle_hold=0.5),
-)
-LAB_TOPOLOGY = LabTimers(
-    name="topology",
-    world=None,
-    route_server=HostTimers(),
-    nva=NvaTimers(connect_retry=1.0, idle_hold=0.5),
-)
 
 
 def _ip(value: int) -> str:
