@@ -120,7 +120,7 @@ class ControlPlane:
         if self._resources:
             topology = validate_topology(from_resources(self._resources))
             self._topology = topology
-            self._world = self._build_world(topology, self._failed)
+            self._adopt(self._build_world(topology, self._failed))
 
     # --- state -------------------------------------------------------------------------
 
@@ -163,18 +163,23 @@ class ControlPlane:
         return self._clock.now() + self._skew
 
     def _build_world(self, topology: Topology, failed: list[str]) -> World:
+        """A World for ``topology`` with the lab's ``failed`` NVAs replayed; changes
+        nothing here (the caller adopts it with ``_adopt``)."""
         try:
             world = World.from_topology(topology, self._model_now())
             for nva in failed:
                 if topology.nva(nva) is not None:
                     views.fail_nva(world, nva)
-            # replayed faults fast-forward the new model: keep model time monotonic
-            self._skew = max(self._skew, world.now - self._clock.now())
         except (ValueError, KeyError) as exc:
             raise ControlPlaneError(
                 "model_rejected", f"the model refused the topology: {exc}"
             ) from None
         return world
+
+    def _adopt(self, world: World) -> None:
+        self._world = world
+        # replayed faults fast-forward a new model: keep model time monotonic
+        self._skew = max(self._skew, world.now - self._clock.now())
 
     def _tick(self) -> World:
         """The World, advanced to the current model time."""
@@ -206,12 +211,8 @@ class ControlPlane:
         detail = {"changes": [c.to_json() for c in changes]}
         state = {FAILED_NVAS_KEY: failed} if failed != self._failed else None
         self._store.replace_all(resources, event=(event, detail), state=state)
-        self._resources, self._topology, self._world, self._failed = (
-            resources,
-            topology,
-            world,
-            failed,
-        )
+        self._resources, self._topology, self._failed = resources, topology, failed
+        self._adopt(world)
         if self._runtime is not None:
             self._runtime.topology_changed(topology, world)
         return ApplyResult(changes=changes, applied=True, warnings=warnings)
