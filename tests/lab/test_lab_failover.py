@@ -80,3 +80,34 @@ def test_killing_the_active_nva_moves_new_flows_to_the_standby(
         assert lab.trace("vm1", "192.168.10.1", src_port=33333).forward.nvas == ("fw-b",)
 
     asyncio.run(main())
+
+
+ACTIVE_ACTIVE = Path(__file__).parents[2] / "examples" / "next-hop-ip.yaml"
+
+
+def test_active_active_failover_keeps_the_survivors_flows(addresses: AddressMap) -> None:
+    lab = Lab(load_topology(ACTIVE_ACTIVE).topology, addresses, fast=True)
+
+    async def main() -> None:
+        await lab.up()
+        try:
+            await lab.wait_until(
+                lambda: (
+                    lab.backend_state("ilb", "nva1") == "Up"
+                    and lab.backend_state("ilb", "nva2") == "Up"
+                ),
+                WAIT,
+            )
+            result = await lab.measure_failover("nva1", existing_flows=32, timeout=WAIT)
+        finally:
+            await lab.down()
+        print(f"\nactive-active failover ({result.timers} timers): {result.failover_time:.3f} s")
+        assert result.failover_time is not None
+        assert result.carriers == ("nva2",)
+        # Flows the survivor carried stay with it; the dead NVA's TCP flows stay
+        # pinned to it (and are lost), none of them moved.
+        assert result.moved_from_survivors == 0
+        assert result.moved_from_failed == 0
+        assert 0 < result.stayed_on_failed < result.existing_flows
+
+    asyncio.run(main())

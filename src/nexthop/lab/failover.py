@@ -1,15 +1,18 @@
 """Failover measurement in the live lab (route-server-spec §1.8, NVA HA).
 
 ``measure_failover(lab)`` kills the active NVA and measures, on the loop's
-monotonic clock, the time until the first NEW flow from a VM to a branch is
-delivered through another NVA. What it waits for is the chain a real
-active-passive pair goes through: the standby misses ``dead_after`` heartbeats
+monotonic clock, the time until NEW flows from a VM to a branch stop being lost:
+the first batch of ``batch`` new flows (distinct source ports) that are all
+delivered, none through the dead NVA. For an active-passive pair that is the
+first flow through the standby; for active-active NVAs it is the moment the load
+balancer stops hashing new flows onto the dead one. For a pair, that is the end of
+this chain: the standby misses ``dead_after`` heartbeats
 and becomes active (``nexthop.lb.ha``), its probe responder starts answering, the
 load balancer sees ``threshold`` successful probes (and the failed NVA's probes
 fail), and new flows hash onto the standby. The route server drops the dead NVA's
 sessions as soon as the TCP connections reset.
 
-Flows are traced every ``interval`` seconds through the lab's live-synced world.
+Batches are traced every ``interval`` seconds through the lab's live-synced world.
 Before the kill, ``existing_flows`` flows are opened; afterwards they are traced
 again to count which moved: flows of the failed NVA (TCP ones stay pinned to it
 while their entry lives, Azure's behaviour for a probed-down backend) and flows of
@@ -45,11 +48,12 @@ class FailoverResult:
     timers: str  # the lab's timer profile
     source: str
     destination: str
-    before: str | None  # the NVA new flows took before the kill
-    after: str | None  # the NVA that delivered the first new flow afterwards
-    failover_time: float | None  # seconds from the kill to that delivery
+    before: str | None  # the NVA a new flow took before the kill
+    after: str | None  # the (first) NVA carrying new flows once they all get through
+    carriers: tuple[str, ...]  # every NVA that carried that batch
+    failover_time: float | None  # seconds from the kill to that batch
     probes_sent: int  # flows traced after the kill
-    probes_dropped: int  # of which dropped (or carried by the dead NVA)
+    probes_dropped: int  # of which lost (dropped, or sent to the dead NVA)
     existing_flows: int
     moved_from_failed: int  # existing flows of the killed NVA now delivered elsewhere
     stayed_on_failed: int  # existing flows still sent to the killed NVA
@@ -68,6 +72,7 @@ class FailoverResult:
             "destination": self.destination,
             "before": self.before,
             "after": self.after,
+            "carriers": list(self.carriers),
             "failover_time": self.failover_time,
             "probes_sent": self.probes_sent,
             "probes_dropped": self.probes_dropped,
@@ -113,9 +118,12 @@ async def measure_failover(
     interval: float = 0.005,
     timeout: float = 60.0,
     existing_flows: int = 8,
+    batch: int = 4,
 ) -> FailoverResult:
     """Kill ``nva`` (default: the HA-active one) and time the failover; the NVA
     stays failed (``lab.restore`` brings it back)."""
+    if batch < 1:
+        raise ValueError("batch must be at least 1")
     killed = nva or _default_nva(lab)
     default_source, default_destination = _default_flow(lab, killed)
     src = source or default_source
@@ -134,18 +142,22 @@ async def measure_failover(
     start = loop.time()
     await lab.fail(killed)
     sent = dropped = 0
-    after: str | None = None
+    carriers: list[str] = []
     elapsed: float | None = None
     port = FIRST_PROBE_PORT
     while loop.time() - start < timeout:
-        delivered, carrier = _carrier(lab, src, dst, port)
+        results = []
+        for _ in range(batch):
+            results.append(_carrier(lab, src, dst, port))
+            port = FIRST_PROBE_PORT if port >= FIRST_EXISTING_PORT - 1 else port + 1
         now = loop.time()
-        sent += 1
-        port = FIRST_PROBE_PORT if port >= FIRST_EXISTING_PORT - 1 else port + 1
-        if delivered and carrier is not None and carrier != killed:
-            after, elapsed = carrier, now - start
+        sent += len(results)
+        lost = [r for r in results if not r[0] or r[1] is None or r[1] == killed]
+        dropped += len(lost)
+        if not lost:
+            carriers = sorted({str(r[1]) for r in results})
+            elapsed = now - start
             break
-        dropped += 1
         await asyncio.sleep(interval)
 
     moved_failed = stayed = moved_survivors = 0
@@ -169,7 +181,8 @@ async def measure_failover(
         source=src,
         destination=dst,
         before=before,
-        after=after,
+        after=carriers[0] if carriers else None,
+        carriers=tuple(carriers),
         failover_time=elapsed,
         probes_sent=sent,
         probes_dropped=dropped,

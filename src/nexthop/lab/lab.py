@@ -297,6 +297,7 @@ class Lab:
         interval: float = 0.005,
         timeout: float = 60.0,
         existing_flows: int = 8,
+        batch: int = 4,
     ) -> FailoverResult:
         """Kill ``nva`` (default: the HA-active one) and time the failover
         (``nexthop.lab.failover.measure_failover``)."""
@@ -308,6 +309,7 @@ class Lab:
             interval=interval,
             timeout=timeout,
             existing_flows=existing_flows,
+            batch=batch,
         )
 
     # --- model sync ------------------------------------------------------------------
