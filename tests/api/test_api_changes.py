@@ -47,6 +47,13 @@ def test_lab_fail_and_restore_change_the_trace(server_factory: Callable[..., Ser
         assert traffic["total"] == 20
         assert traffic["delivered"] == 20
 
+        events = api.get(f"{BASE}/events").json()
+        assert [(e["kind"], e["detail"].get("nva")) for e in events] == [
+            ("apply", None),
+            ("lab.fail", carrier),
+            ("lab.restore", carrier),
+        ]
+
 
 def test_resource_crud_over_http(server_factory: Callable[..., Server]) -> None:
     server = server_factory(str(EXAMPLE))
