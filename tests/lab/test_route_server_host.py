@@ -172,3 +172,19 @@ def test_max_prefix_teardown_refuses_the_peer_during_idle_hold(addresses: Addres
         assert nva.peer_state(first) is not SessionState.ESTABLISHED
 
     _run(addresses, rs, body)
+
+
+def test_outputs_of_owner_calls_are_carried_route_refresh_included(addresses: AddressMap) -> None:
+    rs = _route_server()
+
+    async def body(host: RouteServerHost, nva: Speaker, changes: list[RoutesChanged]) -> None:
+        instances = [addresses.stand_in(ip) for ip in RS_IPS]
+        await _until(lambda: all(nva.peer_state(i) is SessionState.ESTABLISHED for i in instances))
+        spoke = parse_prefix("10.60.0.0/16")
+        # A spoke VNet peering: the route server asks every NVA for a ROUTE-REFRESH
+        # (RFC 2918) and advertises the spoke's space (route-server-spec §1.6).
+        host.carry(rs.add_vnet_peering([spoke], host.now()))
+        await _until(lambda: all(nva.refreshes_received(i) == 1 for i in instances))
+        await _until(lambda: all(spoke in nva.received_routes(i) for i in instances))
+
+    _run(addresses, rs, body)

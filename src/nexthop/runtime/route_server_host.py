@@ -351,6 +351,11 @@ class RouteServerHost:
             return None
         return driver
 
+    def carry(self, outputs: list[Output]) -> None:
+        """Carry out the outputs of a ``RouteServer`` call made by the owner, e.g.
+        ``host.carry(rs.add_vnet_peering(spaces, host.now()))``."""
+        self._carry(outputs)
+
     def _carry(self, outputs: list[Output]) -> None:
         for output in outputs:
             match output:
