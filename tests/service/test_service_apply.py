@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from nexthop.clock import ManualClock
-from nexthop.service import Action, ControlPlane, ControlPlaneError
+from nexthop.service import Action, ControlPlane, ControlPlaneError, Unavailable
 from nexthop.store import Store
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "next-hop-ip.yaml"
@@ -122,3 +122,35 @@ def test_empty_control_plane_explains_what_to_do(cp: ControlPlane) -> None:
     with pytest.raises(ControlPlaneError, match="no topology applied yet"):
         cp.learned_routes("rs", "nva1")
     assert cp.list_resources("vnets") == []
+
+
+def test_a_locked_database_refuses_the_write_and_changes_nothing(
+    example_text: str, db_path: Path
+) -> None:
+    cp = ControlPlane(Store(db_path, busy_timeout=0.05), ManualClock(0.0))
+    try:
+        cp.apply_text(example_text)
+        before_topology, before_world = cp.topology, cp.world
+        edited = example_text.replace("members: [nva1, nva2]", "members: [nva1]")
+        other = sqlite3.connect(db_path, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")  # another writer holds the lock
+            with pytest.raises(Unavailable) as info:
+                cp.apply_text(edited)
+            assert info.value.code == "store_unavailable"
+            assert "database is locked" in info.value.message
+            with pytest.raises(Unavailable):
+                cp.lab_fail("nva1")
+            other.execute("ROLLBACK")
+        finally:
+            other.close()
+        assert cp.topology is before_topology
+        assert cp.world is before_world
+        assert cp.lab_status()["failed"] == []
+        assert cp.get_resource("load_balancers", "ilb")["backend_pool"]["members"] == [
+            "nva1",
+            "nva2",
+        ]
+        assert cp.apply_text(edited).applied  # once the lock is gone, it goes through
+    finally:
+        cp.close()

@@ -16,7 +16,7 @@ from nexthop.service.control_plane import (
     Runtime,
     validate_topology,
 )
-from nexthop.service.errors import Conflict, ControlPlaneError, NotFound
+from nexthop.service.errors import Conflict, ControlPlaneError, NotFound, Unavailable
 from nexthop.service.resources import KINDS, SETTINGS_KIND, Action, Change
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "LiveRuntime",
     "NotFound",
     "Runtime",
+    "Unavailable",
     "topology_from_data",
 ]
 

@@ -34,7 +34,13 @@ from nexthop.config import (
     load_topology_text,
 )
 from nexthop.service import views
-from nexthop.service.errors import Conflict, ControlPlaneError, NotFound, from_validation
+from nexthop.service.errors import (
+    Conflict,
+    ControlPlaneError,
+    NotFound,
+    Unavailable,
+    from_validation,
+)
 from nexthop.service.resources import (
     KINDS,
     SETTINGS_KIND,
@@ -43,7 +49,7 @@ from nexthop.service.resources import (
     from_resources,
     to_resources,
 )
-from nexthop.store import Resource, Store
+from nexthop.store import Resource, Store, StoreError
 from nexthop.world import World
 
 __all__ = ["ApplyResult", "ControlPlane", "LiveRuntime", "Runtime", "validate_topology"]
@@ -210,7 +216,10 @@ class ControlPlane:
         resources = to_resources(topology)
         detail = {"changes": [c.to_json() for c in changes]}
         state = {FAILED_NVAS_KEY: failed} if failed != self._failed else None
-        self._store.replace_all(resources, event=(event, detail), state=state)
+        try:
+            self._store.replace_all(resources, event=(event, detail), state=state)
+        except StoreError as exc:
+            raise Unavailable("store_unavailable", str(exc)) from None
         self._resources, self._topology, self._failed = resources, topology, failed
         self._adopt(world)
         if self._runtime is not None:
@@ -382,6 +391,12 @@ class ControlPlane:
         if self._topology_or_fail().nva(nva) is None:
             raise NotFound("NVA", nva)
 
+    def _persist_failed(self, failed: list[str], event: tuple[str, dict[str, Any]]) -> None:
+        try:
+            self._store.set_state(FAILED_NVAS_KEY, failed, event=event)
+        except StoreError as exc:
+            raise Unavailable("store_unavailable", str(exc)) from None
+
     def lab_fail(self, nva: str) -> dict[str, Any]:
         """NVA ``nva`` dies; the model then runs until everyone has noticed (probes,
         heartbeats, BGP hold timer). Persisted: a restart keeps it failed. With a live
@@ -390,7 +405,7 @@ class ControlPlane:
             self._require_nva(nva)
             if nva not in self._failed:
                 failed = [*self._failed, nva]
-                self._store.set_state(FAILED_NVAS_KEY, failed, event=("lab.fail", {"nva": nva}))
+                self._persist_failed(failed, ("lab.fail", {"nva": nva}))
                 self._failed = failed
                 self._skew += views.fail_nva(self._tick(), nva)
                 live = self._live()
@@ -405,7 +420,7 @@ class ControlPlane:
             if nva in self._failed:
                 failed = [n for n in self._failed if n != nva]
                 event = ("lab.restore", {"nva": nva})
-                self._store.set_state(FAILED_NVAS_KEY, failed, event=event)
+                self._persist_failed(failed, event)
                 self._failed = failed
                 self._skew += views.restore_nva(self._tick(), nva)
                 live = self._live()

@@ -10,11 +10,12 @@ from pydantic import ValidationError
 
 from nexthop.config import TopologyError, TopologyInvalid, format_path
 
-__all__ = ["Conflict", "ControlPlaneError", "NotFound", "from_validation"]
+__all__ = ["Conflict", "ControlPlaneError", "NotFound", "Unavailable", "from_validation"]
 
 HTTP_BAD_REQUEST = 400
 HTTP_NOT_FOUND = 404
 HTTP_CONFLICT = 409
+HTTP_UNAVAILABLE = 503
 
 
 class ControlPlaneError(Exception):
@@ -45,6 +46,12 @@ class Conflict(ControlPlaneError):  # noqa: N818 - the HTTP name reads best
     """The request is well-formed but clashes with the current state."""
 
     status = HTTP_CONFLICT
+
+
+class Unavailable(ControlPlaneError):  # noqa: N818 - the HTTP name reads best
+    """The state could not be written (e.g. the database is locked); nothing changed."""
+
+    status = HTTP_UNAVAILABLE
 
 
 def from_validation(exc: Exception) -> ControlPlaneError:
