@@ -170,6 +170,7 @@ class Lab:
         self.nvas = {}
         self.hosts = {}
         self._seen = {}
+        self._external_learned = {}
         if self.world is not None:
             self.log.info("lab_down")
         self.world = None
