@@ -83,7 +83,7 @@ def test_resource_crud_over_http(server_factory: Callable[..., Server]) -> None:
         assert api.delete(f"{BASE}/resources/vms/vm2").status_code == 200
         missing = api.get(f"{BASE}/resources/vms/vm2")
         assert missing.status_code == 404
-        assert missing.json()["error"]["message"] == "vm 'vm2' not found"
+        assert missing.json()["error"]["message"] == "VM 'vm2' not found"
 
 
 def test_apply_endpoint_diffs_then_applies(server_factory: Callable[..., Server]) -> None:

@@ -44,7 +44,7 @@ def test_delete_removes_the_resource(applied: ControlPlane) -> None:
     applied.put_resource("vms", "vm2", dict(VM2))
     result = applied.delete_resource("vms", "vm2")
     assert [(c.action, c.kind, c.name) for c in result.changes] == [("delete", "vms", "vm2")]
-    with pytest.raises(NotFound, match="vm 'vm2' not found"):
+    with pytest.raises(NotFound, match="VM 'vm2' not found"):
         applied.get_resource("vms", "vm2")
 
 
@@ -70,8 +70,12 @@ def test_unknown_kind_and_name_mismatch(applied: ControlPlane) -> None:
         applied.put_resource("vms", "vm2", {**VM2, "name": "vm3"})
     with pytest.raises(NotFound, match="route server 'nope' not found"):
         applied.learned_routes("nope", "nva1")
-    with pytest.raises(NotFound, match="nva9"):
+    with pytest.raises(NotFound, match="^peering 'nva9' not found on route server 'rs'$"):
         applied.learned_routes("rs", "nva9")
+    with pytest.raises(NotFound, match="^peering 'nva9' not found on route server 'rs'$"):
+        applied.routeserver_peering("rs", "nva9")
+    with pytest.raises(NotFound, match="^branch 'nope' not found$"):
+        applied.get_resource("branches", "nope")
     with pytest.raises(NotFound, match="NVA 'nva9' not found"):
         applied.lab_fail("nva9")
 

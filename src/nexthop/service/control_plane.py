@@ -44,6 +44,7 @@ from nexthop.service.errors import (
 from nexthop.service.resources import (
     KINDS,
     SETTINGS_KIND,
+    SINGULAR,
     Change,
     diff_resources,
     from_resources,
@@ -278,7 +279,7 @@ class ControlPlane:
             for r in self._resources:
                 if r.kind == kind and r.name == name:
                     return r.body
-        raise NotFound(kind.removesuffix("s").replace("_", " "), name)
+        raise NotFound(SINGULAR[kind], name)
 
     def _candidate(self, edit: Callable[[list[Resource]], list[Resource]]) -> Topology:
         return validate_topology(from_resources(edit(list(self._resources))))

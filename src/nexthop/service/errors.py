@@ -38,8 +38,9 @@ class NotFound(ControlPlaneError):  # noqa: N818 - the HTTP name reads best
 
     status = HTTP_NOT_FOUND
 
-    def __init__(self, what: str, name: str) -> None:
-        super().__init__("not_found", f"{what} {name!r} not found")
+    def __init__(self, what: str, name: str, within: str = "") -> None:
+        where = f" on {within}" if within else ""
+        super().__init__("not_found", f"{what} {name!r} not found{where}")
 
 
 class Conflict(ControlPlaneError):  # noqa: N818 - the HTTP name reads best

@@ -21,6 +21,7 @@ __all__ = [
     "KINDS",
     "SETTINGS_KIND",
     "SETTINGS_NAME",
+    "SINGULAR",
     "Action",
     "Change",
     "diff_resources",
@@ -45,6 +46,21 @@ KINDS: tuple[str, ...] = (
     "load_balancers",
     "branches",
 )
+
+
+SINGULAR = {
+    SETTINGS_KIND: "settings",
+    "vnets": "virtual network",
+    "route_tables": "route table",
+    "peerings": "virtual network peering",
+    "virtual_network_gateways": "virtual network gateway",
+    "route_servers": "route server",
+    "nvas": "NVA",
+    "vms": "VM",
+    "load_balancers": "load balancer",
+    "branches": "branch",
+}
+"""How messages name one resource of each kind."""
 
 
 class Action(StrEnum):

@@ -15,6 +15,7 @@ from typing import Any
 
 from nexthop.bgp.wire.errors import LocalProtocolError
 from nexthop.config import Topology
+from nexthop.config.schema import RouteServerPeering
 from nexthop.routeserver import ConfigError, PeeringState
 from nexthop.service.errors import ControlPlaneError, NotFound
 from nexthop.world import World, WorldError, generate_flows, run_traffic
@@ -63,14 +64,14 @@ def route_server(world: World, name: str) -> Any:
     return node.server
 
 
-def _peering_config(topology: Topology, rs: str, name: str) -> Any:
+def _peering_config(topology: Topology, rs: str, name: str) -> RouteServerPeering:
     server = topology.route_server(rs)
     if server is None:
         raise NotFound("route server", rs)
     for p in server.peerings:
         if p.name == name:
             return p
-    raise NotFound(f"peering of route server {rs!r}:", name)
+    raise NotFound("peering", name, f"route server {rs!r}")
 
 
 def _connection_state(statuses: dict[str, Any]) -> str:
@@ -82,7 +83,7 @@ def _connection_state(statuses: dict[str, Any]) -> str:
     return "NotConnected"
 
 
-def _peering_json(topology: Topology, world: World, rs: str, p: Any) -> dict[str, Any]:
+def _peering_json(world: World, rs: str, p: RouteServerPeering) -> dict[str, Any]:
     statuses = route_server(world, rs).peering_status(p.name)
     return {
         "name": p.name,
@@ -98,12 +99,12 @@ def peerings(world: World, topology: Topology, rs: str) -> list[dict[str, Any]]:
     server = topology.route_server(rs)
     if server is None:
         raise NotFound("route server", rs)
-    return [_peering_json(topology, world, rs, p) for p in server.peerings]
+    return [_peering_json(world, rs, p) for p in server.peerings]
 
 
 def peering(world: World, topology: Topology, rs: str, name: str) -> dict[str, Any]:
     p = _peering_config(topology, rs, name)
-    out = _peering_json(topology, world, rs, p)
+    out = _peering_json(world, rs, p)
     statuses = route_server(world, rs).peering_status(name)
     out["instances"] = {role: jsonable(s) for role, s in statuses.items()}
     return out
@@ -113,7 +114,7 @@ def learned_routes(world: World, rs: str, name: str) -> dict[str, list[dict[str,
     try:
         rows = route_server(world, rs).learned_routes(name)
     except (ConfigError, LocalProtocolError, KeyError):
-        raise NotFound(f"peering of route server {rs!r}:", name) from None
+        raise NotFound("peering", name, f"route server {rs!r}") from None
     return {role: [dict(r) for r in routes] for role, routes in rows.items()}
 
 
@@ -121,7 +122,7 @@ def advertised_routes(world: World, rs: str, name: str) -> dict[str, list[dict[s
     try:
         rows = route_server(world, rs).advertised_routes(name)
     except (ConfigError, LocalProtocolError, KeyError):
-        raise NotFound(f"peering of route server {rs!r}:", name) from None
+        raise NotFound("peering", name, f"route server {rs!r}") from None
     return {role: [dict(r) for r in routes] for role, routes in rows.items()}
 
 
