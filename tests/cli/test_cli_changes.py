@@ -38,10 +38,13 @@ def test_apply_prints_the_diff_then_is_idempotent(runner: CliRunner, tmp_path: P
     assert dry.exit_code == 0, dry.output
     assert "Would apply 8 change(s)" in dry.stdout
     assert "load_balancers" in dry.stdout
+    assert "Applied" not in dry.stdout
     listed = runner.invoke(app, ["lab", "status", "--db", db])
     assert listed.exit_code == 1  # the dry run stored nothing
     first = runner.invoke(app, ["apply", "-f", str(EXAMPLE), "--db", db])
-    assert "Applied 8 change(s)" in first.stdout
+    # the diff comes first, then the confirmation
+    assert first.stdout.index("Applying 8 change(s)") < first.stdout.index("load_balancers")
+    assert first.stdout.index("load_balancers") < first.stdout.index("Applied 8 change(s).")
     again = runner.invoke(app, ["apply", "-f", str(EXAMPLE), "--db", db])
     assert again.exit_code == 0
     assert "No changes" in again.stdout

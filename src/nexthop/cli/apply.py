@@ -55,22 +55,25 @@ def apply(  # noqa: PLR0917 - Typer maps parameters to options
     """Create, update and delete resources to match FILE (diff printed first)."""
     text = read_file(file)
     console = Console(stderr=True)
-    with client(db, server, token) as c, progress(console) as bar:
-        step = bar.add_task("validating and diffing", total=None)
-        plan = c.apply_text(text, str(file), dry_run=True)
+    table = output is Output.TABLE
+    with client(db, server, token) as c:
+        with progress(console) as bar:
+            bar.add_task("validating and diffing", total=None)
+            plan = c.apply_text(text, str(file), dry_run=True)
+        for warning in plan.get("warnings", []):
+            typer.echo(f"warning: {warning}", err=True)
+        changes = plan["changes"]
+        if table and not changes:
+            typer.echo("No changes: the stored topology already matches the file.")
+        elif table:
+            title = f"{'Would apply' if dry_run else 'Applying'} {len(changes)} change(s)"
+            emit(plan, output, lambda d: changes_table(d["changes"], title))
         result = plan
-        if not dry_run and plan["changes"]:
-            bar.update(step, description=f"applying {len(plan['changes'])} change(s)")
-            result = c.apply_text(text, str(file), dry_run=False)
-    for warning in plan.get("warnings", []):
-        typer.echo(f"warning: {warning}", err=True)
-    if output is not Output.TABLE:
+        if not dry_run and changes:
+            with progress(console) as bar:
+                bar.add_task(f"applying {len(changes)} change(s)", total=None)
+                result = c.apply_text(text, str(file), dry_run=False)
+            if table:
+                typer.echo(f"Applied {len(result['changes'])} change(s).")
+    if not table:
         emit(result, output, lambda d: Table())
-        return
-    if not plan["changes"]:
-        typer.echo("No changes: the stored topology already matches the file.")
-        return
-    verb = "Would apply" if dry_run else "Applied"
-    emit(
-        plan, output, lambda d: changes_table(d["changes"], f"{verb} {len(d['changes'])} change(s)")
-    )
