@@ -136,3 +136,14 @@ def test_restart_restores_everything(server_factory: Callable[..., Server], tmp_
         assert api.get(f"{BASE}/nics/vm2/effective-route-table").json() == effective
         assert api.get(f"{BASE}/routeservers/rs/peerings").json() == peerings
         assert api.get(f"{BASE}/lab/status").json()["failed"] == ["nva2"]
+
+
+def test_served_with_a_token_changes_need_it(server_factory: Callable[..., Server]) -> None:
+    server = server_factory(str(EXAMPLE), "--token", "t0ken")
+    with server.client() as anonymous:
+        assert anonymous.get(f"{BASE}/lab/status").status_code == 200
+        refused = anonymous.post(f"{BASE}/lab/fail/nva1")
+        assert refused.status_code == 401
+        assert refused.json()["error"]["code"] == "unauthorized"
+    with server.client(token="t0ken") as api:
+        assert api.post(f"{BASE}/lab/fail/nva1").json()["failed"] == ["nva1"]
