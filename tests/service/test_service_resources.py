@@ -33,6 +33,15 @@ def test_put_creates_then_updates_a_resource(applied: ControlPlane) -> None:
     assert [v["name"] for v in applied.list_resources("vms")] == ["vm1", "vm2"]
 
 
+def test_put_takes_the_name_from_the_url_and_keeps_the_callers_body(
+    applied: ControlPlane,
+) -> None:
+    body = {"nic": {"vnet": "hub", "subnet": "workload", "ip": "10.1.2.9"}}
+    applied.put_resource("vms", "vm9", body)
+    assert applied.get_resource("vms", "vm9")["name"] == "vm9"
+    assert "name" not in body
+
+
 def test_put_of_an_identical_body_is_a_no_op(applied: ControlPlane) -> None:
     body = applied.get_resource("vms", "vm1")
     result = applied.put_resource("vms", "vm1", body)

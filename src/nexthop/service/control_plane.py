@@ -289,6 +289,7 @@ class ControlPlane:
         self._check_kind(kind)
         if not isinstance(body, dict):
             raise ControlPlaneError("invalid_body", "the resource body must be a JSON object")
+        body = dict(body)
         if kind != SETTINGS_KIND and body.setdefault("name", name) != name:
             raise ControlPlaneError(
                 "name_mismatch",
