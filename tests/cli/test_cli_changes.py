@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from nexthop.cli.main import app
@@ -237,3 +238,19 @@ def test_server_mode_answers_like_local_mode(runner: CliRunner, db: Path, served
     assert "No changes" in applied.stdout
     failed = runner.invoke(app, ["lab", "fail", "nva2", "--server", served, "-o", "json"])
     assert json.loads(failed.stdout)["failed"] == ["nva2"]
+
+
+@pytest.mark.parametrize("output", ["table", "json", "yaml"])
+def test_change_commands_in_every_format(runner: CliRunner, db: Path, output: str) -> None:
+    fail = runner.invoke(app, ["lab", "fail", "nva2", "--db", str(db), "-o", output])
+    restore = runner.invoke(app, ["lab", "restore", "nva2", "--db", str(db), "-o", output])
+    again = runner.invoke(app, ["apply", "-f", str(EXAMPLE), "--db", str(db), "-o", output])
+    assert (fail.exit_code, restore.exit_code, again.exit_code) == (0, 0, 0)
+    if output == "table":
+        assert "nva2" in fail.stdout
+        assert "No changes" in again.stdout
+    else:
+        load = json.loads if output == "json" else yaml.safe_load
+        assert load(fail.stdout)["failed"] == ["nva2"]
+        assert load(restore.stdout)["failed"] == []
+        assert load(again.stdout) == {"applied": False, "changes": [], "warnings": []}
