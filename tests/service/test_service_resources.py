@@ -79,11 +79,11 @@ def test_unknown_kind_and_name_mismatch(applied: ControlPlane) -> None:
         applied.put_resource("vms", "vm2", {**VM2, "name": "vm3"})
     with pytest.raises(NotFound, match="route server 'nope' not found"):
         applied.learned_routes("nope", "nva1")
-    with pytest.raises(NotFound, match="^peering 'nva9' not found on route server 'rs'$"):
+    with pytest.raises(NotFound, match=r"^peering 'nva9' not found on route server 'rs'$"):
         applied.learned_routes("rs", "nva9")
-    with pytest.raises(NotFound, match="^peering 'nva9' not found on route server 'rs'$"):
+    with pytest.raises(NotFound, match=r"^peering 'nva9' not found on route server 'rs'$"):
         applied.routeserver_peering("rs", "nva9")
-    with pytest.raises(NotFound, match="^branch 'nope' not found$"):
+    with pytest.raises(NotFound, match=r"^branch 'nope' not found$"):
         applied.get_resource("branches", "nope")
     with pytest.raises(NotFound, match="NVA 'nva9' not found"):
         applied.lab_fail("nva9")
