@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -43,8 +44,9 @@ def _wait(predicate: Callable[[], bool]) -> None:
     raise AssertionError("the live lab did not reach the expected state in time")
 
 
-@pytest.fixture
-def lab_up(tmp_path: Path) -> Iterator[str]:
+@contextmanager
+def running_lab(db: Path, *file: str) -> Iterator[str]:
+    """``nexthop lab up [FILE] --db DB`` as a process; yields its API URL."""
     port = _free_port()
     command = [
         sys.executable,
@@ -52,9 +54,9 @@ def lab_up(tmp_path: Path) -> Iterator[str]:
         "nexthop.cli.main",
         "lab",
         "up",
-        str(EXAMPLE),
+        *file,
         "--db",
-        str(tmp_path / "lab.db"),
+        str(db),
         "--port",
         str(port),
         "--bgp-port",
@@ -77,6 +79,12 @@ def lab_up(tmp_path: Path) -> Iterator[str]:
         process.terminate()
         _, err = process.communicate(timeout=30)
         assert process.returncode in (0, -15), err
+
+
+@pytest.fixture
+def lab_up(tmp_path: Path) -> Iterator[str]:
+    with running_lab(tmp_path / "lab.db", str(EXAMPLE)) as url:
+        yield url
 
 
 def _json(runner: CliRunner, *args: str) -> dict[str, object]:
@@ -130,3 +138,34 @@ def test_lab_up_serves_live_state_and_takes_faults(lab_up: str) -> None:
     down = _json(runner, "lab", "down", *server)
     assert down["live"] is False
     assert down["failed"] == ["nva1"]  # the model keeps the fault
+
+
+def test_a_restarted_lab_keeps_resources_and_faults(tmp_path: Path) -> None:
+    runner = CliRunner()
+    db = tmp_path / "lab.db"
+    both = ["rs/RouteServiceRole_IN_0", "rs/RouteServiceRole_IN_1"]
+
+    def nvas(url: str) -> dict[str, dict[str, object]]:
+        status = _json(runner, "lab", "status", "--server", url)
+        return {n["name"]: n for n in status["nvas"]}  # type: ignore[attr-defined]
+
+    with running_lab(db, str(EXAMPLE)) as url:
+        _wait(lambda: nvas(url)["nva2"]["established"] == both)
+        _json(runner, "lab", "fail", "nva2", "--server", url)
+    with running_lab(db) as url:  # no file: everything from the state file
+        _wait(lambda: nvas(url)["nva1"]["established"] == both)
+        _wait(lambda: nvas(url)["nva2"]["established"] == [])
+        assert nvas(url)["nva2"]["failed"] is True
+        learned = _json(
+            runner,
+            "routeserver",
+            "peering",
+            "list-learned-routes",
+            "--routeserver",
+            "rs",
+            "--name",
+            "nva1",
+            "--server",
+            url,
+        )
+        assert set(learned) == {"RouteServiceRole_IN_0", "RouteServiceRole_IN_1"}
