@@ -63,10 +63,7 @@ class LabRuntime:
 
     def with_world(self, fn: Callable[[World], _T]) -> _T:
         async def view() -> _T:
-            world = self.lab.world
-            if world is None:
-                raise LabError("the lab is not up")
-            return fn(world)
+            return fn(self.lab.synced_world())
 
         return self._call(view)
 
