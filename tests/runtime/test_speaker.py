@@ -13,14 +13,11 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import pytest
-import structlog
 from structlog.testing import capture_logs
-from typer.testing import CliRunner
 
 from nexthop.bgp.constants import CeaseSubcode, ErrorCode
 from nexthop.bgp.fsm import SessionState
 from nexthop.bgp.wire import Notification, shutdown_communication
-from nexthop.cli.main import app
 from nexthop.net.prefix import parse_address, parse_prefix
 from nexthop.runtime.bgp_transport import describe_notification
 from nexthop.runtime.speaker import PeerConfig, Speaker, parse_community
@@ -412,15 +409,3 @@ def test_announce_rejects_an_ipv6_prefix_without_next_hop() -> None:
         speaker.announce("2001:db8::/32")
     with pytest.raises(ValueError, match="not of the prefix's family"):
         speaker.announce("203.0.113.0/24", next_hop="2001:db8::1")
-
-
-def test_demo_command_shows_the_route_and_exits_zero() -> None:
-    try:
-        result = CliRunner().invoke(app, ["demo"])
-    finally:
-        structlog.reset_defaults()
-    assert result.exit_code == 0, result.output
-    assert "203.0.113.0/24" in result.output
-    assert "192.0.2.10" in result.output
-    assert "65001:100" in result.output
-    assert "demo finished" in result.output
