@@ -130,6 +130,12 @@ def _next_hop_ip(console: Console, f: Facts) -> None:
                 ],
             )
         )
+    for other in f["effective_routes"]:
+        if other != route and other["state"] == "Invalid":
+            console.print(
+                f"The {other['source']} route for {f['prefix']} (next hop type "
+                f"{other['nextHopType']}) is Invalid: the route server's route overrides it."
+            )
     trace = f["trace"]
     forward, reverse = trace["forward"], trace["reverse"]
     picked = forward["nvas"][0] if forward["nvas"] else "none"
