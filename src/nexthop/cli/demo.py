@@ -49,7 +49,7 @@ def demo(
         typer.Option(
             "--fast/--azure-timers",
             help="Sub-second probes, heartbeats and BGP timers, or Azure's (5 s probes, "
-            "180 s hold; takes about a minute).",
+            "180 s hold; about 40 s).",
         ),
     ] = True,
     output: Annotated[
@@ -73,6 +73,7 @@ def demo(
         if text:
             render_act(console, name, facts)
 
+    doing = ["starting"]
     try:
         directory = find_examples(examples)
         if text:
@@ -80,13 +81,16 @@ def demo(
             render_header(console, describe_timers(timers), str(directory))
         with progress(console) as bar:
             task = bar.add_task("starting", total=None)
-            report = run_demo(
-                directory,
-                azure_timers=not fast,
-                step=lambda what: bar.update(task, description=what),
-                on_act=on_act,
-            )
-    except (ExamplesNotFoundError, LabError, OSError, TimeoutError) as exc:
+
+            def step(what: str) -> None:
+                doing[0] = what
+                bar.update(task, description=what)
+
+            report = run_demo(directory, azure_timers=not fast, step=step, on_act=on_act)
+    except TimeoutError:
+        typer.echo(f"nexthop demo: timed out {doing[0]}", err=True)
+        raise typer.Exit(code=1) from None
+    except (ExamplesNotFoundError, LabError, OSError) as exc:
         typer.echo(f"nexthop demo: {exc}", err=True)
         raise typer.Exit(code=1) from None
     if text:
