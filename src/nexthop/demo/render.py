@@ -145,9 +145,10 @@ def _next_hop_ip(console: Console, f: Facts) -> None:
     )
     console.print(_health(f["backend_health"], "backend health"))
     console.print(_hops(forward))
+    back = ", ".join(reverse["nvas"]) if reverse is not None and reverse["nvas"] else "no NVA"
     console.print(
-        "\n[bold]Step 4[/]: the NVA forwards to on-premises; the reply comes back "
-        "through the load balancer to the same NVA."
+        f"\n[bold]Step 4[/]: {picked} forwards to {forward['endpoint']}; the reply comes "
+        f"back through {back}."
     )
     if reverse is not None:
         console.print(_hops(reverse))
@@ -160,11 +161,11 @@ def _active_passive(console: Console, f: Facts) -> None:
     console.print(_lab_line(f))
     roles = ", ".join(f"{n} {r}" for n, r in f["ha_before"].items())
     console.print(f"HA election over the heartbeat: {roles}.")
-    console.print(_learned(f["learned_routes"], "list-learned-routes (the standby prepends)"))
+    console.print(_learned(f["learned_routes"], "list-learned-routes"))
     console.print(
         _health(
             f["backend_health_before"],
-            "backend health before (probe answered by the active NVA only)",
+            "backend health before (only the HA-active NVA answers the probe)",
         )
     )
     r = f["failover"]
