@@ -85,6 +85,7 @@ def test_steps_3_and_4_through_a_healthy_nva_and_back(report: dict[str, Any]) ->
 def test_active_passive_failover_moves_new_flows_to_the_standby(report: dict[str, Any]) -> None:
     act = report["active_passive"]
     assert act["ha_before"] == {"fw-a": "Active", "fw-b": "Standby"}
+    assert act["sessions_established"] == 4
     failover = act["failover"]
     assert failover["nva"] == "fw-a"
     assert failover["before"] == "fw-a"
@@ -100,6 +101,7 @@ def test_active_passive_failover_moves_new_flows_to_the_standby(report: dict[str
 
 def test_active_active_uses_every_nva_and_shows_asymmetry(report: dict[str, Any]) -> None:
     act = report["active_active"]
+    assert act["sessions_established"] == 6
     live = act["live"]
     assert live["delivered"] == live["total"] > 0
     assert sorted(live["per_nva"]) == act["nvas"] == ["nva1", "nva2", "nva3"]
@@ -114,6 +116,7 @@ def test_active_active_uses_every_nva_and_shows_asymmetry(report: dict[str, Any]
 
 def test_cross_region_warns_and_drops(report: dict[str, Any]) -> None:
     act = report["cross_region"]
+    assert act["sessions_established"] == 4
     assert act["warnings"]
     assert all("route server's region" in w for w in act["warnings"])
     assert (act["route_server_region"], act["frontend_region"]) == ("westeurope", "northeurope")

@@ -156,6 +156,7 @@ async def active_passive(
     async with running_lab(topology, timers, cleanup) as lab:
         step("waiting for the election, sessions and probe verdicts")
         converged = await converge(lab, timeout, start)
+        established = _established(lab)
         ha_before = _ha(lab)
         health_before = _health(lab)
         learned = _learned(lab, rs)
@@ -171,7 +172,7 @@ async def active_passive(
             "topology": topology.name,
             "warnings": warnings,
             "converged_s": converged,
-            "sessions_established": _established(lab),
+            "sessions_established": established,
             "ha_before": ha_before,
             "backend_health_before": health_before,
             "learned_routes": learned,
