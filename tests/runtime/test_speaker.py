@@ -1,4 +1,4 @@
-"""Two nexthop Speakers over real loopback TCP, and the ``nexthop demo`` command.
+"""Two nexthop Speakers over real loopback TCP.
 
 Every wait is event-driven (``Speaker.wait_for`` re-checks after each session
 event) with a deadline; nothing sleeps for a fixed time.
