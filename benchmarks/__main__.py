@@ -11,8 +11,10 @@ Examples::
     python -m benchmarks --quick                           # 10k, 1 run: a smoke run
 
 Results go to ``benchmarks/results/<UTC timestamp>.json`` and
-``benchmarks/results/latest.md``. Ratios are nexthop's median over each other
-target's median for the same scenario and parameters (>1 means nexthop is slower).
+``benchmarks/results/latest.md``. Ratios are nexthop's (and nexthop-rs's) median
+over each target's median for the same scenario and parameters in the same
+invocation (>1 means nexthop is slower). Targets: bird, frr, gobgp, exabgp,
+nexthop (the default set) and nexthop-rs (``--targets ...,nexthop-rs``).
 """
 
 from __future__ import annotations
@@ -101,20 +103,21 @@ def summarize(results: list[RunResult]) -> list[dict[str, Any]]:
             }
         )
     for row in rows:
-        mine = next(
-            (
-                x
-                for x in rows
-                if x["target"] == "nexthop"
-                and (x["scenario"], x["n"], x["shape"], x["peers"])
-                == (row["scenario"], row["n"], row["shape"], row["peers"])
-            ),
-            None,
-        )
-        if mine and mine["elapsed_s"] and row["elapsed_s"]:
-            row["nexthop_ratio"] = mine["elapsed_s"] / row["elapsed_s"]
-        else:
-            row["nexthop_ratio"] = None
+        for ours, key in (("nexthop", "nexthop_ratio"), ("nexthop-rs", "nexthop_rs_ratio")):
+            mine = next(
+                (
+                    x
+                    for x in rows
+                    if x["target"] == ours
+                    and (x["scenario"], x["n"], x["shape"], x["peers"])
+                    == (row["scenario"], row["n"], row["shape"], row["peers"])
+                ),
+                None,
+            )
+            if mine and mine["elapsed_s"] and row["elapsed_s"]:
+                row[key] = mine["elapsed_s"] / row["elapsed_s"]
+            else:
+                row[key] = None
     return rows
 
 
@@ -144,6 +147,7 @@ def _table_rows(rows: list[dict[str, Any]]) -> list[list[str]]:
                 _fmt(r["cpu_s"]),
                 _fmt(r["peak_rss_mb"], 0),
                 _fmt(r["nexthop_ratio"]),
+                _fmt(r.get("nexthop_rs_ratio")),
                 status,
             ]
         )
@@ -161,6 +165,7 @@ HEADERS = [
     "CPU-s",
     "peak RSS MB",
     "nexthop/target",
+    "nexthop-rs/target",
     "status",
 ]
 
@@ -194,7 +199,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--mrt", help="replay this MRT file (routes capped at --n)")
     parser.add_argument("--peers", default="8,64", help="peer counts for the peers scenario")
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--targets", default=",".join(TARGETS))
+    parser.add_argument("--targets", default="bird,frr,gobgp,exabgp,nexthop")
     parser.add_argument("--quick", action="store_true", help="10k routes, 1 run")
     parser.add_argument("--no-save", action="store_true")
     args = parser.parse_args(argv)

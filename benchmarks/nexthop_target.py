@@ -112,7 +112,7 @@ async def _serve_route_server(spec: dict[str, Any]) -> None:
 
     def count() -> int:
         return sum(
-            status.received_routes
+            status.accepted_routes
             for name in names
             for status in server.peering_status(name).values()
             if status.instance.endswith("0")

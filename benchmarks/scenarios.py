@@ -375,6 +375,8 @@ SCENARIOS: dict[str, Callable[[_Run, Workload], None]] = {
 # Targets that cannot take part in a scenario, and why.
 NOT_APPLICABLE: dict[tuple[str, str], str] = {
     ("propagation", "exabgp"): "ExaBGP has no RIB and does not re-advertise received routes",
+    ("peers", "nexthop-rs"): "the route server reflects every peer's routes to all the others;"
+    " not comparable with the ingest-only peers runs",
 }
 
 

@@ -8,8 +8,11 @@ its process ids so the harness can read CPU seconds and peak RSS from /proc.
 * FRR 8 (``bgpd -Z``, no zebra): ``vtysh show bgp summary json`` pfxRcd, summed.
 * GoBGP 3: ``gobgp neighbor -j`` adj_table.accepted, summed.
 * ExaBGP 4: its JSON API feeds ``benchmarks.exabgp_counter`` (ExaBGP has no RIB).
-* nexthop: ``benchmarks.nexthop_target`` runs the project's Speaker in a
-  subprocess and answers ``count`` on stdin with the number of received routes.
+* nexthop: ``benchmarks.nexthop_target`` runs the project's Speaker (Adj-RIB-In
+  only) in a subprocess and answers ``count`` on stdin with the number of
+  received routes; in propagation runs it runs the RouteServer instead.
+* nexthop-rs: the same process running nexthop's RouteServer (Loc-RIB, best
+  path, per-client export) in every scenario; the harness dials it (passive).
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ __all__ = [
     "Frr",
     "GoBgp",
     "Nexthop",
+    "NexthopRouteServer",
     "PeerSpec",
     "Target",
     "TargetUnavailableError",
@@ -588,4 +592,18 @@ class Nexthop(Target):
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
-TARGETS: dict[str, type[Target]] = {cls.name: cls for cls in (Bird, Frr, GoBgp, ExaBgp, Nexthop)}
+class NexthopRouteServer(Nexthop):
+    """nexthop's RouteServer (Loc-RIB, decision process, per-peer export) in every
+    scenario; the count is the routes accepted on instance IN_0."""
+
+    name = "nexthop-rs"
+    label = "nexthop RouteServer (Python)"
+
+    @property
+    def route_server_mode(self) -> bool:
+        return True
+
+
+TARGETS: dict[str, type[Target]] = {
+    cls.name: cls for cls in (Bird, Frr, GoBgp, ExaBgp, Nexthop, NexthopRouteServer)
+}
