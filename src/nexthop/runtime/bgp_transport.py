@@ -52,7 +52,9 @@ from nexthop.bgp.fsm import (
 )
 from nexthop.bgp.wire import Notification, RouteRefresh, Update, shutdown_communication
 
-__all__ = ["BgpStream", "ConnectionInfo", "SessionDriver", "describe_notification"]
+__all__ = ["WRITE_CHUNK", "BgpStream", "ConnectionInfo", "SessionDriver", "describe_notification"]
+
+WRITE_CHUNK = 65536  # octets handed to the transport per write while it is not paused
 
 _SUBCODES: dict[int, type[Any]] = {
     ErrorCode.MESSAGE_HEADER: HeaderErrorSubcode,
@@ -111,6 +113,11 @@ class BgpStream(asyncio.Protocol):
         self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._on_inbound = on_inbound
         self._early: list[bytes] = []
+        # asyncio flow control: while the kernel and transport buffers are above
+        # the high-water mark, queued BGP messages stay in the Session's buffer
+        # instead of piling up in the transport (updates are paced by the peer's
+        # reading speed).
+        self.paused = False
 
     @property
     def peername(self) -> tuple[str, int]:
@@ -133,6 +140,14 @@ class BgpStream(asyncio.Protocol):
             self.driver.stream_data(self, data)
         else:
             self._early.append(data)
+
+    def pause_writing(self) -> None:
+        self.paused = True
+
+    def resume_writing(self) -> None:
+        self.paused = False
+        if self.driver is not None:
+            self.driver.transmit()
 
     def take_early_data(self) -> bytes:
         data, self._early = b"".join(self._early), []
@@ -270,10 +285,20 @@ class SessionDriver:
     # --- the aioquic transmit() loop -----------------------------------------
 
     def transmit(self) -> None:
-        """Write what the session queued and re-arm the single timer."""
-        data = self.session.data_to_send()
-        if data and self.stream is not None and self.stream.transport is not None:
-            self.stream.transport.write(data)
+        """Write what the session queued (unless the transport asked us to pause,
+        RFC-agnostic pacing by TCP back-pressure) and re-arm the single timer."""
+        stream = self.stream
+        if stream is None or stream.transport is None:
+            self.session.data_to_send()  # no connection: nothing to write it to
+        else:
+            # Chunked so that the transport's pause_writing() (called from inside
+            # write() at the high-water mark) stops us with the rest still queued
+            # in the session; resume_writing() comes back here.
+            while not stream.paused:
+                chunk = self.session.data_to_send(WRITE_CHUNK)
+                if not chunk:
+                    break
+                stream.transport.write(chunk)
         if self._closed:
             return
         deadline = self.session.get_timer()

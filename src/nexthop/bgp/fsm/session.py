@@ -200,11 +200,22 @@ class Session:
             events += self._process(self._classify(message), now)
         return events
 
-    def data_to_send(self) -> bytes:
-        """Drain the outbound buffer (h2 ``data_to_send``; performs no I/O)."""
-        data = bytes(self._outbound)
-        self._outbound.clear()
+    def data_to_send(self, amount: int | None = None) -> bytes:
+        """Drain the outbound buffer, or at most ``amount`` bytes of it (h2
+        ``data_to_send``; performs no I/O). The rest stays queued, so an edge
+        under TCP back-pressure can pace its writes."""
+        if amount is None or amount >= len(self._outbound):
+            data = bytes(self._outbound)
+            self._outbound.clear()
+            return data
+        data = bytes(self._outbound[:amount])
+        del self._outbound[:amount]
         return data
+
+    @property
+    def bytes_pending(self) -> int:
+        """Octets queued for the peer and not yet taken by ``data_to_send``."""
+        return len(self._outbound)
 
     # --- time -------------------------------------------------------------------------------
 
