@@ -64,7 +64,8 @@ async def _scenario() -> None:
         live = speaker.peering.live(PEER_ADDR)
         assert live is not None
         driver = live[0]
-        assert driver.stream is not None and driver.stream.transport is not None
+        assert driver.stream is not None
+        assert driver.stream.transport is not None
         transport = driver.stream.transport
         sock = transport.get_extra_info("socket")
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SMALL_BUFFER)
