@@ -74,12 +74,13 @@ class Served:
         return err
 
 
-async def start_serve(db: Path, bgp_port: int, *args: str) -> Served:
-    """``nexthop serve [args] --db DB --port FREE --bgp --bgp-port BGP_PORT``; returns
-    once ``/healthz`` answers."""
+async def start_serve(db: Path, bgp_port: int, *args: str, bgp: str = "--bgp") -> Served:
+    """``nexthop serve [args] --db DB --port FREE --bgp --bgp-port BGP_PORT`` (``bgp``
+    replaces ``--bgp``; empty for the default); returns once ``/healthz`` answers."""
     port = free_port()
     command = [sys.executable, "-m", "nexthop.cli.main", "serve", *args]
-    command += ["--db", str(db), "--port", str(port), "--bgp", "--bgp-port", str(bgp_port)]
+    command += ["--db", str(db), "--port", str(port), "--bgp-port", str(bgp_port)]
+    command += [bgp] if bgp else []
     env = {k: v for k, v in os.environ.items() if k not in ("NEXTHOP_TOKEN", "NEXTHOP_DB")}
     process = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env

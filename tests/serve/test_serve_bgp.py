@@ -4,8 +4,10 @@ on loopback, the plain ``Speaker`` playing the NVAs (see ``serve_process``)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 from pathlib import Path
+from typing import Any
 
 import httpx
 from serve_process import (
@@ -21,9 +23,11 @@ from serve_process import (
     start_serve,
     until,
 )
+from typer.testing import CliRunner
 
 from nexthop.bgp.constants import CeaseSubcode, ErrorCode
 from nexthop.bgp.fsm import SessionState
+from nexthop.cli.main import app
 from nexthop.lab import AddressMap
 from nexthop.net.prefix import parse_prefix
 from nexthop.runtime.speaker import PeerConfig, Speaker
@@ -65,6 +69,13 @@ async def _effective(api: httpx.AsyncClient, prefix: str) -> list[tuple[str, str
         for r in table["value"]
         if r["addressPrefix"] == [prefix] and r["state"] == "Active"
     ]
+
+
+async def _cli(*args: str) -> Any:
+    """``nexthop ARGS`` (a CLI client of the running server); its JSON output."""
+    result = await asyncio.to_thread(CliRunner().invoke, app, list(args))
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
 
 
 def _all_established(speakers: list[Speaker]) -> bool:
@@ -119,6 +130,21 @@ def test_nvas_peer_both_instances_and_the_vnet_follows(tmp_path: Path) -> None:
                     lambda: _learned_everywhere(api, EXTRA, ("nva2",)), "a new route, learned live"
                 )
                 assert await _effective(api, EXTRA) == to_frontend
+                cli = await _cli(
+                    "routeserver", "peering", "list-learned-routes",
+                    "--routeserver", "rs", "-n", "nva2", "--server", served.url, "-o", "json",
+                )  # fmt: skip
+                assert {r["network"] for r in cli[ROLES[0]]} == {EXTRA, str(ONPREM)}
+                cli = await _cli(
+                    "nic", "show-effective-route-table", "-n", "vm1",
+                    "--server", served.url, "-o", "json",
+                )  # fmt: skip
+                active = [
+                    (r["source"], r["nextHopType"], r["nextHopIpAddress"])
+                    for r in cli["value"]
+                    if r["addressPrefix"] == [EXTRA] and r["state"] == "Active"
+                ]
+                assert active == to_frontend
                 speakers[1].withdraw(EXTRA)
 
                 async def withdrawn() -> bool:
