@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
-
-import pytest
+from collections.abc import Callable
 
 from nexthop.config.schema import Nva
 from nexthop.lab import AddressMap, BuiltinNva
@@ -36,8 +34,10 @@ async def _until(predicate: object) -> None:
             await asyncio.sleep(0.01)
 
 
-@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl for the certificate")
-def test_https_responder_answers_with_a_self_signed_certificate(addresses: AddressMap) -> None:
+def test_https_responder_answers_with_a_self_signed_certificate(
+    addresses: AddressMap, require_daemon: Callable[[str, str, str], str]
+) -> None:
+    require_daemon("HTTPS responder test", "openssl", "openssl")
     nva = BuiltinNva(
         _nva("fw", "10.9.0.4", {"protocol": "https", "port": 443, "path": "/health"}),
         addresses=addresses,

@@ -138,9 +138,7 @@ def test_all_probed_down_drops_new_flows_keeps_tcp_and_ends_udp() -> None:
         e.probe_result("rule", b, DOWN, 1.0)
     assert all(fwd(e, f, 2.0).backend == before[f] for f in tcp)
     for f in udp:
-        assert e.forward(f, 2.0, via_frontend="fe") == Dropped(
-            reason=DropReason.NO_HEALTHY_BACKEND
-        )
+        assert e.forward(f, 2.0, via_frontend="fe") == Dropped(reason=DropReason.NO_HEALTHY_BACKEND)
     new = random_flows(50, seed=11)
     assert all(isinstance(e.forward(f, 2.0, via_frontend="fe"), Dropped) for f in new)
     health = e.rule_health("rule")
@@ -201,7 +199,8 @@ def test_probe_schedule_and_health_rows() -> None:
     e = LoadBalancerEngine(make_lb(2, threshold=2), 0.0)
     tasks = e.due_probes(0.0)
     assert [(t.backend, t.port, str(t.ip)) for t in tasks] == [
-        ("nva0", 8080, "10.0.2.10"), ("nva1", 8080, "10.0.2.11")
+        ("nva0", 8080, "10.0.2.10"),
+        ("nva1", 8080, "10.0.2.11"),
     ]
     assert e.next_deadline() is None
     for t in tasks:

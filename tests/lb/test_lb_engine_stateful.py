@@ -20,8 +20,9 @@ IDLE = 4 * 60.0
 class EngineMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
-        self.engine = LoadBalancerEngine(make_lb(3, table_size=251), 0.0,
-                                         initial_state=HealthState.UP)
+        self.engine = LoadBalancerEngine(
+            make_lb(3, table_size=251), 0.0, initial_state=HealthState.UP
+        )
         self.now = 0.0
         self.admin = dict.fromkeys(NAMES, AdminState.NONE)
         self.last: dict[Flow, tuple[str, float]] = {}  # flow -> (backend, last seen)
@@ -31,9 +32,7 @@ class EngineMachine(RuleBasedStateMachine):
 
     def can_take_new(self, name: str) -> bool:
         admin = self.admin[name]
-        return admin is AdminState.UP or (
-            admin is AdminState.NONE and name in self.probed_up()
-        )
+        return admin is AdminState.UP or (admin is AdminState.NONE and name in self.probed_up())
 
     @rule(dt=st.sampled_from([1.0, 30.0, 200.0, 400.0]))
     def advance(self, dt: float) -> None:
@@ -51,8 +50,7 @@ class EngineMachine(RuleBasedStateMachine):
 
     @rule(flow=st.sampled_from(FLOWS), reverse=st.booleans())
     def packet(self, flow: Flow, reverse: bool) -> None:
-        d = self.engine.forward(flow.reversed() if reverse else flow, self.now,
-                                via_frontend="fe")
+        d = self.engine.forward(flow.reversed() if reverse else flow, self.now, via_frontend="fe")
         prev = self.last.get(flow)
         live = prev is not None and self.now < prev[1] + IDLE
         if isinstance(d, Dropped):
@@ -86,6 +84,5 @@ class EngineMachine(RuleBasedStateMachine):
         assert len(table) == len(live)
 
 
-EngineMachine.TestCase.settings = settings(max_examples=60, stateful_step_count=40,
-                                           deadline=None)
+EngineMachine.TestCase.settings = settings(max_examples=60, stateful_step_count=40, deadline=None)
 TestEngine = EngineMachine.TestCase

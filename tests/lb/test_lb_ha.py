@@ -197,19 +197,24 @@ INPUTS: dict[HaInput, HaEvent] = {
     HaInput.HEARTBEAT_TIMER: TimerExpired(timer=HaTimer.HEARTBEAT, now=1.0),
     HaInput.DEAD_TIMER: TimerExpired(timer=HaTimer.DEAD, now=1.0),
     HaInput.PEER_FAILED: PeerFailed(now=1.0),
-    HaInput.PEER_ACTIVE_HIGHER: HeartbeatReceived(sender="z", state=HaState.ACTIVE,
-                                                  priority=255, now=1.0),
-    HaInput.PEER_ACTIVE_LOWER: HeartbeatReceived(sender="z", state=HaState.ACTIVE,
-                                                 priority=1, now=1.0),
-    HaInput.PEER_STANDBY_HIGHER: HeartbeatReceived(sender="z", state=HaState.STANDBY,
-                                                   priority=255, now=1.0),
-    HaInput.PEER_STANDBY_LOWER: HeartbeatReceived(sender="z", state=HaState.STANDBY,
-                                                  priority=1, now=1.0),
+    HaInput.PEER_ACTIVE_HIGHER: HeartbeatReceived(
+        sender="z", state=HaState.ACTIVE, priority=255, now=1.0
+    ),
+    HaInput.PEER_ACTIVE_LOWER: HeartbeatReceived(
+        sender="z", state=HaState.ACTIVE, priority=1, now=1.0
+    ),
+    HaInput.PEER_STANDBY_HIGHER: HeartbeatReceived(
+        sender="z", state=HaState.STANDBY, priority=255, now=1.0
+    ),
+    HaInput.PEER_STANDBY_LOWER: HeartbeatReceived(
+        sender="z", state=HaState.STANDBY, priority=1, now=1.0
+    ),
 }
 
 
-@given(state=st.sampled_from(list(HaState)), kind=st.sampled_from(list(HaInput)),
-       preempt=st.booleans())
+@given(
+    state=st.sampled_from(list(HaState)), kind=st.sampled_from(list(HaInput)), preempt=st.booleans()
+)
 def test_every_state_input_pair_follows_the_table(
     state: HaState, kind: HaInput, preempt: bool
 ) -> None:

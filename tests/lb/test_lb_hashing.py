@@ -60,8 +60,11 @@ def test_distribution_modes_pick_their_fields() -> None:
     a = Flow.of(IpProtocol.TCP, "10.0.0.1", 1000, "10.0.0.2", 80)
     other_ports = Flow.of(IpProtocol.TCP, "10.0.0.1", 2000, "10.0.0.2", 443)
     other_proto = Flow.of(IpProtocol.UDP, "10.0.0.1", 1000, "10.0.0.2", 80)
-    two, three, five = (DistributionMode.SOURCE_IP, DistributionMode.SOURCE_IP_PROTOCOL,
-                        DistributionMode.DEFAULT)
+    two, three, five = (
+        DistributionMode.SOURCE_IP,
+        DistributionMode.SOURCE_IP_PROTOCOL,
+        DistributionMode.DEFAULT,
+    )
     assert flow_hash(a, two) == flow_hash(other_ports, two) == flow_hash(other_proto, two)
     assert flow_hash(a, three) == flow_hash(other_ports, three)
     assert flow_hash(a, three) != flow_hash(other_proto, three)
@@ -80,8 +83,9 @@ def test_hash_and_table_do_not_depend_on_the_process_hash_seed() -> None:
     outputs = set()
     for seed in ("1", "2"):
         env = dict(os.environ, PYTHONHASHSEED=seed)
-        out = subprocess.run([sys.executable, "-c", code], env=env, check=True,
-                             capture_output=True, text=True).stdout
+        out = subprocess.run(
+            [sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True
+        ).stdout
         outputs.add(out.split()[0])
     f = Flow.of(6, "10.0.0.1", 1234, "10.0.0.2", 80)
     assert outputs == {str(flow_hash(f, seed=7).value)}
@@ -157,7 +161,8 @@ def test_full_rebuild_without_a_backend_has_small_collateral() -> None:
     full = MaglevMap(names(4), size=SMALL_TABLE)
     rebuilt = MaglevMap(names(4)[1:], size=SMALL_TABLE)
     collateral = sum(
-        1 for s in range(SMALL_TABLE)
+        1
+        for s in range(SMALL_TABLE)
         if full.lookup(s) != "nva0" and full.lookup(s) != rebuilt.lookup(s)
     )
     assert collateral / SMALL_TABLE < 0.02

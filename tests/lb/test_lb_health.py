@@ -19,8 +19,9 @@ from nexthop.lb.health import (
 from nexthop.lb.model import Probe, ProbeProtocol
 
 TCP3 = Probe(name="p", protocol=ProbeProtocol.TCP, port=22, interval=5, probe_threshold=3)
-HTTP3 = Probe(name="h", protocol=ProbeProtocol.HTTP, port=80, path="/healthz", interval=5,
-              probe_threshold=3)
+HTTP3 = Probe(
+    name="h", protocol=ProbeProtocol.HTTP, port=80, path="/healthz", interval=5, probe_threshold=3
+)
 
 
 def test_backends_start_unknown_and_are_not_eligible() -> None:
@@ -48,9 +49,14 @@ def test_threshold_of_consecutive_successes_and_failures() -> None:
     assert t.record("nva0", False, 35, kind=FailureKind.REFUSED) == []
     events = t.record("nva0", False, 40, kind=FailureKind.REFUSED, detail="ECONNREFUSED")
     assert events == [
-        BackendMarkedDown(probe="p", backend="nva0", at=40,
-                          reason=ReasonCode.DOWN_PROBE_REFUSED, kind=FailureKind.REFUSED,
-                          detail="ECONNREFUSED")
+        BackendMarkedDown(
+            probe="p",
+            backend="nva0",
+            at=40,
+            reason=ReasonCode.DOWN_PROBE_REFUSED,
+            kind=FailureKind.REFUSED,
+            detail="ECONNREFUSED",
+        )
     ]
     assert t.status("nva0").since == 40
     assert t.up() == frozenset()
@@ -141,8 +147,9 @@ def test_membership_changes() -> None:
     results=st.lists(st.booleans(), min_size=1, max_size=60),
 )
 def test_trailing_results_decide_the_state(threshold: int, results: list[bool]) -> None:
-    probe = Probe(name="p", protocol=ProbeProtocol.TCP, port=22, interval=5,
-                  probe_threshold=threshold)
+    probe = Probe(
+        name="p", protocol=ProbeProtocol.TCP, port=22, interval=5, probe_threshold=threshold
+    )
     t = ProbeTracker(probe, backends(1), now=0.0)
     ups = downs = 0
     for i, ok in enumerate(results):

@@ -47,8 +47,9 @@ def test_probe_validation_names_the_field(kwargs: dict[str, object], field: str)
 
 
 def test_fast_probes_allow_sub_second_intervals_and_http_timeout_is_capped() -> None:
-    p = Probe(name="p", protocol=ProbeProtocol.HTTP, port=80, path="/", interval=0.2,
-              fast_probes=True)
+    p = Probe(
+        name="p", protocol=ProbeProtocol.HTTP, port=80, path="/", interval=0.2, fast_probes=True
+    )
     assert p.timeout == 0.2
     slow = Probe(name="p", protocol=ProbeProtocol.HTTP, port=80, path="/", interval=60)
     assert slow.timeout == 30.0
@@ -68,8 +69,13 @@ def test_fast_probes_allow_sub_second_intervals_and_http_timeout_is_capped() -> 
 )
 def test_rule_validation_names_the_field(kwargs: dict[str, object], field: str) -> None:
     base: dict[str, object] = {
-        "name": "r", "frontend": "fe", "pool": "pool", "probe": "probe",
-        "protocol": RuleProtocol.ALL, "frontend_port": 0, "backend_port": 0,
+        "name": "r",
+        "frontend": "fe",
+        "pool": "pool",
+        "probe": "probe",
+        "protocol": RuleProtocol.ALL,
+        "frontend_port": 0,
+        "backend_port": 0,
     }
     with pytest.raises(ValueError, match=f"^{field}:"):
         LoadBalancingRule(**(base | kwargs))  # type: ignore[arg-type]
@@ -77,16 +83,26 @@ def test_rule_validation_names_the_field(kwargs: dict[str, object], field: str) 
 
 def test_idle_timeout_bounds_are_inclusive() -> None:
     for minutes in (4, 100):
-        r = LoadBalancingRule(name="r", frontend="fe", pool="p", probe="x",
-                              protocol=RuleProtocol.UDP, frontend_port=53, backend_port=53,
-                              idle_timeout_minutes=minutes)
+        r = LoadBalancingRule(
+            name="r",
+            frontend="fe",
+            pool="p",
+            probe="x",
+            protocol=RuleProtocol.UDP,
+            frontend_port=53,
+            backend_port=53,
+            idle_timeout_minutes=minutes,
+        )
         assert r.idle_timeout == minutes * 60
 
 
 def test_frontend_ip_must_sit_in_its_subnet() -> None:
     with pytest.raises(ValueError, match=r"^Frontend\.ip:"):
-        Frontend(name="fe", ip=ipaddress.ip_address("10.9.0.1"),
-                 subnet=ipaddress.ip_network("10.0.1.0/24"))
+        Frontend(
+            name="fe",
+            ip=ipaddress.ip_address("10.9.0.1"),
+            subnet=ipaddress.ip_network("10.0.1.0/24"),
+        )
 
 
 def test_pool_rejects_duplicate_members() -> None:
@@ -104,8 +120,15 @@ def test_load_balancer_checks_references_table_size_and_ha_ports_exclusivity() -
         dataclasses.replace(lb, rules=(bad_rule,))
     with pytest.raises(ValueError, match=r"^LoadBalancer\.table_size:"):
         dataclasses.replace(lb, table_size=4096)
-    extra = LoadBalancingRule(name="web", frontend="fe", pool="pool", probe="probe",
-                              protocol=RuleProtocol.TCP, frontend_port=80, backend_port=80)
+    extra = LoadBalancingRule(
+        name="web",
+        frontend="fe",
+        pool="pool",
+        probe="probe",
+        protocol=RuleProtocol.TCP,
+        frontend_port=80,
+        backend_port=80,
+    )
     with pytest.raises(ValueError, match=r"^LoadBalancer\.rules:.*HA ports"):
         dataclasses.replace(lb, rules=(lb.rule("rule"), extra))
     floating = dataclasses.replace(lb.rule("rule"), floating_ip=True)

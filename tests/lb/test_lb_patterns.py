@@ -63,9 +63,7 @@ class ActivePassiveLab:
                 self._deliver(name, node.handle_timer(now))
             for task in self.lb.due_probes(now):
                 ok = self.nodes[task.backend].answers_probe
-                outcome = ProbeOutcome(
-                    success=ok, kind=None if ok else FailureKind.REFUSED
-                )
+                outcome = ProbeOutcome(success=ok, kind=None if ok else FailureKind.REFUSED)
                 self.health_events.extend(self.lb.record_probe(task, outcome, now))
 
     def forward(self, flow: Flow) -> Forwarded | Dropped:
@@ -93,13 +91,13 @@ def test_active_passive_keeps_flows_symmetric_and_fails_over() -> None:
     crash = lab.clock.now()
     lab._deliver("nva0", lab.nodes["nva0"].handle(Stop(now=crash)))
     lab.run_until(crash + 60)
-    promoted = next(
-        e for e in lab.ha_events if isinstance(e, BecameActive) and e.node == "nva1"
+    promoted = next(e for e in lab.ha_events if isinstance(e, BecameActive) and e.node == "nva1")
+    up = next(
+        e for e in lab.health_events if isinstance(e, BackendMarkedUp) and e.backend == "nva1"
     )
-    up = next(e for e in lab.health_events
-              if isinstance(e, BackendMarkedUp) and e.backend == "nva1")
-    down = next(e for e in lab.health_events
-                if isinstance(e, BackendMarkedDown) and e.backend == "nva0")
+    down = next(
+        e for e in lab.health_events if isinstance(e, BackendMarkedDown) and e.backend == "nva0"
+    )
     ha_cfg, probe = lab.nodes["nva1"].config, lab.lb.lb.probe("probe")
     # HA detection is bounded by the dead interval; the probe then needs `threshold`
     # consecutive answers, each at most one interval (plus one tick) apart.

@@ -69,9 +69,9 @@ def test_choice_explains_itself() -> None:
 
 @settings(max_examples=100, deadline=None)
 @given(src=ipv6, dst=ipv6, sport=st.integers(0, 65535), dport=st.integers(0, 65535))
-def test_ipv6_flows_are_balanced_symmetrically(src: ipaddress.IPv6Address,
-                                               dst: ipaddress.IPv6Address,
-                                               sport: int, dport: int) -> None:
+def test_ipv6_flows_are_balanced_symmetrically(
+    src: ipaddress.IPv6Address, dst: ipaddress.IPv6Address, sport: int, dport: int
+) -> None:
     lb = make_lb(4, table_size=251)
     flow = Flow(protocol=IpProtocol.TCP, src_ip=src, src_port=sport, dst_ip=dst, dst_port=dport)
     healthy = frozenset(NAMES[:4])

@@ -8,14 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import shutil
 import socket
 import ssl
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-
-import pytest
 
 from nexthop.lb.health import (
     BackendMarkedDown,
@@ -221,8 +218,11 @@ def test_runner_drives_the_engine_and_new_flows_avoid_a_503_backend() -> None:
             name="ilb",
             region="local",
             frontends=(
-                Frontend(name="fe", ip=ipaddress.ip_address("127.0.1.1"),
-                         subnet=ipaddress.ip_network("127.0.1.0/24")),
+                Frontend(
+                    name="fe",
+                    ip=ipaddress.ip_address("127.0.1.1"),
+                    subnet=ipaddress.ip_network("127.0.1.0/24"),
+                ),
             ),
             pools=(
                 BackendPool(
@@ -235,8 +235,15 @@ def test_runner_drives_the_engine_and_new_flows_avoid_a_503_backend() -> None:
             ),
             probes=(probe,),
             rules=(
-                LoadBalancingRule(name="ha", frontend="fe", pool="pool", probe="p",
-                                  protocol=RuleProtocol.ALL, frontend_port=0, backend_port=0),
+                LoadBalancingRule(
+                    name="ha",
+                    frontend="fe",
+                    pool="pool",
+                    probe="p",
+                    protocol=RuleProtocol.ALL,
+                    frontend_port=0,
+                    backend_port=0,
+                ),
             ),
             table_size=251,
         )
@@ -245,9 +252,7 @@ def test_runner_drives_the_engine_and_new_flows_avoid_a_503_backend() -> None:
         watch = Watch()
         runner = ProbeRunner(engine, on_events=watch)
         runner.start()
-        flows = [
-            Flow.of(IpProtocol.TCP, "10.1.0.1", 1024 + i, "10.2.0.1", 443) for i in range(200)
-        ]
+        flows = [Flow.of(IpProtocol.TCP, "10.1.0.1", 1024 + i, "10.2.0.1", 443) for i in range(200)]
         try:
             await watch.wait_for(BackendMarkedUp, count=2)
             placed = {}
@@ -262,11 +267,13 @@ def test_runner_drives_the_engine_and_new_flows_avoid_a_503_backend() -> None:
             assert (down.backend, down.kind) == ("nva1", FailureKind.HTTP_STATUS)
             rows = {r["name"]: r for r in engine.backend_health()}
             assert (rows["nva1"]["state"], rows["nva1"]["reason"]) == (
-                "Down", "Down_Probe_HttpStatusCodeError"
+                "Down",
+                "Down_Probe_HttpStatusCodeError",
             )
             assert rows["nva0"]["state"] == "Up"
-            fresh = [Flow.of(IpProtocol.TCP, "10.1.0.2", 1024 + i, "10.2.0.1", 443)
-                     for i in range(200)]
+            fresh = [
+                Flow.of(IpProtocol.TCP, "10.1.0.2", 1024 + i, "10.2.0.1", 443) for i in range(200)
+            ]
             for f in fresh:
                 d = engine.forward(f, loop.time(), via_frontend="fe")
                 assert isinstance(d, Forwarded)
@@ -284,23 +291,39 @@ def test_runner_drives_the_engine_and_new_flows_avoid_a_503_backend() -> None:
     asyncio.run(main())
 
 
-def self_signed(tmp: Path) -> ssl.SSLContext:
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        pytest.skip("openssl not installed (Debian package openssl)")
+def self_signed(tmp: Path, openssl: str) -> ssl.SSLContext:
     key, cert = tmp / "key.pem", tmp / "cert.pem"
     subprocess.run(
-        [openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-         "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=probe"],
-        check=True, capture_output=True,
+        [
+            openssl,
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "1",
+            "-subj",
+            "/CN=probe",
+        ],
+        check=True,
+        capture_output=True,
     )
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.load_cert_chain(cert, key)
     return ctx
 
 
-def test_https_probe_accepts_a_self_signed_backend(tmp_path: Path) -> None:
-    tls = self_signed(tmp_path)
+def test_https_probe_accepts_a_self_signed_backend(
+    tmp_path: Path, require_daemon: Callable[[str, str, str], str]
+) -> None:
+    tls = self_signed(tmp_path, require_daemon("HTTPS probe test", "openssl", "openssl"))
 
     async def main() -> None:
         responder = ProbeResponder(HOST, tls=tls)
@@ -324,8 +347,7 @@ def test_probes_can_come_from_a_chosen_source_address() -> None:
         await responder.start()
         loop = asyncio.get_running_loop()
         backend = Backend(name="nva0", ip=ipaddress.ip_address(HOST))
-        tracker = ProbeTracker(probe_for(ProbeProtocol.TCP, responder.port), [backend],
-                               loop.time())
+        tracker = ProbeTracker(probe_for(ProbeProtocol.TCP, responder.port), [backend], loop.time())
         watch = Watch()
         runner = ProbeRunner(tracker, on_events=watch, source="127.0.0.5")
         runner.start()

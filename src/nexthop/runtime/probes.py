@@ -285,9 +285,7 @@ class ProbeResponder:
         self.status = status
 
     async def start(self) -> int:
-        self._server = await asyncio.start_server(
-            self._serve, self.host, self._port, ssl=self.tls
-        )
+        self._server = await asyncio.start_server(self._serve, self.host, self._port, ssl=self.tls)
         self._port = self._server.sockets[0].getsockname()[1]
         return self._port
 
