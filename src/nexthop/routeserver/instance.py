@@ -67,6 +67,7 @@ class _Peer:
     """Mutable per-peering state of one instance."""
 
     __slots__ = (
+        "address",
         "adj_in",
         "adj_out",
         "config",
@@ -80,6 +81,7 @@ class _Peer:
 
     def __init__(self, config: PeeringConfig) -> None:
         self.config = config
+        self.address = config.address  # parsed once, not per path
         self.adj_in = AdjRibIn(config.name)
         self.adj_out = AdjRibOut(config.name)
         self.negotiated: Negotiated | None = None
@@ -113,6 +115,9 @@ class RouteServerInstance:
         # The advertisement built for each prefix's outbound path, reused while
         # that path object stays the best (paths are immutable).
         self._exported: dict[Prefix, tuple[Path, Advertisement]] = {}
+        # The advertisement for each interned attribute set (keyed by identity,
+        # the set kept alive in the value): every prefix of an UPDATE shares one.
+        self._export_cache: dict[int, tuple[PathAttributes, Advertisement]] = {}
         self._gateway_paths = 0
 
     # --- configuration -------------------------------------------------------
@@ -144,6 +149,7 @@ class RouteServerInstance:
         reselect everything and resync every established peer."""
         self.config = config
         self._exported.clear()
+        self._export_cache.clear()
         self._loc_rib.reselect_all()
         return self._propagate(full=True)
 
@@ -388,10 +394,23 @@ class RouteServerInstance:
                 continue
             cached = self._exported.get(prefix)
             if cached is None or cached[0] is not path:
-                cached = (path, rules.export_advertisement(path, self.config.asn, self.local_ip))
+                cached = (path, self._export(path))
                 self._exported[prefix] = cached
             table[prefix] = (cached[1], path.source)
         return table
+
+    def _export(self, path: Path) -> Advertisement:
+        """``rules.export_advertisement``, computed once per attribute set (it
+        depends only on the attributes, our AS and our address)."""
+        attrs = path.attributes
+        hit = self._export_cache.get(id(attrs))
+        if hit is not None and hit[0] is attrs:
+            return hit[1]
+        if len(self._export_cache) > max(_PRUNE_FLOOR, 2 * len(self._interner)):
+            self._export_cache.clear()
+        advert = rules.export_advertisement(path, self.config.asn, self.local_ip)
+        self._export_cache[id(attrs)] = (attrs, advert)
+        return advert
 
     def _programme(self, prefix: Prefix) -> tuple[int, ...]:
         """ECMP next hops for the VNet: preference, then equal AS_PATH length;
@@ -436,7 +455,7 @@ class RouteServerInstance:
             attributes=attrs,
             next_hops=next_hops,
             source=peer.config.name,
-            source_address=peer.config.address,
+            source_address=peer.address,
             source_asn=peer.config.peer_asn,
             router_id=peer.negotiated.peer_bgp_id,
             peer_type=PeerType.EBGP,

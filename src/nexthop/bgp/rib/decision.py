@@ -186,6 +186,8 @@ def ecmp_set(paths: Sequence[Path]) -> list[Path]:
     (weight, LOCAL_PREF, AS_PATH): the multipath set Azure programs. Keeps input
     order."""
     remaining = list(paths)
+    if len(remaining) < 2:  # nothing to compare: the common case in a large table
+        return remaining
     for step in _ECMP_STEPS:
         if not remaining:
             break
