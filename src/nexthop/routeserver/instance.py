@@ -357,6 +357,8 @@ class RouteServerInstance:
         return [p for p, rank in zip(paths, ranks, strict=True) if rank == top]
 
     def _select(self, paths: Sequence[Path]) -> tuple[Path, Reason]:
+        if len(paths) == 1:  # what decision.best says of a single path
+            return paths[0], Reason.ONLY_PATH
         return decision.best(self._by_preference(paths))
 
     def _outbound_path(self, prefix: Prefix) -> Path | None:
@@ -412,14 +414,18 @@ class RouteServerInstance:
         self._export_cache[id(attrs)] = (attrs, advert)
         return advert
 
-    def _programme(self, prefix: Prefix) -> tuple[int, ...]:
+    def _programme(self, prefix: Prefix, spaces: tuple[Prefix, ...]) -> tuple[int, ...]:
         """ECMP next hops for the VNet: preference, then equal AS_PATH length;
-        identical next hops from several NVAs collapse to one."""
-        if not rules.injectable(prefix, self.config.local_prefixes):
+        identical next hops from several NVAs collapse to one. ``spaces``: the
+        configuration's ``local_prefixes``."""
+        if spaces and not rules.injectable(prefix, spaces):
             return ()
         candidates = self._loc_rib.candidates(prefix)
         if not candidates:
             return ()
+        if len(candidates) == 1:
+            hops = candidates[0].next_hops
+            return hops[:1]
         chosen = decision.ecmp_set(self._by_preference(candidates))
         return tuple(sorted({p.next_hops[0] for p in chosen if p.next_hops}))
 
@@ -546,8 +552,9 @@ class RouteServerInstance:
         return outputs
 
     def _reprogram(self, prefixes: Iterable[Prefix]) -> None:
+        spaces = self.config.local_prefixes
         for prefix in prefixes:
-            hops = self._programme(prefix)
+            hops = self._programme(prefix, spaces)
             if hops == self._programmed.get(prefix, ()):
                 continue
             if hops:

@@ -25,7 +25,7 @@ from enum import Enum
 from nexthop.bgp.constants import AsPathSegmentType, Origin, WellKnownCommunity
 from nexthop.bgp.rib.adj_rib_in import ImportPolicy
 from nexthop.bgp.rib.adj_rib_out import Advertisement
-from nexthop.bgp.rib.path import Path, as_path_asns, prepend_as
+from nexthop.bgp.rib.path import Path, prepend_as
 from nexthop.bgp.wire.messages import AsPathSegment, PathAttributes
 from nexthop.net.prefix import Prefix
 from nexthop.routeserver.config import HubRoutingPreference
@@ -73,14 +73,15 @@ def loop_prevention(asn: int) -> ImportPolicy:
     reason = f"AS_PATH contains {asn} (loop prevention)"
 
     def policy(path: Path) -> str | None:
-        return reason if asn in as_path_asns(path.attributes) else None
+        # ``asn in as_path_asns(...)`` without building the tuple (once per path).
+        return reason if any(asn in seg.asns for seg in path.attributes.as_path) else None
 
     return policy
 
 
 def has_as_zero(attributes: PathAttributes) -> bool:
     """RFC 7607 §2: AS 0 in AS_PATH makes the UPDATE treat-as-withdraw."""
-    return 0 in as_path_asns(attributes)
+    return any(0 in seg.asns for seg in attributes.as_path)
 
 
 def is_no_advertise(attributes: PathAttributes) -> bool:

@@ -93,6 +93,15 @@ def end_of_rib(afi: int, safi: int = Safi.UNICAST) -> Update:
 
 def _chunks(prefixes: list[Prefix], room: int) -> Iterable[tuple[Prefix, ...]]:
     """Split ``prefixes`` so each chunk's encoded NLRI fit in ``room`` octets."""
+    if prefixes and all(p.afi == prefixes[0].afi for p in prefixes):
+        # One family, one size bound per prefix: fixed-count slices (``_room``
+        # guarantees room for at least one prefix).
+        step = max(1, room // prefix_size(prefixes[0]))
+        return [tuple(prefixes[i : i + step]) for i in range(0, len(prefixes), step)]
+    return _mixed_chunks(prefixes, room)
+
+
+def _mixed_chunks(prefixes: list[Prefix], room: int) -> Iterable[tuple[Prefix, ...]]:
     chunk: list[Prefix] = []
     used = 0
     for prefix in prefixes:
@@ -112,6 +121,30 @@ def _room(max_length: int, overhead: int, what: str) -> int:
         msg = f"{what} leave no room for NLRI within {max_length} octets"
         raise ValueError(msg)
     return room
+
+
+def _group(
+    announce: Mapping[Prefix, Advertisement],
+) -> dict[tuple[int, Advertisement], list[Prefix]]:
+    """Prefixes by (family, advertisement), each list sorted. Grouped by object
+    identity first (a route server hands one shared object to every prefix of
+    an attribute set), so equal advertisements are hashed once per object,
+    not once per prefix."""
+    by_id: dict[tuple[int, int], tuple[Advertisement, list[Prefix]]] = {}
+    for prefix in sorted(announce):
+        advert = announce[prefix]
+        entry = by_id.get((prefix.afi, id(advert)))
+        if entry is None:
+            by_id[(prefix.afi, id(advert))] = (advert, [prefix])
+        else:
+            entry[1].append(prefix)
+    groups: dict[tuple[int, Advertisement], list[Prefix]] = {}
+    for (afi, _), (advert, prefixes) in by_id.items():
+        merged = groups.setdefault((afi, advert), prefixes)
+        if merged is not prefixes:  # an equal advertisement held as another object
+            merged += prefixes
+            merged.sort()
+    return groups
 
 
 def pack_updates(
@@ -137,12 +170,11 @@ def pack_updates(
             for chunk in _chunks(prefixes, room)
         )
 
-    groups: dict[tuple[int, Advertisement], list[Prefix]] = {}
-    for prefix in sorted(announce):
-        groups.setdefault((prefix.afi, announce[prefix]), []).append(prefix)
-    for (afi, advert), prefixes in sorted(groups.items(), key=lambda item: item[1][0]):
+    for (afi, advert), prefixes in sorted(_group(announce).items(), key=lambda item: item[1][0]):
         if afi == Afi.IPV4:
-            attrs = replace(advert.attributes, next_hop=advert.next_hops[0])
+            attrs = advert.attributes
+            if attrs.next_hop != advert.next_hops[0]:
+                attrs = replace(attrs, next_hop=advert.next_hops[0])
             overhead = _UPDATE_FIXED + attributes_size(attrs)
             room = _room(max_message_length, overhead, "the path attributes")
             updates.extend(
