@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -71,6 +73,27 @@ def machine_info() -> dict[str, Any]:
         "python": sys.version.split()[0],
         "loadavg_start": Path("/proc/loadavg").read_text().split()[:3],
     }
+
+
+def snapshot_source() -> str:
+    """Freeze src/ for this invocation's nexthop targets; return HEAD (+dirty)."""
+    repo = Path(__file__).resolve().parent.parent
+    copy = Path(tempfile.mkdtemp(prefix="nexthop-src-"))
+    shutil.copytree(
+        repo / "src" / "nexthop",
+        copy / "nexthop",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    os.environ["NEXTHOP_BENCH_SRC"] = str(copy)
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=repo, capture_output=True, text=True, check=False
+        ).stdout.strip()
+
+    head = git("rev-parse", "--short", "HEAD") or "?"
+    dirty = git("status", "--porcelain", "--", "src")
+    return f"{head}{' + uncommitted changes in src/' if dirty else ''}"
 
 
 def summarize(results: list[RunResult]) -> list[dict[str, Any]]:
@@ -180,6 +203,7 @@ def render_markdown(meta: dict[str, Any], rows: list[dict[str, Any]]) -> str:
         f", at end {' '.join(m.get('loadavg_end', ['?']))}",
         f"- Python {m['python']}; targets: "
         + "; ".join(f"{k}: {v}" for k, v in meta["versions"].items()),
+        f"- nexthop code: {meta.get('nexthop_code', '?')}",
         f"- Command: `{meta['command']}`",
         "- Time: first UPDATE written until the target reports all routes (medians of "
         "successful runs); `send s` is the injector's own write time.",
@@ -225,6 +249,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     started = datetime.now(UTC)
     machine = machine_info()
+    code = snapshot_source()
     console = Console(width=200)
     root = Path(tempfile.mkdtemp(prefix="nexthop-bench-"))
     targets: list[Target] = []
@@ -274,6 +299,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "finished": now.strftime("%Y-%m-%d %H:%M UTC"),
         "machine": machine,
         "versions": versions,
+        "nexthop_code": code,
         "command": "python -m benchmarks " + " ".join(sys.argv[1:] if argv is None else argv),
     }
     if not args.no_save:

@@ -30,6 +30,8 @@ def merge(paths: list[Path]) -> str:
         f"- Machine: {m['nproc']} CPUs ({m['cpu_model']}), {m['ram_gb']} GB RAM, "
         f"kernel {m['kernel']}; Python {m['python']}",
         "- Versions: " + "; ".join(f"{k}: {v}" for k, v in versions.items()),
+        "- nexthop code per invocation: "
+        + "; ".join(f"{f['date']}: {f.get('nexthop_code', 'not recorded')}" for f in files),
         "",
         "| started (UTC) | load avg | " + " | ".join(HEADERS) + " |",
         "|" + "---|" * (len(HEADERS) + 2),

@@ -540,7 +540,10 @@ class Nexthop(Target):
 
     def environment(self) -> dict[str, str]:
         env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join([str(_REPO), str(_REPO / "src")])
+        # NEXTHOP_BENCH_SRC: a frozen copy of src/ (python -m benchmarks makes one) so
+        # that every run of an invocation measures the same nexthop code.
+        src = os.environ.get("NEXTHOP_BENCH_SRC", str(_REPO / "src"))
+        env["PYTHONPATH"] = os.pathsep.join([str(_REPO), src])
         return env
 
     def command(self) -> list[str]:
