@@ -23,6 +23,9 @@ after a garbage collection) divided by N, and the process peak (VmHWM). With
 (slower). ``--profile STAGE`` runs that stage under pyinstrument
 (``pip install pyinstrument``) and prints the call tree.
 
+The garbage collector runs with the thresholds ``Speaker.start()`` and
+``RouteServerHost.start()`` set (``--gc default`` for CPython's own).
+
 Results: a table on stdout and ``benchmarks/results/profile_ingest.json``.
 """
 
@@ -46,6 +49,7 @@ from nexthop.net.prefix import parse_prefix
 from nexthop.routeserver import IN_0, INSTANCE_ROLES, PeeringConfig, RouteServer, SendUpdate
 from nexthop.routeserver.config import AZURE_ASN, RouteServerConfig
 from nexthop.runtime.routes import AdjRibIn
+from nexthop.runtime.speaker import use_bulk_gc_thresholds
 
 __all__ = ["main", "run"]
 
@@ -171,6 +175,7 @@ def run(
         "updates": count,
         "stream_octets": len(stream),
         "python": platform.python_version(),
+        "gc_thresholds": list(gc.get_threshold()),
         "stages": {},
     }
     rows: dict[str, dict[str, float]] = record["stages"]
@@ -224,7 +229,8 @@ def _print(record: dict[str, Any]) -> None:
     n = record["n"]
     print(
         f"{n:,} prefixes, shape {record['shape']}, {record['updates']:,} UPDATEs in, "
-        f"{record['instances']} instance(s); peak RSS {record['peak_rss_mb']} MB"
+        f"{record['instances']} instance(s); gc thresholds {record['gc_thresholds']}; "
+        f"peak RSS {record['peak_rss_mb']} MB"
     )
     head = (
         f"{'stage':<14}{'wall s':>9}{'CPU s':>9}{'prefixes/CPU-s':>16}{'RSS +MB':>9}{'B/route':>9}"
@@ -241,13 +247,21 @@ def _print(record: dict[str, Any]) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.profile_ingest")
     parser.add_argument("--n", type=int, default=1_000_000)
-    parser.add_argument("--shape", choices=("eight", "single"), default="eight")
+    parser.add_argument("--shape", choices=("eight", "single", "table"), default="eight")
     parser.add_argument("--instances", type=int, choices=(1, 2), default=1)
     parser.add_argument("--stages", default=",".join(STAGES[1:]), help="after decode")
     parser.add_argument("--profile", choices=STAGES, default="", help="pyinstrument tree")
     parser.add_argument("--tracemalloc", action="store_true")
+    parser.add_argument(
+        "--gc",
+        choices=("bulk", "default"),
+        default="bulk",
+        help="bulk: the thresholds Speaker/RouteServerHost.start() set; default: CPython's",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
+    if args.gc == "bulk":
+        use_bulk_gc_thresholds()
     record = run(
         args.n,
         args.shape,

@@ -64,6 +64,7 @@ from nexthop.routeserver import (
     TeardownPeering,
 )
 from nexthop.runtime.bgp_transport import BgpStream, SessionDriver
+from nexthop.runtime.speaker import use_bulk_gc_thresholds
 
 __all__ = ["AddressTranslator", "HostTimers", "HostedSession", "RouteServerHost"]
 
@@ -157,6 +158,7 @@ class RouteServerHost:
         return bool(self._servers)
 
     async def start(self) -> None:
+        use_bulk_gc_thresholds()
         self._loop = asyncio.get_running_loop()
         self._stopping = False
         try:

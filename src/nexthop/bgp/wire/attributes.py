@@ -37,6 +37,8 @@ _OPTIONAL = int(AttrFlag.OPTIONAL)
 _TRANSITIVE = int(AttrFlag.TRANSITIVE)
 _CONFED = (AsPathSegmentType.AS_CONFED_SEQUENCE, AsPathSegmentType.AS_CONFED_SET)
 _SEGMENT_TYPES = frozenset(AsPathSegmentType)
+_AS_SEQUENCE = int(AsPathSegmentType.AS_SEQUENCE)
+_new_tuple = tuple.__new__  # AsPathSegment(...) without the NamedTuple constructor
 
 
 def _fail(reason: str) -> AttributeMalformedError:
@@ -71,9 +73,14 @@ def _decode_origin(value: bytes, _n: Negotiated) -> int:
 def decode_segments(value: bytes, asn_size: int, name: str) -> tuple[AsPathSegment, ...]:
     """AS_PATH/AS4_PATH segments (RFC 7606 §7.2: overrun, underrun, zero length or
     unknown segment type make the attribute malformed)."""
-    segments: list[AsPathSegment] = []
     code = "H" if asn_size == 2 else "I"
-    i, end = 0, len(value)
+    end = len(value)
+    if end > 2 and value[0] == _AS_SEQUENCE and 2 + value[1] * asn_size == end:
+        # The usual AS_PATH: one AS_SEQUENCE filling the attribute.
+        asns = struct.unpack(f"!{value[1]}{code}", value[2:])
+        return (_new_tuple(AsPathSegment, (_AS_SEQUENCE, asns)),)
+    segments: list[AsPathSegment] = []
+    i = 0
     while i < end:
         if i + 2 > end:
             msg = f"{name} segment header underrun"

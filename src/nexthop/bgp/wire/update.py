@@ -39,7 +39,6 @@ from nexthop.net.prefix import Afi
 __all__ = ["AttributeCache", "decode_update", "encode_update", "end_of_rib", "is_end_of_rib"]
 
 
-
 class AttributeCache:
     """Interning table: attribute bytes (MP_* excluded) -> the decoded object.
 
@@ -65,6 +64,12 @@ class AttributeCache:
 
 
 _MP = (AttrType.MP_REACH_NLRI, AttrType.MP_UNREACH_NLRI)
+_MP_SET = frozenset(int(t) for t in _MP)
+# Types decoded into ``_``-prefixed scratch keys that need resolving after the loop.
+_SCRATCH_TYPES = frozenset(int(t) for t, spec in ATTRIBUTES.items() if spec.field[0] == "_")
+# RFC 7606 §3(d): well-known mandatory attributes, as (code, name) pairs.
+_NEEDED_MP = ((int(AttrType.ORIGIN), "ORIGIN"), (int(AttrType.AS_PATH), "AS_PATH"))
+_NEEDED_V4 = (*_NEEDED_MP, (int(AttrType.NEXT_HOP), "NEXT_HOP"))
 # Plain ints: IntFlag arithmetic is slow in the per-attribute loop.
 _OPTIONAL = int(AttrFlag.OPTIONAL)
 _TRANSITIVE = int(AttrFlag.TRANSITIVE)
@@ -130,15 +135,19 @@ def _decode_attributes(data: bytes, n: Negotiated, cache: AttributeCache | None)
     if cache is not None and overrun is None:
         # The decode also depends on the AS size and on iBGP/eBGP (LOCAL_PREF).
         ebgp = bool(n.local_asn and n.peer_asn and n.local_asn != n.peer_asn)
-        key = bytes((n.asn4, ebgp)) + b"".join(
-            data[s:e] for _f, t, s, _h, e in entries if t not in _MP
-        )
+        if any(entry[1] in _MP_SET for entry in entries):
+            key = bytes((n.asn4, ebgp)) + b"".join(
+                data[s:e] for _f, t, s, _h, e in entries if t not in _MP_SET
+            )
+        else:  # the usual case: the whole list is the key
+            key = bytes((n.asn4, ebgp)) + data
         cached = cache.get(key)
     builder: dict[str, Any] = {}
     unknown: list[RawAttribute] = []
     clean = True
+    types = out.types
     for flags, type_code, start, head, end in entries:
-        if type_code in out.types:
+        if type_code in types:
             if type_code in _MP:
                 raise _update_error(
                     UpdateErrorSubcode.MALFORMED_ATTRIBUTE_LIST,
@@ -147,7 +156,7 @@ def _decode_attributes(data: bytes, n: Negotiated, cache: AttributeCache | None)
             out.discarded.append(f"duplicate attribute {type_code} (attribute-discard)")
             clean = False
             continue
-        out.types.add(type_code)
+        types.add(type_code)
         spec = ATTRIBUTES.get(type_code)
         if spec is None:
             if not flags & _OPTIONAL:
@@ -188,13 +197,18 @@ def _decode_attributes(data: bytes, n: Negotiated, cache: AttributeCache | None)
             out.discarded.append(f"{spec.name}: {exc.reason} ({handling.value})")
             if type_code not in _MP:
                 clean = False
-    out.mp_reach = builder.pop("_mp_reach", None)
-    out.mp_unreach = builder.pop("_mp_unreach", None)
-    _resolve_as4(builder, n)
+    if not types.isdisjoint(_SCRATCH_TYPES):  # MP_* or AS4_* present
+        out.mp_reach = builder.pop("_mp_reach", None)
+        out.mp_unreach = builder.pop("_mp_unreach", None)
+        _resolve_as4(builder, n)
     if cached is not None:
         out.attributes = cached
-    elif out.types - set(_MP):
-        out.attributes = PathAttributes(**builder, unknown=tuple(unknown))
+    elif types - _MP_SET:
+        out.attributes = (
+            PathAttributes(**builder, unknown=tuple(unknown))
+            if unknown
+            else PathAttributes(**builder)
+        )
         if key is not None and cache is not None and clean and not out.taw:
             cache.put(key, out.attributes)
     return out
@@ -238,8 +252,8 @@ def decode_update(body: bytes, n: Negotiated, cache: AttributeCache | None = Non
     d = _decode_attributes(body[attr_start:attr_end], n, cache)
     if nlri or (d.mp_reach is not None and d.mp_reach.nlri):
         # RFC 7606 §3(d): missing well-known mandatory attributes -> treat-as-withdraw.
-        needed = [AttrType.ORIGIN, AttrType.AS_PATH] + ([AttrType.NEXT_HOP] if nlri else [])
-        missing = [t.name for t in needed if t not in d.types]
+        types = d.types
+        missing = [name for code, name in (_NEEDED_V4 if nlri else _NEEDED_MP) if code not in types]
         if missing:
             d.taw = True
             d.discarded.append(f"missing {', '.join(missing)} (treat-as-withdraw)")
