@@ -112,9 +112,6 @@ class RouteServerInstance:
         self._loc_rib = LocRib(self._select)
         self._programmed: dict[Prefix, tuple[int, ...]] = {}
         self._programming_changes: set[Prefix] = set()
-        # The advertisement built for each prefix's outbound path, reused while
-        # that path object stays the best (paths are immutable).
-        self._exported: dict[Prefix, tuple[Path, Advertisement]] = {}
         # The advertisement for each interned attribute set (keyed by identity,
         # the set kept alive in the value): every prefix of an UPDATE shares one.
         self._export_cache: dict[int, tuple[PathAttributes, Advertisement]] = {}
@@ -148,7 +145,6 @@ class RouteServerInstance:
         """New server settings (address spaces, branch-to-branch, preference):
         reselect everything and resync every established peer."""
         self.config = config
-        self._exported.clear()
         self._export_cache.clear()
         self._loc_rib.reselect_all()
         return self._propagate(full=True)
@@ -392,13 +388,8 @@ class RouteServerInstance:
                 continue
             path = self._outbound_path(prefix)
             if path is None:
-                self._exported.pop(prefix, None)
                 continue
-            cached = self._exported.get(prefix)
-            if cached is None or cached[0] is not path:
-                cached = (path, self._export(path))
-                self._exported[prefix] = cached
-            table[prefix] = (cached[1], path.source)
+            table[prefix] = (self._export(path), path.source)
         return table
 
     def _export(self, path: Path) -> Advertisement:

@@ -25,30 +25,52 @@ CandidateKey = tuple[str, int]
 
 
 class LocRib:
-    """Candidates and best path per prefix."""
+    """Candidates and best path per prefix.
+
+    A prefix with one candidate (most of a large table) holds the bare ``Path``;
+    a second candidate turns the entry into a (source, path id) -> ``Path`` dict,
+    which saves a dict per route."""
 
     __slots__ = ("_best", "_candidates", "_changed", "_select")
 
     def __init__(self, select: Selector = decision.best) -> None:
         self._select = select
-        self._candidates: dict[Prefix, dict[CandidateKey, Path]] = {}
+        self._candidates: dict[Prefix, Path | dict[CandidateKey, Path]] = {}
         self._best: dict[Prefix, tuple[Path, Reason]] = {}
         self._changed: set[Prefix] = set()
 
     def add(self, path: Path) -> None:
         """Add or replace the candidate from (path.source, path.path_id)."""
-        paths = self._candidates.setdefault(path.prefix, {})
-        paths[(path.source, path.path_id)] = path
-        self._reselect(path.prefix)
+        prefix = path.prefix
+        held = self._candidates.get(prefix)
+        if held is None or (
+            not isinstance(held, dict)
+            and (held.source, held.path_id) == (path.source, path.path_id)
+        ):
+            self._candidates[prefix] = path
+        elif isinstance(held, dict):
+            held[(path.source, path.path_id)] = path
+        else:
+            self._candidates[prefix] = {
+                (held.source, held.path_id): held,
+                (path.source, path.path_id): path,
+            }
+        self._reselect(prefix)
 
     def remove(self, prefix: Prefix, source: str, path_id: int = 0) -> Path | None:
-        paths = self._candidates.get(prefix)
-        if paths is None:
+        held = self._candidates.get(prefix)
+        if held is None:
             return None
-        gone = paths.pop((source, path_id), None)
+        if not isinstance(held, dict):
+            if (held.source, held.path_id) != (source, path_id):
+                return None
+            del self._candidates[prefix]
+            self._reselect(prefix)
+            return held
+        gone = held.pop((source, path_id), None)
         if gone is not None:
-            if not paths:
-                del self._candidates[prefix]
+            if len(held) == 1:
+                self._candidates[prefix] = next(iter(held.values()))
             self._reselect(prefix)
         return gone
 
@@ -71,7 +93,12 @@ class LocRib:
     # --- queries -------------------------------------------------------------
 
     def candidates(self, prefix: Prefix) -> list[Path]:
-        return list(self._candidates.get(prefix, {}).values())
+        held = self._candidates.get(prefix)
+        if held is None:
+            return []
+        if isinstance(held, dict):
+            return list(held.values())
+        return [held]
 
     def best(self, prefix: Prefix) -> tuple[Path, Reason] | None:
         return self._best.get(prefix)
@@ -89,12 +116,12 @@ class LocRib:
     # --- internals -----------------------------------------------------------
 
     def _ids(self, prefix: Prefix, source: str) -> list[int]:
-        return [pid for (src, pid) in self._candidates.get(prefix, {}) if src == source]
+        return [p.path_id for p in self.candidates(prefix) if p.source == source]
 
     def _reselect(self, prefix: Prefix) -> None:
         self._changed.add(prefix)
-        paths = self._candidates.get(prefix)
+        paths = self.candidates(prefix)
         if paths:
-            self._best[prefix] = self._select(list(paths.values()))
+            self._best[prefix] = self._select(paths)
         else:
             self._best.pop(prefix, None)
