@@ -12,6 +12,7 @@ target currently announces (withdrawals remove them), using the fast counter in
 from __future__ import annotations
 
 import contextlib
+import errno
 import select
 import socket
 import threading
@@ -61,10 +62,21 @@ class Peer:
 
     # --- connection set-up ----------------------------------------------------
 
-    def listen(self, port: int) -> None:
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind((self.local_address, port))
+    def listen(self, port: int, retry_for: float = 10.0) -> None:
+        """Bind and listen; retry while the address is still in use (a previous
+        run's sockets may take a moment to go away)."""
+        deadline = time.monotonic() + retry_for
+        while True:
+            listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                listener.bind((self.local_address, port))
+                break
+            except OSError as exc:
+                listener.close()
+                if exc.errno != errno.EADDRINUSE or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
         listener.listen(4)
         self._listener = listener
 
