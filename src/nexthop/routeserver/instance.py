@@ -115,6 +115,7 @@ class RouteServerInstance:
         # The advertisement for each interned attribute set (keyed by identity,
         # the set kept alive in the value): every prefix of an UPDATE shares one.
         self._export_cache: dict[int, tuple[PathAttributes, Advertisement]] = {}
+        self._local_advert: Advertisement | None = None  # VNet ranges as we send them
         self._gateway_paths = 0
 
     # --- configuration -------------------------------------------------------
@@ -146,6 +147,7 @@ class RouteServerInstance:
         reselect everything and resync every established peer."""
         self.config = config
         self._export_cache.clear()
+        self._local_advert = None
         self._loc_rib.reselect_all()
         return self._propagate(full=True)
 
@@ -378,7 +380,10 @@ class RouteServerInstance:
         """Prefix -> (what NVAs are sent, the source it must not go back to).
         The same for every peer of this instance, so computed once per change."""
         local = set(self.config.local_prefixes)
-        local_advert = rules.local_advertisement(self.config.asn, self.local_ip)
+        local_advert = self._local_advert
+        if local_advert is None:
+            local_advert = rules.local_advertisement(self.config.asn, self.local_ip)
+            self._local_advert = local_advert
         table: OutboundTable = {}
         for prefix in prefixes:
             if prefix.afi != Afi.IPV4:

@@ -117,11 +117,12 @@ class MessageReader:
         if len(buf) - start < HEADER_LENGTH:
             self._compact()
             return None
-        length, msg_type = parse_header(bytes(buf[start : start + HEADER_LENGTH]), negotiated)
+        length, msg_type = parse_header(buf[start : start + HEADER_LENGTH], negotiated)
         if len(buf) - start < length:
             self._compact()
             return None
-        body = bytes(buf[start + HEADER_LENGTH : start + length])
+        with memoryview(buf) as view:  # one copy of the body, and the view released
+            body = bytes(view[start + HEADER_LENGTH : start + length])
         self._position = start + length
         return _DECODERS[msg_type](body, negotiated, self._cache)
 

@@ -326,6 +326,9 @@ def encode_update(u: Update, n: Negotiated) -> bytes:
     )
 
 
+_EMPTY = Update()
+
+
 def end_of_rib(family: Family) -> Update:
     """RFC 4724 §2: empty UPDATE for IPv4 unicast, a bare MP_UNREACH_NLRI otherwise."""
     if family == IPV4_UNICAST:
@@ -334,7 +337,9 @@ def end_of_rib(family: Family) -> Update:
 
 
 def is_end_of_rib(update: Update) -> Family | None:
-    if update == Update():
+    if update.nlri or update.withdrawn or update.attributes is not None:
+        return None  # the common case, decided without building an Update to compare
+    if update == _EMPTY:
         return IPV4_UNICAST
     mp = update.mp_unreach
     if mp is not None and not mp.withdrawn and update == Update(mp_unreach=mp):
