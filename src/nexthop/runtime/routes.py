@@ -12,8 +12,9 @@ No I/O here; ``Speaker`` keeps one ``AdjRibIn`` per peer and turns each
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, fields, replace
+from typing import Any
 
 from nexthop.bgp.constants import AsPathSegmentType
 from nexthop.bgp.wire import AsPathSegment, MpReach, MpUnreach, PathAttributes, Update
@@ -82,6 +83,35 @@ class ReceivedRoute:
         return format_address(self.prefix.afi, self.next_hops[0]) if self.next_hops else ""
 
 
+def _slot_setters(cls: type, names: tuple[str, ...]) -> tuple[Callable[[Any, Any], None], ...]:
+    """The slot descriptors' setters of a frozen slotted dataclass, checked to
+    cover every field (so a new field cannot be silently left unset)."""
+    if tuple(f.name for f in fields(cls)) != names or hasattr(cls, "__post_init__"):
+        msg = f"{cls.__name__} changed: update its fast constructor"
+        raise TypeError(msg)
+    return tuple(getattr(cls, name).__set__ for name in names)
+
+
+_SET_PREFIX, _SET_ATTRIBUTES, _SET_NEXT_HOPS, _SET_STALE = _slot_setters(
+    ReceivedRoute, ("prefix", "attributes", "next_hops", "stale")
+)
+_new_object = object.__new__
+
+
+def _received(
+    prefix: Prefix, attributes: PathAttributes, next_hops: tuple[int, ...]
+) -> ReceivedRoute:
+    """``ReceivedRoute(prefix=..., attributes=..., next_hops=...)`` with its slots
+    set directly: the generated frozen ``__init__`` pays one ``object.__setattr__``
+    per field (0.69 vs 0.27 µs), and ingest makes one per prefix."""
+    route: ReceivedRoute = _new_object(ReceivedRoute)
+    _SET_PREFIX(route, prefix)
+    _SET_ATTRIBUTES(route, attributes)
+    _SET_NEXT_HOPS(route, next_hops)
+    _SET_STALE(route, False)
+    return route
+
+
 def build_update(
     route: LocalRoute, *, local_asn: int, peer_asn: int, local_address: int | None
 ) -> Update:
@@ -141,13 +171,12 @@ class AdjRibIn:
             reach += [(p, hops) for p in update.nlri]
         if update.mp_reach is not None:
             reach += [(p, update.mp_reach.next_hops) for p in update.mp_reach.nlri]
+        routes = self._routes
         for prefix, next_hops in reach:
             if update.treat_as_withdraw or attrs is None or not next_hops:
-                self._routes.pop(prefix, None)
+                routes.pop(prefix, None)
             else:
-                self._routes[prefix] = ReceivedRoute(
-                    prefix=prefix, attributes=attrs, next_hops=next_hops
-                )
+                routes[prefix] = _received(prefix, attrs, next_hops)
 
     def mark_stale(self, family: Family) -> None:
         """BoRR: every route of the family is stale until re-advertised."""
