@@ -27,7 +27,7 @@ from nexthop.bgp.rib.adj_rib_out import AdjRibOut, Advertisement
 from nexthop.bgp.rib.decision import Reason
 from nexthop.bgp.rib.loc_rib import LocRib
 from nexthop.bgp.rib.packing import end_of_rib, pack_updates
-from nexthop.bgp.rib.path import AttributeInterner, Path, PeerType
+from nexthop.bgp.rib.path import AttributeInterner, Path, PeerType, make_path
 from nexthop.bgp.wire.errors import LocalProtocolError
 from nexthop.bgp.wire.messages import Notification, PathAttributes, Update
 from nexthop.bgp.wire.negotiated import Negotiated
@@ -452,17 +452,18 @@ class RouteServerInstance:
         now: float,
     ) -> Path:
         assert peer.negotiated is not None
-        return Path(
-            prefix=prefix,
-            attributes=attrs,
-            next_hops=next_hops,
-            source=peer.config.name,
-            source_address=peer.address,
-            source_asn=peer.config.peer_asn,
-            router_id=peer.negotiated.peer_bgp_id,
-            peer_type=PeerType.EBGP,
-            path_id=path_id,
-            learned_at=now,
+        config = peer.config
+        return make_path(
+            prefix,
+            attrs,
+            next_hops,
+            config.name,
+            peer.address,
+            config.peer_asn,
+            peer.negotiated.peer_bgp_id,
+            PeerType.EBGP,
+            path_id,
+            now,
         )
 
     def _maybe_prune(self) -> None:

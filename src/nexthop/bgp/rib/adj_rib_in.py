@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from nexthop.bgp.rib.path import Path
+from nexthop.bgp.rib.path import Path, slot_setters
 from nexthop.net.prefix import Prefix
 
 __all__ = ["AdjRibIn", "AdjRibInEntry", "Change", "ImportPolicy", "PathKey", "accept_all"]
@@ -45,6 +45,26 @@ class Change:
     after: Path | None
 
 
+_SET_ENTRY_PATH, _SET_ENTRY_REJECTED = slot_setters(AdjRibInEntry, ("path", "rejected"))
+_SET_KEY, _SET_BEFORE, _SET_AFTER = slot_setters(Change, ("key", "before", "after"))
+_new_object = object.__new__
+
+
+def _entry(path: Path, rejected: str | None) -> AdjRibInEntry:
+    entry: AdjRibInEntry = _new_object(AdjRibInEntry)
+    _SET_ENTRY_PATH(entry, path)
+    _SET_ENTRY_REJECTED(entry, rejected)
+    return entry
+
+
+def _change(key: PathKey, before: Path | None, after: Path | None) -> Change:
+    change: Change = _new_object(Change)
+    _SET_KEY(change, key)
+    _SET_BEFORE(change, before)
+    _SET_AFTER(change, after)
+    return change
+
+
 class AdjRibIn:
     """One peer's received paths. The owner is that peer's handler only."""
 
@@ -61,17 +81,18 @@ class AdjRibIn:
         """Store (or replace) ``path`` after running ``policy`` over it (RFC 4271
         §9.1.1: an UPDATE for a known prefix replaces the older path)."""
         key = (path.prefix, path.path_id)
-        before = self._accepted_path(self._entries.get(key))
-        entry = AdjRibInEntry(path=path, rejected=policy(path))
-        self._store(key, entry)
-        return Change(key=key, before=before, after=self._accepted_path(entry))
+        old = self._entries.get(key)
+        before = old.path if old is not None and old.rejected is None else None
+        rejected = policy(path)
+        self._store(key, _entry(path, rejected))
+        return _change(key, before, path if rejected is None else None)
 
     def withdraw(self, prefix: Prefix, path_id: int = 0) -> Change:
         """Forget the path (RFC 4271 §3.1: an unfeasible route)."""
         key = (prefix, path_id)
         before = self._accepted_path(self._entries.get(key))
         self._store(key, None)
-        return Change(key=key, before=before, after=None)
+        return _change(key, before, None)
 
     def clear(self) -> list[Change]:
         """Session down: every path goes (RFC 4271 §8, Established -> Idle)."""

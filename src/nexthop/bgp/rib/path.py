@@ -13,9 +13,10 @@ RFC 4271 §9.1.2.2 a) (an AS_SET counts as one AS) and RFC 5065 §5.3
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, fields
 from enum import Enum
+from typing import Any
 
 from nexthop.bgp.constants import AsPathSegmentType
 from nexthop.bgp.wire.messages import AsPathSegment, PathAttributes
@@ -28,8 +29,10 @@ __all__ = [
     "as_path_asns",
     "as_path_length",
     "format_as_path",
+    "make_path",
     "neighbour_as",
     "prepend_as",
+    "slot_setters",
 ]
 
 
@@ -63,6 +66,68 @@ class Path:
     path_id: int = 0
     learned_at: float = 0.0
     weight: int = 0
+
+
+def slot_setters(cls: type, names: tuple[str, ...]) -> tuple[Callable[[Any, Any], None], ...]:
+    """Setters of a frozen slotted dataclass's slots, for building the many small
+    records of a large table without the generated ``__init__``'s one
+    ``object.__setattr__`` per field. Raises ``TypeError`` unless ``names`` are
+    exactly its fields in order and it has no ``__post_init__``, so a changed
+    class cannot leave a field unset."""
+    if tuple(f.name for f in fields(cls)) != names or hasattr(cls, "__post_init__"):
+        msg = f"{cls.__name__} changed: update its fast constructor"
+        raise TypeError(msg)
+    return tuple(getattr(cls, name).__set__ for name in names)
+
+
+_PATH_SETTERS = slot_setters(
+    Path,
+    (
+        "prefix",
+        "attributes",
+        "next_hops",
+        "source",
+        "source_address",
+        "source_asn",
+        "router_id",
+        "peer_type",
+        "path_id",
+        "learned_at",
+        "weight",
+    ),
+)
+_new_object = object.__new__
+
+
+def make_path(  # noqa: PLR0917 - positional on purpose: one call per received prefix
+    prefix: Prefix,
+    attributes: PathAttributes,
+    next_hops: tuple[int, ...],
+    source: str,
+    source_address: int,
+    source_asn: int,
+    router_id: int,
+    peer_type: PeerType,
+    path_id: int,
+    learned_at: float,
+    weight: int = 0,
+) -> Path:
+    """``Path(...)`` with every field given positionally and the slots set
+    directly (about twice as fast; one is made per received prefix)."""
+    path: Path = _new_object(Path)
+    s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10 = _PATH_SETTERS
+    s0(path, prefix)
+    s1(path, attributes)
+    s2(path, next_hops)
+    s3(path, source)
+    s4(path, source_address)
+    s5(path, source_asn)
+    s6(path, router_id)
+    s7(path, peer_type)
+    s8(path, path_id)
+    s9(path, learned_at)
+    s10(path, weight)
+    return path
 
 
 class AttributeInterner:
