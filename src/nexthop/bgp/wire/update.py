@@ -20,6 +20,8 @@ excluded) on a session map to the very same object.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import fields
 from typing import Any
 
 from nexthop.bgp.constants import AS_TRANS, AttrFlag, AttrType, ErrorCode, UpdateErrorSubcode
@@ -257,17 +259,46 @@ def decode_update(body: bytes, n: Negotiated, cache: AttributeCache | None = Non
         if missing:
             d.taw = True
             d.discarded.append(f"missing {', '.join(missing)} (treat-as-withdraw)")
-    return Update(
-        withdrawn=withdrawn,
-        withdrawn_path_ids=withdrawn_ids,
-        attributes=d.attributes,
-        nlri=nlri,
-        nlri_path_ids=nlri_ids,
-        mp_reach=d.mp_reach,
-        mp_unreach=d.mp_unreach,
-        treat_as_withdraw=d.taw,
-        discarded=tuple(d.discarded),
-    )
+    # Update(withdrawn=..., ..., discarded=...) with the slots set directly: one
+    # UPDATE per message, and the generated frozen __init__ costs ~1.2 us of ~12.
+    update: Update = _new_object(Update)
+    s0, s1, s2, s3, s4, s5, s6, s7, s8 = _UPDATE_SETTERS
+    s0(update, withdrawn)
+    s1(update, withdrawn_ids)
+    s2(update, d.attributes)
+    s3(update, nlri)
+    s4(update, nlri_ids)
+    s5(update, d.mp_reach)
+    s6(update, d.mp_unreach)
+    s7(update, d.taw)
+    s8(update, tuple(d.discarded))
+    return update
+
+
+def _slot_setters(cls: type, names: tuple[str, ...]) -> tuple[Callable[[Any, Any], None], ...]:
+    """Setters of a frozen slotted dataclass's slots; ``TypeError`` unless
+    ``names`` are exactly its fields, so a changed class cannot go half-built."""
+    if tuple(f.name for f in fields(cls)) != names or hasattr(cls, "__post_init__"):
+        msg = f"{cls.__name__} changed: update its fast constructor"
+        raise TypeError(msg)
+    return tuple(getattr(cls, name).__set__ for name in names)
+
+
+_new_object = object.__new__
+_UPDATE_SETTERS = _slot_setters(
+    Update,
+    (
+        "withdrawn",
+        "withdrawn_path_ids",
+        "attributes",
+        "nlri",
+        "nlri_path_ids",
+        "mp_reach",
+        "mp_unreach",
+        "treat_as_withdraw",
+        "discarded",
+    ),
+)
 
 
 def _encode_attributes(u: Update, n: Negotiated) -> bytes:
