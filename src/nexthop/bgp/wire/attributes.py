@@ -34,6 +34,8 @@ __all__ = [
 ]
 
 _OPTIONAL = int(AttrFlag.OPTIONAL)
+_EXTENDED = int(AttrFlag.EXTENDED_LENGTH)
+_NOT_EXTENDED = 0xFF & ~_EXTENDED
 _TRANSITIVE = int(AttrFlag.TRANSITIVE)
 _CONFED = (AsPathSegmentType.AS_CONFED_SEQUENCE, AsPathSegmentType.AS_CONFED_SET)
 _SEGMENT_TYPES = frozenset(AsPathSegmentType)
@@ -350,11 +352,10 @@ ATTRIBUTES: dict[int, AttrSpec] = {
 
 def encode_attribute(flags: int, type_code: int, value: bytes) -> bytes:
     """Flags, type, length (2 octets with the Extended Length bit when needed), value."""
+    # Plain ints: IntFlag arithmetic took most of this function's time.
     if len(value) > 255:
-        flags |= AttrFlag.EXTENDED_LENGTH
-        return bytes((flags, type_code)) + len(value).to_bytes(2, "big") + value
-    flags &= ~AttrFlag.EXTENDED_LENGTH
-    return bytes((flags, type_code, len(value))) + value
+        return bytes((int(flags) | _EXTENDED, type_code)) + len(value).to_bytes(2, "big") + value
+    return bytes((int(flags) & _NOT_EXTENDED, type_code, len(value))) + value
 
 
 def _count(segments: tuple[AsPathSegment, ...]) -> int:
