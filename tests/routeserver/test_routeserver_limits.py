@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from rs_helpers import (
     NVA1,
     NVA3,
@@ -92,6 +94,22 @@ def test_unique_counting_beyond_the_cloud() -> None:
     out = send_both(rs, "nva1", announce(*nets(3)))
     assert not any(isinstance(o, TeardownPeering) for o in out)
     out = send_both(rs, "nva1", announce(*nets(3, base=10)))
+    assert isinstance(out[0], TeardownPeering)
+
+
+def test_unique_counting_nets_withdrawals_in_the_same_update() -> None:
+    rs = server(max_routes_per_peer=5, count_readvertised_routes=False)
+    connect(rs, NVA1)
+    send_both(rs, "nva1", announce(*nets(5)))
+    # Withdraw two, re-announce one of them and add one new: 5 unique, still legal.
+    swap = replace(announce(nets(1)[0], *nets(1, base=20)), withdrawn=tuple(nets(2)))
+    out = send_both(rs, "nva1", swap)
+    assert not any(isinstance(o, TeardownPeering) for o in out)
+    assert rs.peering_status("nva1")[IN_0].state is PeeringState.ESTABLISHED
+    # Withdrawing and re-announcing a prefix keeps it counted: with one new
+    # prefix that makes 6 unique.
+    again = replace(announce(nets(3)[2], *nets(1, base=30)), withdrawn=(nets(3)[2],))
+    out = send_both(rs, "nva1", again)
     assert isinstance(out[0], TeardownPeering)
 
 

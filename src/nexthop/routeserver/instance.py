@@ -497,10 +497,16 @@ class RouteServerInstance:
         limit = self.config.max_routes_per_peer
         if self.config.count_readvertised_routes:
             return peer.adj_in.received_count + len(announced) > limit
-        keys = {(e.path.prefix, e.path.path_id) for e in peer.adj_in.entries()}
-        keys -= set(withdrawn)
-        keys |= {(prefix, pid) for prefix, pid, _ in announced}
-        return len(keys) > limit
+        # Work on the keys this UPDATE touches only (was a set of the whole
+        # Adj-RIB-In per UPDATE: quadratic over a table load).
+        adj_in = peer.adj_in
+        gone = {key for key in withdrawn if adj_in.get(*key) is not None}
+        new = {
+            (prefix, pid)
+            for prefix, pid, _ in announced
+            if (prefix, pid) in gone or adj_in.get(prefix, pid) is None
+        }
+        return adj_in.received_count - len(gone) + len(new) > limit
 
     def _max_prefix_teardown(
         self, peer: _Peer, announced: list[Announced], now: float
