@@ -132,6 +132,7 @@ class Peering:
         self._peers: dict[str, _Peer] = {}
         self._server: asyncio.Server | None = None
         self._changed: asyncio.Condition | None = None
+        self._wake_pending = False
         self._stopping = False
         self.log = log if log is not None else structlog.get_logger("nexthop.peering")
 
@@ -269,10 +270,12 @@ class Peering:
     def notify(self) -> None:
         """Wake ``wait_for`` callers (after any change they may be waiting on)."""
         changed = self._changed
-        if changed is None:
-            return
+        if changed is None or self._wake_pending:
+            return  # one pending wake-up covers every change before it runs
+        self._wake_pending = True
 
         async def wake() -> None:
+            self._wake_pending = False
             async with changed:
                 changed.notify_all()
 
