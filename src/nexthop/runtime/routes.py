@@ -12,13 +12,13 @@ No I/O here; ``Speaker`` keeps one ``AdjRibIn`` per peer and turns each
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, fields, replace
-from typing import Any
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 
 from nexthop.bgp.constants import AsPathSegmentType
 from nexthop.bgp.wire import AsPathSegment, MpReach, MpUnreach, PathAttributes, Update
 from nexthop.bgp.wire.negotiated import Family
+from nexthop.fastinit import slot_setters
 from nexthop.net.prefix import Afi, Prefix, Safi, format_address
 
 __all__ = [
@@ -83,16 +83,7 @@ class ReceivedRoute:
         return format_address(self.prefix.afi, self.next_hops[0]) if self.next_hops else ""
 
 
-def _slot_setters(cls: type, names: tuple[str, ...]) -> tuple[Callable[[Any, Any], None], ...]:
-    """The slot descriptors' setters of a frozen slotted dataclass, checked to
-    cover every field (so a new field cannot be silently left unset)."""
-    if tuple(f.name for f in fields(cls)) != names or hasattr(cls, "__post_init__"):
-        msg = f"{cls.__name__} changed: update its fast constructor"
-        raise TypeError(msg)
-    return tuple(getattr(cls, name).__set__ for name in names)
-
-
-_SET_PREFIX, _SET_ATTRIBUTES, _SET_NEXT_HOPS, _SET_STALE = _slot_setters(
+_SET_PREFIX, _SET_ATTRIBUTES, _SET_NEXT_HOPS, _SET_STALE = slot_setters(
     ReceivedRoute, ("prefix", "attributes", "next_hops", "stale")
 )
 _new_object = object.__new__

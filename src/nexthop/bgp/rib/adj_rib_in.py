@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from nexthop.bgp.rib.path import Path, slot_setters
+from nexthop.bgp.rib.path import Path
+from nexthop.fastinit import slot_setters
 from nexthop.net.prefix import Prefix
 
 __all__ = ["AdjRibIn", "AdjRibInEntry", "Change", "ImportPolicy", "PathKey", "accept_all"]

@@ -13,13 +13,13 @@ RFC 4271 §9.1.2.2 a) (an AS_SET counts as one AS) and RFC 5065 §5.3
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, fields
+from collections.abc import Iterable
+from dataclasses import dataclass
 from enum import Enum
-from typing import Any
 
 from nexthop.bgp.constants import AsPathSegmentType
 from nexthop.bgp.wire.messages import AsPathSegment, PathAttributes
+from nexthop.fastinit import slot_setters
 from nexthop.net.prefix import Prefix
 
 __all__ = [
@@ -32,7 +32,6 @@ __all__ = [
     "make_path",
     "neighbour_as",
     "prepend_as",
-    "slot_setters",
 ]
 
 
@@ -66,18 +65,6 @@ class Path:
     path_id: int = 0
     learned_at: float = 0.0
     weight: int = 0
-
-
-def slot_setters(cls: type, names: tuple[str, ...]) -> tuple[Callable[[Any, Any], None], ...]:
-    """Setters of a frozen slotted dataclass's slots, for building the many small
-    records of a large table without the generated ``__init__``'s one
-    ``object.__setattr__`` per field. Raises ``TypeError`` unless ``names`` are
-    exactly its fields in order and it has no ``__post_init__``, so a changed
-    class cannot leave a field unset."""
-    if tuple(f.name for f in fields(cls)) != names or hasattr(cls, "__post_init__"):
-        msg = f"{cls.__name__} changed: update its fast constructor"
-        raise TypeError(msg)
-    return tuple(getattr(cls, name).__set__ for name in names)
 
 
 _PATH_SETTERS = slot_setters(

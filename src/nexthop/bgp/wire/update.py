@@ -20,8 +20,6 @@ excluded) on a session map to the very same object.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import fields
 from typing import Any
 
 from nexthop.bgp.constants import AS_TRANS, AttrFlag, AttrType, ErrorCode, UpdateErrorSubcode
@@ -36,6 +34,7 @@ from nexthop.bgp.wire.messages import MpReach, MpUnreach, PathAttributes, RawAtt
 from nexthop.bgp.wire.mp import encode_mp_reach, encode_mp_unreach
 from nexthop.bgp.wire.negotiated import IPV4_UNICAST, Family, Negotiated
 from nexthop.bgp.wire.nlri import decode_prefixes, encode_prefixes
+from nexthop.fastinit import slot_setters
 from nexthop.net.prefix import Afi
 
 __all__ = ["AttributeCache", "decode_update", "encode_update", "end_of_rib", "is_end_of_rib"]
@@ -275,17 +274,8 @@ def decode_update(body: bytes, n: Negotiated, cache: AttributeCache | None = Non
     return update
 
 
-def _slot_setters(cls: type, names: tuple[str, ...]) -> tuple[Callable[[Any, Any], None], ...]:
-    """Setters of a frozen slotted dataclass's slots; ``TypeError`` unless
-    ``names`` are exactly its fields, so a changed class cannot go half-built."""
-    if tuple(f.name for f in fields(cls)) != names or hasattr(cls, "__post_init__"):
-        msg = f"{cls.__name__} changed: update its fast constructor"
-        raise TypeError(msg)
-    return tuple(getattr(cls, name).__set__ for name in names)
-
-
 _new_object = object.__new__
-_UPDATE_SETTERS = _slot_setters(
+_UPDATE_SETTERS = slot_setters(
     Update,
     (
         "withdrawn",
