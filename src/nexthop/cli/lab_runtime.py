@@ -24,13 +24,13 @@ from nexthop.lab import (
     Lab,
     LabError,
 )
+from nexthop.runtime.loop_bridge import LoopBridge
 from nexthop.service import ControlPlane, ControlPlaneError
 from nexthop.world import World
 
 __all__ = ["LabRuntime", "run_lab"]
 
 _T = TypeVar("_T")
-CALL_TIMEOUT_S = 30.0
 
 
 class LabRuntime:
@@ -39,25 +39,18 @@ class LabRuntime:
     def __init__(self, lab: Lab, loop: asyncio.AbstractEventLoop) -> None:
         self.lab = lab
         self.loop = loop
+        self._bridge = LoopBridge(loop, busy_code="lab_busy", what="the lab")
 
     @property
     def live(self) -> bool:
         return self.lab.running
 
     def _on_loop(self) -> bool:
-        try:
-            return asyncio.get_running_loop() is self.loop
-        except RuntimeError:
-            return False
+        return self._bridge.on_loop()
 
     def _call(self, make: Callable[[], Awaitable[_T]]) -> _T:
-        async def run() -> _T:
-            return await make()
-
-        if self._on_loop():
-            raise ControlPlaneError("lab_busy", "the lab cannot be called from its own loop")
         try:
-            return asyncio.run_coroutine_threadsafe(run(), self.loop).result(CALL_TIMEOUT_S)
+            return self._bridge.call(make)
         except LabError as exc:
             raise ControlPlaneError("lab_error", str(exc)) from None
 

@@ -47,6 +47,7 @@ from nexthop.config import Topology, route_server_instance_ips
 from nexthop.config.types import ROUTE_SERVER_SUBNET
 from nexthop.lab.addresses import DEFAULT_BGP_PORT, AddressMap
 from nexthop.routeserver import INSTANCE_ROLES, RoutesChanged, RouteServer
+from nexthop.runtime.loop_bridge import LoopBridge
 from nexthop.runtime.route_server_host import (
     AddressTranslator,
     HostedSession,
@@ -65,7 +66,6 @@ __all__ = [
 ]
 
 _T = TypeVar("_T")
-CALL_TIMEOUT_S = 30.0
 _ROLE_PREFIX = "RouteServiceRole_"
 
 
@@ -176,6 +176,7 @@ class ServeRuntime:
     def __init__(self, listen: BgpListen, loop: asyncio.AbstractEventLoop) -> None:
         self.listen = listen
         self.loop = loop
+        self._bridge = LoopBridge(loop, busy_code="bgp_busy", what="the BGP runtime")
         self.addresses: AddressTranslator = (
             _RealAddresses() if listen.mode is BindMode.REAL else AddressMap()
         )
@@ -330,18 +331,10 @@ class ServeRuntime:
     # --- LiveRuntime seam (any thread) -----------------------------------------------
 
     def _on_loop(self) -> bool:
-        try:
-            return asyncio.get_running_loop() is self.loop
-        except RuntimeError:
-            return False
+        return self._bridge.on_loop()
 
     def _call(self, make: Callable[[], Awaitable[_T]]) -> _T:
-        async def run() -> _T:
-            return await make()
-
-        if self._on_loop():
-            raise ControlPlaneError("bgp_busy", "the BGP runtime cannot be called from its loop")
-        return asyncio.run_coroutine_threadsafe(run(), self.loop).result(CALL_TIMEOUT_S)
+        return self._bridge.call(make)
 
     def with_world(self, fn: Callable[[World], _T]) -> _T:
         async def view() -> _T:
