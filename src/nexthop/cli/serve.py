@@ -7,7 +7,8 @@ Beyond loopback the server refuses to start without ``--token`` (or
 BGP: by default (neither ``--bgp`` nor ``--no-bgp``) the route servers are started
 if they can listen; if they cannot (the port is taken), a warning is printed and
 the API serves the model alone. ``--bgp`` makes that an error, ``--no-bgp`` skips
-BGP. See docs/serve.md.
+BGP. With BGP, the load balancers' backends are health-probed over real TCP/HTTP
+(``--no-probes``: the model's health). See docs/serve.md.
 """
 
 from __future__ import annotations
@@ -79,9 +80,10 @@ async def _serve_with_bgp(
     log_level: str,
     listen: BgpListen,
     required: bool,
+    probes: bool,
     console: Console,
 ) -> None:
-    runtime = ServeRuntime(listen, asyncio.get_running_loop())
+    runtime = ServeRuntime(listen, asyncio.get_running_loop(), probes=probes)
     try:
         await runtime.start(cp.topology)
     except OSError as exc:
@@ -152,6 +154,14 @@ def serve(  # noqa: PLR0917 - Typer maps parameters to options
             help="IN_0=ADDR:PORT (or RS/IN_1=...): where that instance listens instead.",
         ),
     ] = None,
+    probes: Annotated[
+        bool,
+        typer.Option(
+            "--probes/--no-probes",
+            help="Health-probe the load balancers' backends over TCP/HTTP (with BGP);"
+            " --no-probes: the model's health.",
+        ),
+    ] = True,
 ) -> None:
     """Run the control plane, its REST API (OpenAPI docs at /docs) and the topology's
     BGP route servers (AS 65515, two instances each) that NVAs peer with."""
@@ -181,6 +191,7 @@ def serve(  # noqa: PLR0917 - Typer maps parameters to options
                     log_level=log_level,
                     listen=listen,
                     required=bgp is True,
+                    probes=probes,
                     console=console,
                 )
             )

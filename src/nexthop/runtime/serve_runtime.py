@@ -25,17 +25,30 @@ routes, peering state, ``/metrics``) then answer from that World, once the
 first BGP session has come up; until then the model answers (a preview of the
 topology, and what a freshly restarted server shows until its peers are back).
 
+Load balancer health (route-server-spec §3, PROBE): unless ``probes=False``, one
+``ProbeRunner`` per load balancer probes every backend over real TCP/HTTP, as
+``nexthop lab up`` does, at the topology's interval and threshold: at the
+backend's stand-in address and port (``AddressMap``, ``10.1.0.4:22`` ->
+``127.1.0.4:10022``, from the stand-in of 168.63.129.16) or, in ``REAL`` mode,
+at its own address and port. The World's engine for that load balancer IS the
+one the runner drives, so backend health and traces follow the real answers;
+health starts Unknown (no backend eligible) until the probes have answered.
+
 A committed topology change rebuilds the World; only the route servers whose
-configuration changed are restarted (Cease to their peers, who reconnect).
-``stop()`` sends Cease/Administrative Shutdown (RFC 4486 §4) to every peer.
+configuration changed are restarted (Cease to their peers, who reconnect), and
+only the load balancers whose configuration changed start probing afresh (the
+others keep their engine, runner and health). ``stop()`` stops the probes and
+sends Cease/Administrative Shutdown (RFC 4486 §4) to every peer.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import enum
+import functools
 import ipaddress
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -45,9 +58,19 @@ from nexthop.bgp.constants import BGP_PORT
 from nexthop.bgp.fsm import SessionState
 from nexthop.config import Topology, route_server_instance_ips
 from nexthop.config.types import ROUTE_SERVER_SUBNET
-from nexthop.lab.addresses import DEFAULT_BGP_PORT, AddressMap
+from nexthop.lab.addresses import DEFAULT_BGP_PORT, AddressMap, AddressMapError
+from nexthop.lab.lab import AZURE_PROBE_SOURCE
+from nexthop.lb import (
+    BackendMarkedDown,
+    BackendMarkedUp,
+    FailureKind,
+    LoadBalancerEngine,
+    ProbeOutcome,
+    ProbeTask,
+)
 from nexthop.routeserver import INSTANCE_ROLES, RoutesChanged, RouteServer
 from nexthop.runtime.loop_bridge import LoopBridge
+from nexthop.runtime.probes import ProbeRunner, run_probe
 from nexthop.runtime.route_server_host import (
     AddressTranslator,
     HostedSession,
@@ -171,11 +194,15 @@ class ServeRuntime:
 
     ``start``/``reload``/``stop`` run on the loop; the ``LiveRuntime`` methods
     (``with_world``, ``topology_changed``, ``close``) may be called from any
-    thread and hand their work to the loop."""
+    thread and hand their work to the loop. ``probes=False``: no health probes, the
+    load balancers keep the model's health."""
 
-    def __init__(self, listen: BgpListen, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self, listen: BgpListen, loop: asyncio.AbstractEventLoop, *, probes: bool = True
+    ) -> None:
         self.listen = listen
         self.loop = loop
+        self.probes = probes
         self._bridge = LoopBridge(loop, busy_code="bgp_busy", what="the BGP runtime")
         self.addresses: AddressTranslator = (
             _RealAddresses() if listen.mode is BindMode.REAL else AddressMap()
@@ -184,6 +211,7 @@ class ServeRuntime:
         self.world: World | None = None
         self.hosts: dict[str, RouteServerHost] = {}
         self.errors: list[str] = []  # route servers that could not be started
+        self.runners: dict[str, tuple[LoadBalancerEngine, ProbeRunner]] = {}
         self._model_learned: dict[str, dict[Any, LearnedRoute]] = {}
         self._ever_established = False
         self._lock = asyncio.Lock()
@@ -207,6 +235,7 @@ class ServeRuntime:
     async def stop(self, message: str = "nexthop serve stopping") -> None:
         """Cease/Administrative Shutdown to every peer; nothing is left listening."""
         async with self._lock:
+            await self._stop_probes(list(self.runners))
             await self._stop_hosts(list(self.hosts), message)
             self.world = None
 
@@ -217,6 +246,7 @@ class ServeRuntime:
 
     async def _adopt(self, topology: Topology | None, *, strict: bool) -> None:
         if topology is None:
+            await self._stop_probes(list(self.runners))
             await self._stop_hosts(list(self.hosts), "route server removed")
             self.topology, self.world = None, None
             return
@@ -248,11 +278,13 @@ class ServeRuntime:
                 node.server = live
                 await self._start_host(name, live, strict=strict)
         except OSError:
+            await self._stop_probes(list(self.runners))
             await self._stop_hosts(list(self.hosts), "route server failed to start")
             self.world = None
             raise
         bgp_model.program(world)  # what the live route servers know, nothing more
         self._sync_nvas(world)
+        await self._adopt_probes(world)
 
     async def _start_host(self, name: str, live: RouteServer, *, strict: bool) -> None:
         host = _ServeHost(
@@ -273,6 +305,66 @@ class ServeRuntime:
             self.log.error("route_server_not_started", route_server=name, error=str(exc))
             return
         self.hosts[name] = host
+
+    # --- health probes (route-server-spec §3, PROBE) -----------------------------------
+
+    async def _stop_probes(self, names: list[str]) -> None:
+        for name in names:
+            _, runner = self.runners.pop(name)
+            await runner.stop()
+
+    async def _adopt_probes(self, world: World) -> None:
+        """Give each of ``world``'s load balancers its live engine: the running one
+        if its configuration is unchanged, else a fresh one (health Unknown) with a
+        new runner. Without probes the model's engines stay."""
+        if not self.probes:
+            return
+        await self._stop_probes(
+            [
+                name
+                for name, (engine, _) in self.runners.items()
+                if name not in world.load_balancers
+                or engine.lb != world.load_balancers[name].engine.lb
+            ]
+        )
+        for name, node in world.load_balancers.items():
+            kept = self.runners.get(name)
+            if kept is not None:
+                node.engine = kept[0]
+                continue
+            engine = LoadBalancerEngine(node.engine.lb, self.loop.time())
+            runner = ProbeRunner(
+                engine,
+                probe=self._probe,
+                on_events=functools.partial(self._health_changed, name),
+            )
+            node.engine = engine
+            self.runners[name] = (engine, runner)
+            runner.start()
+
+    async def _probe(self, task: ProbeTask) -> ProbeOutcome:
+        """Run ``task`` against the backend's stand-in (its own address in real mode)."""
+        if not isinstance(self.addresses, AddressMap):
+            return await run_probe(task)
+        try:
+            stand_in = self.addresses.stand_in(str(task.ip))
+        except AddressMapError as exc:
+            return ProbeOutcome(success=False, kind=FailureKind.ERROR, detail=str(exc))
+        mapped = dataclasses.replace(
+            task, ip=ipaddress.ip_address(stand_in), port=self.addresses.port(task.port)
+        )
+        return await run_probe(mapped, source=self.addresses.stand_in(AZURE_PROBE_SOURCE))
+
+    def _health_changed(
+        self, lb: str, events: Sequence[BackendMarkedUp | BackendMarkedDown]
+    ) -> None:
+        world = self.world
+        if world is None:
+            return
+        for event in events:
+            kind = "backend_up" if isinstance(event, BackendMarkedUp) else "backend_down"
+            world.record(event.at, kind, event.backend, f"{lb}: {event.reason.value}")
+            self.log.info(kind, load_balancer=lb, backend=event.backend, reason=event.reason.value)
 
     # --- views ----------------------------------------------------------------------
 
@@ -358,8 +450,8 @@ class ServeRuntime:
         self._call(lambda: self.reload(topology))
 
     def close(self) -> None:
-        """Stop every route server (Cease to the peers)."""
-        if self.loop.is_closed() or not self.hosts:
+        """Stop the probes and every route server (Cease to the peers)."""
+        if self.loop.is_closed() or not (self.hosts or self.runners):
             return
         if self._on_loop():
             self._spawn(self.stop())
