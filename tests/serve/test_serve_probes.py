@@ -27,6 +27,7 @@ from nexthop.runtime.probes import ProbeResponder, ResponderMode
 from nexthop.runtime.speaker import Speaker
 
 PROBE_PORT = 22  # the example's probe: tcp/22, every 5 s, threshold 2
+VM2 = {"name": "vm2", "nic": {"vnet": "hub", "subnet": "workload", "ip": "10.1.2.5"}}
 
 
 def _responder(addresses: AddressMap, nva: str) -> ProbeResponder:
@@ -82,6 +83,10 @@ def test_backend_health_follows_real_probes(tmp_path: Path) -> None:
                 )
                 await nva2.start()
                 await until(_health_is(api, {"nva1": up, "nva2": up}), "nva2 Up once it answers")
+                # a change that leaves ilb alone keeps its prober and health (a fresh
+                # one would start Unknown and need two probe rounds to be Up again)
+                (await api.put(f"{BASE}/resources/vms/vm2", json=VM2)).raise_for_status()
+                assert await _health(api) == {"nva1": up, "nva2": up}
                 await nva1.stop()
                 await until(_health_is(api, {"nva1": down, "nva2": up}), "nva1 Down once stopped")
                 query = {"source": "vm1", "destination": "192.168.7.7", "protocol": "tcp"}
