@@ -7,7 +7,7 @@ Examples::
     python -m benchmarks --scenario propagation --n 100000
     python -m benchmarks --scenario churn --n 100000 --shape table
     python -m benchmarks --scenario peers --peers 8,64     # 4,000 routes per peer
-    python -m benchmarks --mrt /work/shared/vectors/mrt/bgpdump/test_data/bview.20020722.2337.gz
+    python -m benchmarks --mrt ../shared/vectors/mrt/bgpdump/test_data/bview.20020722.2337.gz
     python -m benchmarks --quick                           # 10k, 1 run: a smoke run
 
 Results go to ``benchmarks/results/<UTC timestamp>.json`` and
