@@ -9,10 +9,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
-import ssl
-import subprocess
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 from nexthop.lb.health import (
     BackendMarkedDown,
@@ -39,6 +36,7 @@ from nexthop.runtime.probes import (
     ProbeRunner,
     ResponderMode,
     http_probe,
+    self_signed_context,
     tcp_probe,
 )
 
@@ -291,41 +289,14 @@ def test_runner_drives_the_engine_and_new_flows_avoid_a_503_backend() -> None:
     asyncio.run(main())
 
 
-def self_signed(tmp: Path, openssl: str) -> ssl.SSLContext:
-    key, cert = tmp / "key.pem", tmp / "cert.pem"
-    subprocess.run(
-        [
-            openssl,
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-            "-days",
-            "1",
-            "-subj",
-            "/CN=probe",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ctx.load_cert_chain(cert, key)
-    return ctx
-
-
 def test_https_probe_accepts_a_self_signed_backend(
-    tmp_path: Path, require_daemon: Callable[[str, str, str], str]
+    require_daemon: Callable[[str, str, str], str],
 ) -> None:
-    tls = self_signed(tmp_path, require_daemon("HTTPS probe test", "openssl", "openssl"))
+    require_daemon("HTTPS probe test", "openssl", "openssl")
 
     async def main() -> None:
+        tls = await self_signed_context("probe")
+        assert tls is not None
         responder = ProbeResponder(HOST, tls=tls)
         await responder.start()
         try:

@@ -30,13 +30,10 @@ import asyncio
 import contextlib
 import ipaddress
 import json
-import shutil
 import ssl
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
-from pathlib import Path
 from typing import Any, Protocol
 
 import structlog
@@ -69,10 +66,10 @@ from nexthop.nva import Accepted, Direction, FrrConfig, evaluate_neighbor
 from nexthop.nva.model import Neighbor
 from nexthop.nva.policy import prepend_as_path
 from nexthop.runtime.bgp_transport import SessionDriver
-from nexthop.runtime.probes import ProbeResponder
+from nexthop.runtime.probes import ProbeResponder, self_signed_context
 from nexthop.runtime.probes import ResponderMode as ServeMode
 
-__all__ = ["DEFAULT_HEARTBEAT_PORT", "BuiltinNva", "NvaTimers", "StandIns", "self_signed_context"]
+__all__ = ["DEFAULT_HEARTBEAT_PORT", "BuiltinNva", "NvaTimers", "StandIns"]
 
 DEFAULT_HEARTBEAT_PORT = 3784
 """UDP port of the lab heartbeat (BFD's single-hop port, RFC 5881 §4, as a
@@ -98,42 +95,6 @@ class NvaTimers:
     keepalive_time: int = 60
     connect_retry: float = 5.0
     idle_hold: float = 1.0
-
-
-async def self_signed_context(common_name: str) -> ssl.SSLContext | None:
-    """A server TLS context with a fresh self-signed certificate (``openssl req``),
-    for HTTPS probe responders; None without openssl. Azure's HTTPS probe does not
-    validate the certificate, and neither does ``runtime.probes``."""
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        return None
-    with tempfile.TemporaryDirectory(prefix="nexthop-lab-") as tmp:
-        key, cert = Path(tmp) / "key.pem", Path(tmp) / "cert.pem"
-        process = await asyncio.create_subprocess_exec(
-            openssl,
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-            "-days",
-            "30",
-            "-subj",
-            f"/CN={common_name}",
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.DEVNULL,
-        )
-        if await process.wait() != 0:
-            return None
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        context.load_cert_chain(cert, key)
-        return context
 
 
 class _Heartbeats(asyncio.DatagramProtocol):

@@ -20,10 +20,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import shutil
 import ssl
+import tempfile
 from collections.abc import Awaitable, Callable, Sequence
 from enum import Enum
 from http import HTTPStatus
+from pathlib import Path
 from typing import Protocol
 
 from nexthop.lb.health import (
@@ -42,6 +45,7 @@ __all__ = [
     "ResponderMode",
     "http_probe",
     "run_probe",
+    "self_signed_context",
     "tcp_probe",
 ]
 
@@ -236,6 +240,42 @@ class ProbeRunner:
         if events and self._on_events is not None:
             self._on_events(events)
         self._rearm()
+
+
+async def self_signed_context(common_name: str) -> ssl.SSLContext | None:
+    """A server TLS context with a fresh self-signed certificate (``openssl req``),
+    for HTTPS probe responders; None without openssl. Azure's HTTPS probe does not
+    validate the certificate, and neither do this module's probes."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        return None
+    with tempfile.TemporaryDirectory(prefix="nexthop-tls-") as tmp:
+        key, cert = Path(tmp) / "key.pem", Path(tmp) / "cert.pem"
+        process = await asyncio.create_subprocess_exec(
+            openssl,
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "30",
+            "-subj",
+            f"/CN={common_name}",
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        if await process.wait() != 0:
+            return None
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(cert, key)
+        return context
 
 
 class ResponderMode(Enum):
