@@ -201,20 +201,22 @@ class ControlPlane:
     def _commit(
         self,
         topology: Topology,
-        changes: list[Change],
         event: str,
         dry_run: bool,
         warnings: list[str] | None = None,
     ) -> ApplyResult:
+        """Diff ``topology`` against the stored resources and, unless ``dry_run`` or
+        nothing changed, build its World, write it and adopt it."""
         if warnings is None:
             warnings = [str(w) for w in topology.warnings]
+        resources = to_resources(topology)
+        changes = diff_resources(self._resources, resources)
         if not changes:
             return ApplyResult(changes=changes, applied=False, warnings=warnings)
         failed = [n for n in self._failed if topology.nva(n) is not None]
         world = self._build_world(topology, failed)  # may raise: nothing written yet
         if dry_run:
             return ApplyResult(changes=changes, applied=False, warnings=warnings)
-        resources = to_resources(topology)
         detail = {"changes": [c.to_json() for c in changes]}
         state = {FAILED_NVAS_KEY: failed} if failed != self._failed else None
         try:
@@ -236,8 +238,7 @@ class ControlPlane:
             warnings = [str(w) for w in topology.warnings]  # positioned: file:line:column
             topology = topology.topology
         with self._lock:
-            changes = diff_resources(self._resources, to_resources(topology))
-            return self._commit(topology, changes, "apply", dry_run, warnings)
+            return self._commit(topology, "apply", dry_run, warnings)
 
     def apply_text(
         self, text: str, source: str = "<request>", *, dry_run: bool = False
@@ -309,8 +310,7 @@ class ControlPlane:
 
         with self._lock:
             topology = self._candidate(edit)
-            changes = diff_resources(self._resources, to_resources(topology))
-            return self._commit(topology, changes, "put", dry_run=False)
+            return self._commit(topology, "put", dry_run=False)
 
     def delete_resource(self, kind: str, name: str) -> ApplyResult:
         """Delete one resource; refused (nothing changes) if others still reference it."""
@@ -327,8 +327,7 @@ class ControlPlane:
                 raise Conflict(
                     "in_use", f"cannot delete {kind} {name!r}: {exc.message}", exc.field
                 ) from None
-            changes = diff_resources(self._resources, to_resources(topology))
-            return self._commit(topology, changes, "delete", dry_run=False)
+            return self._commit(topology, "delete", dry_run=False)
 
     def events(self, limit: int = 50) -> list[dict[str, Any]]:
         """The newest ``limit`` entries of the event log (applies, lab faults), oldest first."""
