@@ -205,10 +205,14 @@ class Store:
             for k, v in (state or {}).items():
                 self._set_state(db, k, v)
             if event is not None:
-                db.execute(
-                    "INSERT INTO events (at, kind, detail) VALUES (?, ?, ?)",
-                    (now, event[0], json.dumps(event[1], sort_keys=True)),
-                )
+                self._log(db, now, *event)
+
+    @staticmethod
+    def _log(db: sqlite3.Connection, at: float, kind: str, detail: dict[str, Any]) -> None:
+        db.execute(
+            "INSERT INTO events (at, kind, detail) VALUES (?, ?, ?)",
+            (at, kind, json.dumps(detail, sort_keys=True)),
+        )
 
     @staticmethod
     def _set_state(db: sqlite3.Connection, key: str, value: Any) -> None:
@@ -230,18 +234,12 @@ class Store:
         with self._transaction() as db:
             self._set_state(db, key, value)
             if event is not None:
-                db.execute(
-                    "INSERT INTO events (at, kind, detail) VALUES (?, ?, ?)",
-                    (time.time(), event[0], json.dumps(event[1], sort_keys=True)),
-                )
+                self._log(db, time.time(), *event)
 
     def log(self, kind: str, detail: dict[str, Any]) -> None:
         """Append one event."""
         with self._transaction() as db:
-            db.execute(
-                "INSERT INTO events (at, kind, detail) VALUES (?, ?, ?)",
-                (time.time(), kind, json.dumps(detail, sort_keys=True)),
-            )
+            self._log(db, time.time(), kind, detail)
 
     def close(self) -> None:
         self._db.close()
