@@ -20,13 +20,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Generic, TypeVar
 
-from nexthop.net.prefix import Afi, Prefix
+from nexthop.net.prefix import MAX_LENGTH, Prefix
 
 __all__ = ["PrefixTrie"]
 
 V = TypeVar("V")
-
-_MAX_LENGTH: dict[int, int] = {Afi.IPV4: 32, Afi.IPV6: 128}
 
 
 class _Family(Generic[V]):
@@ -58,7 +56,7 @@ class PrefixTrie(Generic[V]):
 
     def __init__(self) -> None:
         self._families: dict[int, _Family[V]] = {
-            afi: _Family(max_length) for afi, max_length in _MAX_LENGTH.items()
+            afi: _Family(max_length) for afi, max_length in MAX_LENGTH.items()
         }
         self._size = 0
 
