@@ -345,9 +345,7 @@ class Fabric:
         subnet = self._subnets.get((nic.vnet, nic.subnet))
         if subnet is None:
             raise _fail(owner, "subnet", f"unknown subnet {nic.vnet}/{nic.subnet}")
-        if not subnet.prefix.contains_address(subnet.prefix.afi, nic.private_ip) or (
-            subnet.prefix.afi == Afi.IPV4 and nic.private_ip >> 32
-        ):
+        if not subnet.prefix.contains_address(subnet.prefix.afi, nic.private_ip):
             raise _fail(
                 owner,
                 "private_ip",
