@@ -3,8 +3,9 @@
 Validators raise ``PydanticCustomError`` so that messages read as written here
 (no "Value error," prefix). Addresses and prefixes are ``ipaddress`` objects in
 the model (serialised back to text); ``to_prefix`` converts to the core
-``nexthop.net.prefix.Prefix``. Reserved ASNs come from the Azure Route Server
-FAQ (route-server spec §1.1).
+``nexthop.net.prefix.Prefix``. The route server's ASN, reserved ASNs (Azure
+Route Server FAQ, route-server spec §1.1) and instance offsets are the ones
+``nexthop.routeserver.config`` enforces, re-exported here.
 """
 
 from __future__ import annotations
@@ -18,6 +19,12 @@ from pydantic import BeforeValidator, PlainSerializer
 from pydantic_core import PydanticCustomError
 
 from nexthop.net.prefix import Afi, Prefix
+from nexthop.routeserver.config import (
+    AZURE_ASN,
+    FIRST_INSTANCE_OFFSET,
+    RESERVED_ASNS,
+    is_reserved_asn,
+)
 
 __all__ = [
     "GATEWAY_SUBNET",
@@ -44,34 +51,13 @@ __all__ = [
     "to_prefix",
 ]
 
-ROUTE_SERVER_ASN = 65515
+ROUTE_SERVER_ASN = AZURE_ASN
 ROUTE_SERVER_SUBNET = "RouteServerSubnet"
 GATEWAY_SUBNET = "GatewaySubnet"
 MAX_ASN = 0xFFFFFFFF
 MAX_16BIT_ASN = 0xFFFF
 
-# Azure public 8074, 8075, 12076; Azure private 65515, 65517-65520;
-# IANA AS_TRANS 23456, documentation 64496-64511, reserved 65535-65551.
-RESERVED_ASNS: tuple[tuple[int, int], ...] = (
-    (8074, 8075),
-    (12076, 12076),
-    (23456, 23456),
-    (64496, 64511),
-    (65515, 65515),
-    (65517, 65520),
-    (65535, 65551),
-)
-
-# Offsets of the two Route Server instances in RouteServerSubnet: the first two
-# usable addresses (.4 and .5 of the subnet base; spec §1.1 [obs]).
-ROUTE_SERVER_INSTANCE_OFFSETS = (4, 5)
-
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,79}")
-
-
-def is_reserved_asn(asn: int) -> bool:
-    """True for ASNs an Azure Route Server peer may not use."""
-    return any(low <= asn <= high for low, high in RESERVED_ASNS)
 
 
 def route_server_instance_ips(
@@ -79,8 +65,7 @@ def route_server_instance_ips(
 ) -> tuple[ipaddress.IPv4Address, ipaddress.IPv4Address]:
     """The two instance addresses of a Route Server in ``subnet`` (base + 4, base + 5)."""
     base = subnet.network_address
-    first, second = ROUTE_SERVER_INSTANCE_OFFSETS
-    return base + first, base + second
+    return base + FIRST_INSTANCE_OFFSET, base + FIRST_INSTANCE_OFFSET + 1
 
 
 def to_prefix(network: ipaddress.IPv4Network) -> Prefix:
