@@ -533,8 +533,9 @@ class RouteServerInstance:
         peer.negotiated = None
         peer.established_at = None
         peer.adj_out.clear()
-        peer.adj_in.clear()
-        self._loc_rib.remove_source(peer.config.name)
+        name = peer.config.name
+        for change in peer.adj_in.clear():  # its accepted paths: the Loc-RIB candidates
+            self._apply(name, change)
         return self._propagate()
 
     def _propagate(self, *, full: bool = False) -> list[Output]:
