@@ -29,9 +29,6 @@ class ControlPlaneError(Exception):
         self.message = message
         self.field = field
 
-    def to_json(self) -> dict[str, dict[str, str | None]]:
-        return {"error": {"code": self.code, "message": self.message, "field": self.field}}
-
 
 class NotFound(ControlPlaneError):  # noqa: N818 - the HTTP name reads best
     """The named resource (or peering, NIC, …) does not exist."""
