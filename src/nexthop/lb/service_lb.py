@@ -80,16 +80,14 @@ class LoadBalancerEngine:
     ) -> None:
         self.lb = lb
         self.flows = FlowTable()
-        self._initial = initial_state
         self._trackers: dict[str, ProbeTracker] = {}
-        self._sync_trackers(now)
         # ``initial_state`` seeds the first configuration only; backends and probes
         # added later start Unknown and must pass their probe first.
-        self._initial = HealthState.UNKNOWN
+        self._sync_trackers(now, initial_state)
 
     # -- configuration ------------------------------------------------------------
 
-    def _sync_trackers(self, now: float) -> None:
+    def _sync_trackers(self, now: float, initial: HealthState = HealthState.UNKNOWN) -> None:
         wanted = {tracker_key(r): r for r in self.lb.rules}
         for key in list(self._trackers):
             if key not in wanted:
@@ -103,7 +101,7 @@ class LoadBalancerEngine:
                     pool.backends,
                     now,
                     name=key,
-                    initial_state=self._initial,
+                    initial_state=initial,
                 )
                 continue
             names = {b.name for b in pool.backends}
@@ -111,7 +109,7 @@ class LoadBalancerEngine:
                 t.remove_backend(gone)
             for b in pool.backends:
                 if b.name not in t.backends:
-                    t.add_backend(b, now, state=self._initial)
+                    t.add_backend(b, now, state=initial)
 
     def reconfigure(self, lb: LoadBalancer, now: float) -> None:
         """Swap in a new configuration; health of kept backends is preserved."""
