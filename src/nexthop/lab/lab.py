@@ -38,13 +38,14 @@ import structlog
 from nexthop.bgp.fsm import SessionState
 from nexthop.config import Topology, route_server_instance_ips
 from nexthop.config.types import ROUTE_SERVER_SUBNET
-from nexthop.lab.addresses import AddressMap
+from nexthop.lab.addresses import AddressMap, AddressMapError
 from nexthop.lab.failover import FailoverResult, measure_failover
 from nexthop.lab.nva import DEFAULT_HEARTBEAT_PORT, BuiltinNva
 from nexthop.lab.timers import LAB_AZURE_LIKE, LAB_FAST, LAB_TOPOLOGY, LabTimers
 from nexthop.lb import (
     BackendMarkedDown,
     BackendMarkedUp,
+    FailureKind,
     HaState,
     LoadBalancerEngine,
     ProbeOutcome,
@@ -67,10 +68,24 @@ __all__ = [
     "Lab",
     "LabError",
     "LabTimers",
+    "probe_stand_in",
 ]
 
 AZURE_PROBE_SOURCE = "168.63.129.16"
 """Where Azure's health probes come from; the lab probes from its stand-in."""
+
+
+async def probe_stand_in(addresses: AddressMap, task: ProbeTask) -> ProbeOutcome:
+    """Run ``task`` against the backend's stand-in and mapped port, from the
+    stand-in of ``AZURE_PROBE_SOURCE``; a backend without a stand-in fails the probe."""
+    try:
+        stand_in = addresses.stand_in(str(task.ip))
+    except AddressMapError as exc:
+        return ProbeOutcome(success=False, kind=FailureKind.ERROR, detail=str(exc))
+    mapped = dataclasses.replace(
+        task, ip=ipaddress.ip_address(stand_in), port=addresses.port(task.port)
+    )
+    return await run_probe(mapped, source=addresses.stand_in(AZURE_PROBE_SOURCE))
 
 
 class LabError(RuntimeError):
@@ -250,22 +265,12 @@ class Lab:
             self.nvas[nva.name] = live
 
     def _start_probes(self, world: World, loop: asyncio.AbstractEventLoop) -> None:
-        source = self.addresses.stand_in(AZURE_PROBE_SOURCE)
-
-        async def probe(task: ProbeTask) -> ProbeOutcome:
-            mapped = dataclasses.replace(
-                task,
-                ip=ipaddress.IPv4Address(self.addresses.stand_in(str(task.ip))),
-                port=self.addresses.port(task.port),
-            )
-            return await run_probe(mapped, source=source)
-
         for name, node in world.load_balancers.items():
             # Health starts Unknown: only real probe answers count.
             node.engine = LoadBalancerEngine(node.engine.lb, loop.time())
             runner = ProbeRunner(
                 node.engine,
-                probe=probe,
+                probe=functools.partial(probe_stand_in, self.addresses),
                 on_events=functools.partial(self._health_changed, name),
             )
             self._runners[name] = runner

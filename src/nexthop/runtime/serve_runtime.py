@@ -44,7 +44,6 @@ sends Cease/Administrative Shutdown (RFC 4486 §4) to every peer.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import enum
 import functools
 import ipaddress
@@ -58,12 +57,11 @@ from nexthop.bgp.constants import BGP_PORT
 from nexthop.bgp.fsm import SessionState
 from nexthop.config import Topology, route_server_instance_ips
 from nexthop.config.types import ROUTE_SERVER_SUBNET
-from nexthop.lab.addresses import DEFAULT_BGP_PORT, AddressMap, AddressMapError
-from nexthop.lab.lab import AZURE_PROBE_SOURCE
+from nexthop.lab.addresses import DEFAULT_BGP_PORT, AddressMap
+from nexthop.lab.lab import probe_stand_in
 from nexthop.lb import (
     BackendMarkedDown,
     BackendMarkedUp,
-    FailureKind,
     LoadBalancerEngine,
     ProbeOutcome,
     ProbeTask,
@@ -346,14 +344,7 @@ class ServeRuntime:
         """Run ``task`` against the backend's stand-in (its own address in real mode)."""
         if not isinstance(self.addresses, AddressMap):
             return await run_probe(task)
-        try:
-            stand_in = self.addresses.stand_in(str(task.ip))
-        except AddressMapError as exc:
-            return ProbeOutcome(success=False, kind=FailureKind.ERROR, detail=str(exc))
-        mapped = dataclasses.replace(
-            task, ip=ipaddress.ip_address(stand_in), port=self.addresses.port(task.port)
-        )
-        return await run_probe(mapped, source=self.addresses.stand_in(AZURE_PROBE_SOURCE))
+        return await probe_stand_in(self.addresses, task)
 
     def _health_changed(
         self, lb: str, events: Sequence[BackendMarkedUp | BackendMarkedDown]
