@@ -118,12 +118,11 @@ class LoadBalancerEngine:
 
     def set_admin_state(self, pool: str, backend: str, state: AdminState, now: float) -> None:
         p = self.lb.pool(pool)
+        p.backend(backend)  # KeyError if it is not a member
         members = tuple(
             dataclasses.replace(b, admin_state=state) if b.name == backend else b
             for b in p.backends
         )
-        if members == p.backends and backend not in p.names:
-            raise KeyError(backend)
         pools = tuple(
             dataclasses.replace(x, backends=members) if x.name == pool else x
             for x in self.lb.pools
