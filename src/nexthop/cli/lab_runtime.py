@@ -45,9 +45,6 @@ class LabRuntime:
     def live(self) -> bool:
         return self.lab.running
 
-    def _on_loop(self) -> bool:
-        return self._bridge.on_loop()
-
     def _call(self, make: Callable[[], Awaitable[_T]]) -> _T:
         try:
             return self._bridge.call(make)
