@@ -115,7 +115,3 @@ def announced_to(
 
 def withdrawn_to(outputs: list[Output], instance: str, peering: str) -> set[Prefix]:
     return {p for u in updates_to(outputs, instance, peering) for p in u.withdrawn}
-
-
-def as_path_of(attrs: PathAttributes) -> tuple[int, ...]:
-    return tuple(asn for seg in attrs.as_path for asn in seg.asns)

@@ -8,13 +8,13 @@ from rs_helpers import (
     NVA3,
     announce,
     announced_to,
-    as_path_of,
     connect,
     ip,
     send_both,
     server,
 )
 
+from nexthop.bgp.rib.path import as_path_asns
 from nexthop.net.prefix import parse_prefix
 from nexthop.routeserver import (
     IN_0,
@@ -57,7 +57,7 @@ def test_branch_to_branch_exchanges_both_ways() -> None:
     send_both(rs, "nva1", announce("10.100.0.0/16"))
     out = rs.reconfigure(1.0, branch_to_branch=True)
     attrs = announced_to(out, IN_0, "nva1")[ONPREM]
-    assert as_path_of(attrs) == (65515, 12076, 65020)
+    assert as_path_asns(attrs) == (65515, 12076, 65020)
     assert attrs.next_hop == ip("10.1.1.4")
     row = {r["network"]: r for r in rs.advertised_routes("nva1")[IN_0]}["10.50.0.0/16"]
     assert row["origin"] == "IBgp"

@@ -12,7 +12,6 @@ from rs_helpers import (
     VNET,
     announce,
     announced_to,
-    as_path_of,
     connect,
     ip,
     negotiated,
@@ -23,6 +22,7 @@ from rs_helpers import (
 )
 
 from nexthop.bgp.constants import CeaseSubcode, ErrorCode
+from nexthop.bgp.rib.path import as_path_asns
 from nexthop.bgp.wire import decode_message, encode_message
 from nexthop.bgp.wire.messages import Update
 from nexthop.net.prefix import Afi, Prefix, parse_prefix
@@ -46,7 +46,7 @@ def test_initial_table_is_the_vnet_space_then_end_of_rib() -> None:
         updates = updates_to(out, role, "nva1")
         assert updates[-1] == Update()  # End-of-RIB
         attrs = announced_to(out, role, "nva1")[VNET]
-        assert as_path_of(attrs) == (65515,)
+        assert as_path_asns(attrs) == (65515,)
         assert attrs.next_hop == ip(local)
         assert attrs.origin == 0
     assert rs.advertised_routes("nva1")[IN_0] == [
@@ -68,7 +68,7 @@ def test_reflected_route_keeps_communities_and_drops_med() -> None:
     update = announce(NVA_NET, as_path=(65001, 65100), communities=(65001 << 16 | 100,), med=50)
     out = send_both(rs, "nva1", update)
     attrs = announced_to(out, IN_1, "nva3")[NVA_NET]
-    assert as_path_of(attrs) == (65515, 65001, 65100)
+    assert as_path_asns(attrs) == (65515, 65001, 65100)
     assert attrs.next_hop == ip("10.1.1.5")
     assert attrs.communities == (65001 << 16 | 100,)
     assert attrs.med is None
@@ -86,7 +86,7 @@ def test_only_changes_are_sent() -> None:
     assert updates_to(again, IN_0, "nva3") == []
     # A longer AS_PATH changes the advertisement.
     longer = send_both(rs, "nva1", announce(NVA_NET, as_path=(65001, 65001)))
-    assert as_path_of(announced_to(longer, IN_0, "nva3")[NVA_NET]) == (65515, 65001, 65001)
+    assert as_path_asns(announced_to(longer, IN_0, "nva3")[NVA_NET]) == (65515, 65001, 65001)
 
 
 def test_best_from_another_peer_replaces_a_withdrawn_one() -> None:
@@ -96,10 +96,10 @@ def test_best_from_another_peer_replaces_a_withdrawn_one() -> None:
     send_both(rs, "nva2", announce(NVA_NET, as_path=(65001, 65001)))
     # nva1 (the best) withdraws; nva2's path is now best, so nva1 gets it.
     out = send_both(rs, "nva1", Update(withdrawn=(NVA_NET,)))
-    assert as_path_of(announced_to(out, IN_0, "nva1")[NVA_NET]) == (65515, 65001, 65001)
+    assert as_path_asns(announced_to(out, IN_0, "nva1")[NVA_NET]) == (65515, 65001, 65001)
     # nva2 is told to forget nva1's path: its own is best now.
     assert withdrawn_to(out, IN_0, "nva2") == {NVA_NET}
-    assert as_path_of(announced_to(out, IN_0, "nva3")[NVA_NET]) == (65515, 65001, 65001)
+    assert as_path_asns(announced_to(out, IN_0, "nva3")[NVA_NET]) == (65515, 65001, 65001)
 
 
 def test_a_large_table_is_packed_into_few_updates() -> None:

@@ -3,11 +3,12 @@ through both instances; max-prefix sends a real Cease NOTIFICATION."""
 
 from __future__ import annotations
 
-from rs_helpers import NVA1, NVA2, NVA_NET, VNET, announce, as_path_of, ip, server
+from rs_helpers import NVA1, NVA2, NVA_NET, VNET, announce, ip, server
 from rs_wire import Fabric
 
 from nexthop.bgp.constants import CeaseSubcode, ErrorCode
 from nexthop.bgp.fsm import SessionState
+from nexthop.bgp.rib.path import as_path_asns
 from nexthop.bgp.wire.messages import Update
 from nexthop.clock import ManualClock
 from nexthop.net.prefix import Afi, Prefix
@@ -24,7 +25,7 @@ def test_nvas_learn_vnet_and_each_other_through_both_instances() -> None:
         first = link.received()[0]
         assert first.nlri == (VNET,)
         assert first.attributes is not None
-        assert as_path_of(first.attributes) == (65515,)
+        assert as_path_asns(first.attributes) == (65515,)
         local = "10.1.1.4" if role == IN_0 else "10.1.1.5"
         assert first.attributes.next_hop == ip(local)
         assert link.received()[1] == Update()  # End-of-RIB
@@ -35,7 +36,7 @@ def test_nvas_learn_vnet_and_each_other_through_both_instances() -> None:
         heard = fabric.links[(role, "nva2")].received()[-1]
         assert heard.nlri == (NVA_NET,)
         assert heard.attributes is not None
-        assert as_path_of(heard.attributes) == (65515, 65001)
+        assert as_path_asns(heard.attributes) == (65515, 65001)
         assert heard.attributes.next_hop == ip(local)
     assert fabric.rs.vnet_routes() == [(NVA_NET, (ip("10.1.0.100"),))]
 
