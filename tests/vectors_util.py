@@ -161,7 +161,6 @@ def tcp_segments(path: Path) -> list[Segment]:
 @dataclass
 class _Stream:
     data: bytearray = field(default_factory=bytearray)
-    next_seq: int | None = None
     seen: dict[int, bytes] = field(default_factory=dict)
 
 
@@ -176,7 +175,6 @@ def bgp_streams(path: Path) -> dict[tuple[str, int, str, int], bytes]:
             continue
         st.seen[seg.seq] = seg.payload
         st.data += seg.payload
-        st.next_seq = (seg.seq + len(seg.payload)) & 0xFFFFFFFF
     return {key: bytes(st.data) for key, st in streams.items()}
 
 
