@@ -9,8 +9,9 @@ import itertools
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from wire_helpers import message
 
-from nexthop.bgp.constants import MARKER, AsPathSegmentType
+from nexthop.bgp.constants import AsPathSegmentType
 from nexthop.bgp.wire import (
     CAPABILITIES,
     AddPath,
@@ -247,9 +248,8 @@ def test_random_bodies_behind_a_valid_header_only_raise_message_error(
     msg_type: int, body: bytes, asn4: bool, add_path: bool
 ) -> None:
     n = Negotiated(asn4=asn4, add_path_receive=FAMILIES if add_path else frozenset())
-    data = MARKER + (19 + len(body)).to_bytes(2, "big") + bytes((msg_type,)) + body
     with contextlib.suppress(MessageError):
-        decode_message(data, n)
+        decode_message(message(msg_type, body), n)
 
 
 @settings(max_examples=300)
