@@ -26,6 +26,12 @@ from nexthop.config.types import (
     NextHopType,
     ProbeProtocol,
 )
+from nexthop.lb.model import (
+    AZURE_MIN_PROBE_INTERVAL,
+    MAX_IDLE_TIMEOUT_MINUTES,
+    MIN_IDLE_TIMEOUT_MINUTES,
+)
+from nexthop.vnet.model import ROUTE_SERVER_SUBNET_MAX_LENGTH
 
 if TYPE_CHECKING:
     from nexthop.config.schema import LoadBalancer, Nic, Topology, VirtualNetwork
@@ -33,9 +39,6 @@ if TYPE_CHECKING:
 __all__ = ["Checker", "check_topology"]
 
 DEDICATED_SUBNETS = (ROUTE_SERVER_SUBNET, GATEWAY_SUBNET)
-MIN_ROUTE_SERVER_SUBNET_LENGTH = 26
-MIN_PROBE_INTERVAL_S = 5
-IDLE_TIMEOUT_MIN, IDLE_TIMEOUT_MAX = 4, 100
 AZURE_RESERVED_HEAD = 4  # network address, default gateway, two DNS addresses
 
 
@@ -193,11 +196,12 @@ class Checker:
                     )
             if (
                 s.name == ROUTE_SERVER_SUBNET
-                and s.prefix.prefixlen > MIN_ROUTE_SERVER_SUBNET_LENGTH
+                and s.prefix.prefixlen > ROUTE_SERVER_SUBNET_MAX_LENGTH
             ):
                 self.error(
                     (*path, "prefix"),
-                    f"RouteServerSubnet must be /26 or larger, got /{s.prefix.prefixlen}",
+                    f"RouteServerSubnet must be /{ROUTE_SERVER_SUBNET_MAX_LENGTH} or larger, "
+                    f"got /{s.prefix.prefixlen}",
                 )
 
     def peerings(self) -> None:
@@ -328,10 +332,10 @@ class Checker:
         probes = {p.name: p for p in lb.probes}
         for j, probe in enumerate(lb.probes):
             path = (*base, "probes", j)
-            if probe.interval_s < MIN_PROBE_INTERVAL_S and not lb.fast_probes:
+            if probe.interval_s < AZURE_MIN_PROBE_INTERVAL and not lb.fast_probes:
                 self.error(
                     (*path, "interval_s"),
-                    f"{probe.interval_s} s is below the {MIN_PROBE_INTERVAL_S} s minimum "
+                    f"{probe.interval_s} s is below the {AZURE_MIN_PROBE_INTERVAL:g} s minimum "
                     "(set fast_probes: true to allow it)",
                 )
             self.probe_path((*path, "path"), probe.protocol, probe.path)
@@ -340,10 +344,11 @@ class Checker:
             path = (*base, "rules", j)
             if rule.probe not in probes:
                 self.error((*path, "probe"), f"probe {rule.probe!r} is not declared in {lb.name!r}")
-            if not IDLE_TIMEOUT_MIN <= rule.idle_timeout_min <= IDLE_TIMEOUT_MAX:
+            if not MIN_IDLE_TIMEOUT_MINUTES <= rule.idle_timeout_min <= MAX_IDLE_TIMEOUT_MINUTES:
                 self.error(
                     (*path, "idle_timeout_min"),
-                    f"{rule.idle_timeout_min} min is outside {IDLE_TIMEOUT_MIN}-{IDLE_TIMEOUT_MAX}",
+                    f"{rule.idle_timeout_min} min is outside "
+                    f"{MIN_IDLE_TIMEOUT_MINUTES}-{MAX_IDLE_TIMEOUT_MINUTES}",
                 )
             ha_ports = rule.protocol is LbProtocol.ALL
             if ha_ports != (rule.frontend_port == 0 and rule.backend_port == 0):

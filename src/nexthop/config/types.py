@@ -25,6 +25,7 @@ from nexthop.routeserver.config import (
     RESERVED_ASNS,
     is_reserved_asn,
 )
+from nexthop.vnet.model import GATEWAY_SUBNET, ROUTE_SERVER_SUBNET
 
 __all__ = [
     "GATEWAY_SUBNET",
@@ -52,8 +53,6 @@ __all__ = [
 ]
 
 ROUTE_SERVER_ASN = AZURE_ASN
-ROUTE_SERVER_SUBNET = "RouteServerSubnet"
-GATEWAY_SUBNET = "GatewaySubnet"
 MAX_ASN = 0xFFFFFFFF
 MAX_16BIT_ASN = 0xFFFF
 
