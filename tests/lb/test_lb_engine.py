@@ -165,7 +165,7 @@ def test_admin_down_everywhere_drops_even_when_failing_open() -> None:
     admin = {f"nva{i}": AdminState.DOWN for i in range(2)}
     lb = make_lb(2, behavior=NoHealthyBackendsBehavior.ALL_PROBED_UP, admin=admin)
     f = random_flows(1)[0]
-    assert choose(lb, lb.rule("rule"), f, frozenset({"nva0", "nva1"}), 0.0) == Dropped(
+    assert choose(lb, lb.rule("rule"), f, frozenset({"nva0", "nva1"})) == Dropped(
         reason=DropReason.ALL_ADMIN_DOWN
     )
 

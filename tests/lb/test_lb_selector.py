@@ -32,7 +32,7 @@ def test_choice_respects_admin_state_health_and_behavior(
 ) -> None:
     lb = make_lb(5, admin=admin, behavior=behavior, table_size=251)
     flow = random_flows(50)[index]
-    result = choose(lb, lb.rule("rule"), flow, frozenset(healthy), 0.0)
+    result = choose(lb, lb.rule("rule"), flow, frozenset(healthy))
     not_down = {n for n in NAMES if admin[n] is not AdminState.DOWN}
     eligible = {n for n in not_down if admin[n] is AdminState.UP or n in healthy}
     if eligible:
@@ -54,14 +54,14 @@ def test_choice_explains_itself() -> None:
     rule = lb.rule("rule")
     everyone = frozenset({"nva0", "nva1", "nva2"})
     flow = random_flows(1)[0]
-    first = choose(lb, rule, flow, everyone, 0.0)
+    first = choose(lb, rule, flow, everyone)
     assert isinstance(first, Chosen)
     assert first.reason is SelectReason.HASHED
     assert first.hash_inputs == flow_hash(flow).inputs
     assert first.hash_value == flow_hash(flow).value
     assert MaglevMap(["nva0", "nva1", "nva2"], size=251).lookup(first.hash_value) == first.backend
     assert str(first.ip) == f"10.0.2.{10 + int(first.backend[-1])}"
-    second = choose(lb, rule, flow, everyone - {first.backend}, 0.0)
+    second = choose(lb, rule, flow, everyone - {first.backend})
     assert isinstance(second, Chosen)
     assert second.reason is SelectReason.REHASHED
     assert second.backend != first.backend
@@ -75,8 +75,8 @@ def test_ipv6_flows_are_balanced_symmetrically(
     lb = make_lb(4, table_size=251)
     flow = Flow(protocol=IpProtocol.TCP, src_ip=src, src_port=sport, dst_ip=dst, dst_port=dport)
     healthy = frozenset(NAMES[:4])
-    a = choose(lb, lb.rule("rule"), flow, healthy, 0.0)
-    b = choose(lb, lb.rule("rule"), flow.reversed(), healthy, 0.0)
+    a = choose(lb, lb.rule("rule"), flow, healthy)
+    b = choose(lb, lb.rule("rule"), flow.reversed(), healthy)
     assert isinstance(a, Chosen)
     assert isinstance(b, Chosen)
     assert a.backend == b.backend

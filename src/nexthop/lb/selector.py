@@ -92,13 +92,8 @@ def choose(
     rule: LoadBalancingRule,
     flow: Flow,
     health: Set[str],
-    now: float,
 ) -> Chosen | Dropped:
-    """Pick the backend for a new flow on ``rule``; ``health`` is the probed-Up names.
-
-    ``now`` is accepted for the uniform core signature; selection itself is timeless.
-    """
-    del now
+    """Pick the backend for a new flow on ``rule``; ``health`` is the probed-Up names."""
     pool = lb.pool(rule.pool)
     probe = lb.probe(rule.probe)
     elig = eligible(pool, health, probe.no_healthy_backends_behavior)

@@ -155,7 +155,7 @@ class LoadBalancerEngine:
                 return self._forwarded(
                     rule, flow, backend=entry.backend, ip=ip, state=FlowState.ESTABLISHED
                 )
-        choice = choose(self.lb, rule, flow, health, now)
+        choice = choose(self.lb, rule, flow, health)
         if isinstance(choice, Dropped):
             if entry is not None:
                 self.flows.close(key)
