@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from nexthop.bgp.constants import HEADER_LENGTH, MessageType
 from nexthop.bgp.wire.errors import LocalProtocolError
-from nexthop.bgp.wire.framing import bad_length, encode_header, parse_header
+from nexthop.bgp.wire.framing import LENGTH_BOUNDS, bad_length, encode_header, parse_header
 from nexthop.bgp.wire.messages import (
     Keepalive,
     Message,
@@ -64,9 +64,8 @@ def encode_message(msg: Message, negotiated: Negotiated) -> bytes:
     """The full message with its header. Raises ``LocalProtocolError`` when it
     would exceed the negotiated maximum length (RFC 8654)."""
     msg_type, body = _body(msg, negotiated)
-    maximum = negotiated.max_message_length
-    if msg_type in (MessageType.OPEN, MessageType.KEEPALIVE):
-        maximum = 4096
+    # OPEN and KEEPALIVE keep their fixed limits (RFC 8654 §4), the same table the reader checks.
+    maximum = LENGTH_BOUNDS[msg_type][1] or negotiated.max_message_length
     if HEADER_LENGTH + len(body) > maximum:
         text = f"{MessageType(msg_type).name} of {HEADER_LENGTH + len(body)} octets > {maximum}"
         raise LocalProtocolError(text)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from nexthop.bgp.constants import MAX_MESSAGE_LENGTH, MAX_MESSAGE_LENGTH_EXTENDED
 from nexthop.bgp.wire.messages import GracefulRestart
 from nexthop.net.prefix import Afi, Safi
 
@@ -40,4 +41,4 @@ class Negotiated:
 
     @property
     def max_message_length(self) -> int:
-        return 65535 if self.extended_message else 4096
+        return MAX_MESSAGE_LENGTH_EXTENDED if self.extended_message else MAX_MESSAGE_LENGTH
