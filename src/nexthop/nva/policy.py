@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
-from nexthop.bgp.constants import AsPathSegmentType
+from nexthop.bgp.rib.path import prepend_as
 from nexthop.bgp.wire.messages import AsPathSegment, PathAttributes
 from nexthop.net.prefix import Prefix
 from nexthop.nva.model import (
@@ -49,8 +49,6 @@ __all__ = [
     "prefix_list_permits",
     "prepend_as_path",
 ]
-
-MAX_SEGMENT_LENGTH = 255
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -114,22 +112,13 @@ def prefix_list_permits(plist: PrefixList, prefix: Prefix) -> bool:
 def prepend_as_path(
     as_path: tuple[AsPathSegment, ...], asns: tuple[int, ...]
 ) -> tuple[AsPathSegment, ...]:
-    """Put ``asns`` (in order) at the front of the path, merging into a leading AS_SEQUENCE."""
-    if not asns:
-        return as_path
-    head: tuple[int, ...] = asns
-    rest = as_path
-    if as_path and as_path[0].type == AsPathSegmentType.AS_SEQUENCE:
-        head = asns + as_path[0].asns
-        rest = as_path[1:]
-    # Split from the right so that only the leftmost segment can be short.
-    chunks: list[AsPathSegment] = []
-    end = len(head)
-    while end > 0:
-        start = max(0, end - MAX_SEGMENT_LENGTH)
-        chunks.insert(0, AsPathSegment(AsPathSegmentType.AS_SEQUENCE, head[start:end]))
-        end = start
-    return (*chunks, *rest)
+    """Put ``asns`` (in order) at the front of the path, merging into a leading AS_SEQUENCE.
+
+    One ``prepend_as`` per ASN, rightmost first, so only the leftmost segment can be short.
+    """
+    for asn in reversed(asns):
+        as_path = prepend_as(as_path, asn)
+    return as_path
 
 
 def apply_sets(attributes: PathAttributes, sets: tuple[SetAction, ...]) -> PathAttributes:
