@@ -51,9 +51,9 @@ from nexthop.lb import (
     ProbeOutcome,
     ProbeTask,
 )
-from nexthop.routeserver import RoutesChanged, RouteServer
+from nexthop.routeserver import RoutesChanged
 from nexthop.runtime.probes import ProbeRunner, run_probe
-from nexthop.runtime.route_server_host import HostedSession, RouteServerHost
+from nexthop.runtime.route_server_host import HostedSession, RouteServerHost, fresh_route_server
 from nexthop.world import bgp_model
 from nexthop.world.build import World
 from nexthop.world.model import LearnedRoute, WorldOptions
@@ -222,12 +222,9 @@ class Lab:
 
     async def _start_route_servers(self, world: World) -> None:
         for name, node in world.route_servers.items():
-            old = node.server
-            live = RouteServer(
-                old.config, region=node.region, frontend_region=world.frontend_region
+            live = fresh_route_server(
+                node.server, region=node.region, frontend_region=world.frontend_region
             )
-            for peering in old.peerings():
-                live.add_peering(peering)
             node.server = live
             host = RouteServerHost(
                 live,

@@ -63,10 +63,28 @@ from nexthop.routeserver import (
     SendUpdate,
     TeardownPeering,
 )
+from nexthop.routeserver.server import RegionOf
 from nexthop.runtime.bgp_transport import BgpStream, SessionDriver
 from nexthop.runtime.speaker import use_bulk_gc_thresholds
 
-__all__ = ["AddressTranslator", "HostTimers", "HostedSession", "RouteServerHost"]
+__all__ = [
+    "AddressTranslator",
+    "HostTimers",
+    "HostedSession",
+    "RouteServerHost",
+    "fresh_route_server",
+]
+
+
+def fresh_route_server(
+    model: RouteServer, *, region: str, frontend_region: RegionOf | None
+) -> RouteServer:
+    """A route server with ``model``'s configuration and peerings and nothing
+    learned yet: the one a host serves in place of a model's simulated one."""
+    live = RouteServer(model.config, region=region, frontend_region=frontend_region)
+    for peering in model.peerings():
+        live.add_peering(peering)
+    return live
 
 
 class AddressTranslator(Protocol):

@@ -73,6 +73,7 @@ from nexthop.runtime.route_server_host import (
     AddressTranslator,
     HostedSession,
     RouteServerHost,
+    fresh_route_server,
 )
 from nexthop.service import ControlPlaneError
 from nexthop.world import World, bgp_model
@@ -268,11 +269,9 @@ class ServeRuntime:
                 if host is not None:
                     node.server = host.route_server
                     continue
-                live = RouteServer(
-                    node.server.config, region=node.region, frontend_region=world.frontend_region
+                live = fresh_route_server(
+                    node.server, region=node.region, frontend_region=world.frontend_region
                 )
-                for peering in node.server.peerings():
-                    live.add_peering(peering)
                 node.server = live
                 await self._start_host(name, live, strict=strict)
         except OSError:
