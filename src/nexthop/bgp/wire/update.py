@@ -64,8 +64,7 @@ class AttributeCache:
         self._entries[key] = attributes
 
 
-_MP = (AttrType.MP_REACH_NLRI, AttrType.MP_UNREACH_NLRI)
-_MP_SET = frozenset(int(t) for t in _MP)
+_MP = frozenset((int(AttrType.MP_REACH_NLRI), int(AttrType.MP_UNREACH_NLRI)))
 # Types decoded into ``_``-prefixed scratch keys that need resolving after the loop.
 _SCRATCH_TYPES = frozenset(int(t) for t, spec in ATTRIBUTES.items() if spec.field[0] == "_")
 # RFC 7606 §3(d): well-known mandatory attributes, as (code, name) pairs.
@@ -136,9 +135,9 @@ def _decode_attributes(data: bytes, n: Negotiated, cache: AttributeCache | None)
     if cache is not None and overrun is None:
         # The decode also depends on the AS size and on iBGP/eBGP (LOCAL_PREF).
         ebgp = bool(n.local_asn and n.peer_asn and n.local_asn != n.peer_asn)
-        if any(entry[1] in _MP_SET for entry in entries):
+        if any(entry[1] in _MP for entry in entries):
             key = bytes((n.asn4, ebgp)) + b"".join(
-                data[s:e] for _f, t, s, _h, e in entries if t not in _MP_SET
+                data[s:e] for _f, t, s, _h, e in entries if t not in _MP
             )
         else:  # the usual case: the whole list is the key
             key = bytes((n.asn4, ebgp)) + data
@@ -204,7 +203,7 @@ def _decode_attributes(data: bytes, n: Negotiated, cache: AttributeCache | None)
         _resolve_as4(builder, n)
     if cached is not None:
         out.attributes = cached
-    elif types - _MP_SET:
+    elif types - _MP:
         out.attributes = (
             PathAttributes(**builder, unknown=tuple(unknown))
             if unknown
