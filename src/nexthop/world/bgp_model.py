@@ -22,12 +22,12 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from nexthop.bgp.constants import Origin
+from nexthop.bgp.rib.path import as_path_asns, prepend_as
 from nexthop.bgp.wire.messages import PathAttributes, Update
 from nexthop.bgp.wire.negotiated import Negotiated
 from nexthop.net.prefix import Afi, Prefix
 from nexthop.net.trie import PrefixTrie
 from nexthop.nva import Accepted, Direction, evaluate_neighbor
-from nexthop.nva.policy import prepend_as_path
 from nexthop.routeserver import AZURE_ASN, Output, RouteServerWarning, SendUpdate, TeardownPeering
 from nexthop.vnet import BgpRoute
 from nexthop.world.model import LearnedRoute, NvaNode, Session
@@ -47,8 +47,7 @@ __all__ = [
 ]
 
 
-def as_path_numbers(attributes: PathAttributes) -> tuple[int, ...]:
-    return tuple(asn for segment in attributes.as_path for asn in segment.asns)
+as_path_numbers = as_path_asns  # the name ``nexthop.lab`` imports
 
 
 def nva_prefixes(node: NvaNode) -> tuple[Prefix, ...]:
@@ -74,7 +73,7 @@ def outbound_updates(node: NvaNode, session: Session) -> tuple[list[Update], dic
             denied[prefix] = f"route-map {result.route_map} out: {where}"
             continue
         attributes = result.attributes
-        attributes = replace(attributes, as_path=prepend_as_path(attributes.as_path, (node.asn,)))
+        attributes = replace(attributes, as_path=prepend_as(attributes.as_path, node.asn))
         groups.setdefault(attributes, []).append(prefix)
     updates = [Update(attributes=attrs, nlri=tuple(prefixes)) for attrs, prefixes in groups.items()]
     return updates, denied
@@ -223,7 +222,7 @@ def _receive(node: NvaNode, session: Session, update: Update) -> None:
         for prefix in announced:
             node.learned.pop((rs, instance, prefix), None)
         return
-    path = as_path_numbers(attrs)
+    path = as_path_asns(attrs)
     for prefix in announced:
         key = (rs, instance, prefix)
         node.learned.pop(key, None)
@@ -239,7 +238,7 @@ def _receive(node: NvaNode, session: Session, update: Update) -> None:
         node.learned[key] = LearnedRoute(
             prefix=prefix,
             next_hop=accepted.next_hop if accepted.next_hop is not None else session.instance_ip,
-            as_path=as_path_numbers(accepted),
+            as_path=as_path_asns(accepted),
             route_server=rs,
             instance=instance,
             route_map=result.route_map,
