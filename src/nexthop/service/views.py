@@ -167,25 +167,14 @@ def trace(world: World, source: str, destination: str, protocol: str, port: int)
 def settle_time(world: World) -> float:
     """Model seconds after which every probe, heartbeat and election has reacted to a
     change: the slowest probe's interval x (threshold + 1), the slowest HA dead
-    interval, plus one second."""
-    timers = world.options.timers
+    interval plus one heartbeat, plus one second (timers as the World resolved them)."""
     longest = 0.0
-    for lb in world.topology.load_balancers:
-        for probe in lb.probes:
-            interval = timers.probe_interval if timers is not None else probe.interval_s
-            threshold = timers.probe_threshold if timers is not None else probe.threshold
-            longest = max(longest, interval * (threshold + 1))
-    for nva in world.topology.nvas:
-        hb = nva.ha.heartbeat
-        if hb is not None:
-            dead = (
-                timers.dead_interval
-                if timers is not None
-                else hb.interval_ms / 1000 * hb.dead_after
-            )
-            longest = max(
-                longest, dead + (timers.heartbeat_interval if timers else hb.interval_ms / 1000)
-            )
+    for lb in world.load_balancers.values():
+        for probe in lb.engine.lb.probes:
+            longest = max(longest, probe.interval * (probe.probe_threshold + 1))
+    for nva in world.nvas.values():
+        if nva.ha is not None:
+            longest = max(longest, nva.ha.config.dead_interval + nva.ha.config.interval)
     return longest + 1.0
 
 
