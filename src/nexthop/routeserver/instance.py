@@ -213,25 +213,28 @@ class RouteServerInstance:
                     message="AS 0 in AS_PATH: UPDATE treated as withdraw (RFC 7607)",
                 )
             )
+        if update.treat_as_withdraw or attrs is None or as_zero:
+            withdrawn += [(prefix, path_id) for prefix, path_id, _ in announced]
+            announced = []
         for prefix, path_id in withdrawn:
             self._apply(name, peer.adj_in.withdraw(prefix, path_id))
-        treat_as_withdraw = update.treat_as_withdraw or attrs is None or as_zero
-        if attrs is not None:
+        if announced:
+            assert attrs is not None
+            assert peer.negotiated is not None
             attrs = self._interner.intern(attrs)  # once per UPDATE, shared by its NLRI
-        for prefix, path_id, next_hops in announced:
-            if treat_as_withdraw or attrs is None:
-                self._apply(name, peer.adj_in.withdraw(prefix, path_id))
-                continue
-            path = self._make_path(
-                peer, prefix=prefix, path_id=path_id, next_hops=next_hops, attrs=attrs, now=now
-            )
-            change = peer.adj_in.update(path, self.import_policy)
-            self._apply(name, change)
-            if change.after is not None and self.next_hop_check is not None:
-                outputs += [
-                    WarningOutput(instance=self.role, peering=name, message=f"{prefix}: {text}")
-                    for text in self.next_hop_check(next_hops[0] if next_hops else 0)
-                ]
+            router_id = peer.negotiated.peer_bgp_id
+            address, asn, ebgp = peer.address, peer.config.peer_asn, PeerType.EBGP
+            for prefix, path_id, next_hops in announced:
+                path = make_path(
+                    prefix, attrs, next_hops, name, address, asn, router_id, ebgp, path_id, now
+                )
+                change = peer.adj_in.update(path, self.import_policy)
+                self._apply(name, change)
+                if change.after is not None and self.next_hop_check is not None:
+                    outputs += [
+                        WarningOutput(instance=self.role, peering=name, message=f"{prefix}: {text}")
+                        for text in self.next_hop_check(next_hops[0] if next_hops else 0)
+                    ]
         self._maybe_prune()
         return outputs + self._propagate()
 
@@ -440,31 +443,6 @@ class RouteServerInstance:
             msg = f"peering {name!r} on {self.role} is not Established"
             raise LocalProtocolError(msg)
         return peer
-
-    def _make_path(
-        self,
-        peer: _Peer,
-        *,
-        prefix: Prefix,
-        path_id: int,
-        next_hops: tuple[int, ...],
-        attrs: PathAttributes,
-        now: float,
-    ) -> Path:
-        assert peer.negotiated is not None
-        config = peer.config
-        return make_path(
-            prefix,
-            attrs,
-            next_hops,
-            config.name,
-            peer.address,
-            config.peer_asn,
-            peer.negotiated.peer_bgp_id,
-            PeerType.EBGP,
-            path_id,
-            now,
-        )
 
     def _maybe_prune(self) -> None:
         """Drop interned attributes no path uses any more, once the table holds
