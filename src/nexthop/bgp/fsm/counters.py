@@ -86,7 +86,6 @@ class CounterTally:
         self.messages_in = {t.name: 0 for t in MessageType}
         self.messages_out = {t.name: 0 for t in MessageType}
         self.updates_in = 0
-        self.updates_out = 0
         self.prefixes_received = 0
         self.treat_as_withdraw = 0
         self.flaps = 0
@@ -101,8 +100,6 @@ class CounterTally:
 
     def sent(self, message: Message) -> None:
         self.messages_out[_MESSAGE_TYPE[type(message)].name] += 1
-        if isinstance(message, Update):
-            self.updates_out += 1
 
     def update_delivered(self, update: Update) -> None:
         self.updates_in += 1
@@ -130,7 +127,7 @@ class CounterTally:
             messages_in=dict(self.messages_in),
             messages_out=dict(self.messages_out),
             updates_in=self.updates_in,
-            updates_out=self.updates_out,
+            updates_out=self.messages_out[MessageType.UPDATE.name],
             prefixes_received=self.prefixes_received,
             treat_as_withdraw=self.treat_as_withdraw,
             flaps=self.flaps,
