@@ -83,8 +83,7 @@ def _connection_state(statuses: dict[str, Any]) -> str:
     return "NotConnected"
 
 
-def _peering_json(world: World, rs: str, p: RouteServerPeering) -> dict[str, Any]:
-    statuses = route_server(world, rs).peering_status(p.name)
+def _peering_json(p: RouteServerPeering, statuses: dict[str, Any]) -> dict[str, Any]:
     return {
         "name": p.name,
         "peerAsn": p.peer_asn,
@@ -99,13 +98,15 @@ def peerings(world: World, topology: Topology, rs: str) -> list[dict[str, Any]]:
     server = topology.route_server(rs)
     if server is None:
         raise NotFound("route server", rs)
-    return [_peering_json(world, rs, p) for p in server.peerings]
+    return [
+        _peering_json(p, route_server(world, rs).peering_status(p.name)) for p in server.peerings
+    ]
 
 
 def peering(world: World, topology: Topology, rs: str, name: str) -> dict[str, Any]:
     p = _peering_config(topology, rs, name)
-    out = _peering_json(world, rs, p)
     statuses = route_server(world, rs).peering_status(name)
+    out = _peering_json(p, statuses)
     out["instances"] = {role: jsonable(s) for role, s in statuses.items()}
     return out
 
