@@ -14,7 +14,8 @@
 then starts the HA pairs, gives each load balancer its first probe verdicts, brings
 the BGP sessions up and programs the route servers' routes into the fabric
 (``bgp_model``). A topology that passed ``nexthop.config`` validation always builds;
-a missing reference still raises ``WorldError`` naming it.
+a missing reference still raises ``WorldError`` naming it (the ``Fabric``'s own
+``ValueError`` for an unknown VNet, subnet or route table).
 """
 
 from __future__ import annotations
@@ -97,9 +98,6 @@ class World:
         return self.topology.region_of(vnet)
 
     def _add_nic(self, name: str, vnet: str, subnet: str, ip: int, forwarding: bool) -> None:
-        require_vnet(self.topology, vnet, f"NIC {name!r}")
-        if self.topology.subnet(vnet, subnet) is None:
-            raise WorldError(f"NIC {name!r}: unknown subnet {vnet}/{subnet}")
         self.fabric.add_nic(
             Nic(name=name, vnet=vnet, subnet=subnet, private_ip=ip, ip_forwarding=forwarding)
         )

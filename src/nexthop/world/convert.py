@@ -103,7 +103,10 @@ _BEHAVIORS = {
 
 
 def build_fabric(topo: Topology) -> Fabric:
-    """Regions, VNets, route tables, subnets and both directions of each peering."""
+    """Regions, VNets, route tables, subnets and both directions of each peering.
+
+    Unknown references (a subnet's route table, a peering's VNets) are the
+    ``Fabric``'s to reject; it raises ``ValueError`` naming them."""
     fabric = Fabric()
     regions = dict.fromkeys([topo.region, *(topo.region_of(v.name) for v in topo.vnets)])
     for region in regions:
@@ -140,12 +143,6 @@ def build_fabric(topo: Topology) -> Fabric:
         )
     for vnet in topo.vnets:
         for subnet in vnet.subnets:
-            if subnet.route_table is not None and not any(
-                t.name == subnet.route_table for t in topo.route_tables
-            ):
-                raise WorldError(
-                    f"subnet {vnet.name}/{subnet.name}: unknown route table {subnet.route_table!r}"
-                )
             fabric.add_subnet(
                 Subnet(
                     vnet=vnet.name,
@@ -155,8 +152,6 @@ def build_fabric(topo: Topology) -> Fabric:
                 )
             )
     for peering in topo.peerings:
-        for end in (peering.local_vnet, peering.remote_vnet):
-            require_vnet(topo, end, f"peering {peering.name!r}")
         fabric.add_peering(
             VnetPeering(
                 local=peering.local_vnet,
