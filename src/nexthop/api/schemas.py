@@ -12,8 +12,6 @@ __all__ = [
     "ChangeOut",
     "EffectiveRouteOut",
     "EffectiveRouteTableOut",
-    "ErrorBody",
-    "ErrorResponse",
     "PeeringDetailOut",
     "PeeringOut",
     "RouteRowOut",
@@ -24,16 +22,6 @@ __all__ = [
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-class ErrorBody(_Model):
-    code: str
-    message: str
-    field: str | None = None
-
-
-class ErrorResponse(_Model):
-    error: ErrorBody
 
 
 class ApplyRequest(_Model):
