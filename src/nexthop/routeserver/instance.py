@@ -520,12 +520,7 @@ class RouteServerInstance:
         """Push Loc-RIB changes to every established peer and the VNet."""
         changed = self._loc_rib.drain_changes()
         peers = [peer for peer in self._peers.values() if peer.established]
-        if full:
-            scope = set(self.config.local_prefixes) | set(self._loc_rib.prefixes())
-            for peer in peers:
-                scope |= set(peer.adj_out.advertised())
-        else:
-            scope = changed
+        scope = self._whole_table(peers) if full else changed
         table = self._outbound_table(scope)
         outputs: list[Output] = []
         for peer in peers:
@@ -546,12 +541,17 @@ class RouteServerInstance:
             self._programming_changes.add(prefix)
 
     def _full_sync(self, peer: _Peer) -> list[Output]:
-        scope = (
-            set(self.config.local_prefixes)
-            | set(self._loc_rib.prefixes())
-            | set(peer.adj_out.advertised())
-        )
+        scope = self._whole_table([peer])
         return self._sync_peer(peer, scope, self._outbound_table(scope))
+
+    def _whole_table(self, peers: Iterable[_Peer]) -> set[Prefix]:
+        """What a full resync of ``peers`` looks at: the VNet ranges, every
+        Loc-RIB prefix, and whatever those peers were told before."""
+        scope = set(self.config.local_prefixes)
+        scope.update(self._loc_rib.prefixes())
+        for peer in peers:
+            scope.update(peer.adj_out.advertised())
+        return scope
 
     def _sync_peer(self, peer: _Peer, scope: set[Prefix], table: OutboundTable) -> list[Output]:
         name = peer.config.name
