@@ -159,8 +159,11 @@ def _decode_as4_aggregator(value: bytes, _n: Negotiated) -> tuple[int, int]:
     return int.from_bytes(value[:4], "big"), int.from_bytes(value[4:], "big")
 
 
-def _decode_communities(value: bytes, _n: Negotiated) -> tuple[int, ...]:
-    return struct.unpack(f"!{_multiple(value, 4, 'COMMUNITIES')}I", value)
+def _decode_u32_list(name: str) -> Callable[[bytes, Negotiated], tuple[int, ...]]:
+    def decode(value: bytes, _n: Negotiated) -> tuple[int, ...]:
+        return struct.unpack(f"!{_multiple(value, 4, name)}I", value)
+
+    return decode
 
 
 def _decode_extended_communities(value: bytes, _n: Negotiated) -> tuple[bytes, ...]:
@@ -171,10 +174,6 @@ def _decode_extended_communities(value: bytes, _n: Negotiated) -> tuple[bytes, .
 def _decode_large_communities(value: bytes, _n: Negotiated) -> tuple[tuple[int, int, int], ...]:
     _multiple(value, 12, "LARGE_COMMUNITY")
     return tuple(struct.iter_unpack("!III", value))
-
-
-def _decode_cluster_list(value: bytes, _n: Negotiated) -> tuple[int, ...]:
-    return struct.unpack(f"!{_multiple(value, 4, 'CLUSTER_LIST')}I", value)
 
 
 # --- encoders: (attributes, negotiated) -> value or None when absent -----------
@@ -311,7 +310,8 @@ ATTRIBUTES: dict[int, AttrSpec] = {
     ),
     AttrType.COMMUNITIES: AttrSpec(
         name="COMMUNITIES", flags=_OPT_TRANS, field="communities",
-        decode=_decode_communities, encode=_encode_u32_list("communities"), on_error=_TAW,
+        decode=_decode_u32_list("COMMUNITIES"), encode=_encode_u32_list("communities"),
+        on_error=_TAW,
     ),
     AttrType.ORIGINATOR_ID: AttrSpec(
         name="ORIGINATOR_ID", flags=_OPTIONAL, field="originator_id",
@@ -319,7 +319,8 @@ ATTRIBUTES: dict[int, AttrSpec] = {
     ),
     AttrType.CLUSTER_LIST: AttrSpec(
         name="CLUSTER_LIST", flags=_OPTIONAL, field="cluster_list",
-        decode=_decode_cluster_list, encode=_encode_u32_list("cluster_list"), on_error=_TAW,
+        decode=_decode_u32_list("CLUSTER_LIST"), encode=_encode_u32_list("cluster_list"),
+        on_error=_TAW,
     ),
     AttrType.MP_REACH_NLRI: AttrSpec(
         name="MP_REACH_NLRI", flags=_OPTIONAL, field="_mp_reach",
