@@ -6,9 +6,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from nexthop.config import Topology
 from nexthop.service.control_plane import (
     ApplyResult,
     ControlPlane,
@@ -32,10 +29,5 @@ __all__ = [
     "NotFound",
     "Runtime",
     "Unavailable",
-    "topology_from_data",
+    "validate_topology",
 ]
-
-
-def topology_from_data(data: dict[str, Any]) -> Topology:
-    """Validate a topology given as plain data (``ControlPlaneError`` listing every problem)."""
-    return validate_topology(data)

@@ -105,6 +105,7 @@ class ApplyResult:
 
 
 def validate_topology(data: dict[str, Any]) -> Topology:
+    """Validate a topology given as plain data (``ControlPlaneError`` listing every problem)."""
     try:
         return Topology.model_validate(data)
     except (ValidationError, TopologyInvalid) as exc:

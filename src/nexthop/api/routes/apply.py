@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends
 
 from nexthop.api.deps import ControlPlaneDep, require_token
 from nexthop.api.schemas import ApplyRequest, ApplyResponse
-from nexthop.service import ControlPlaneError, topology_from_data
+from nexthop.service import ControlPlaneError, validate_topology
 
 __all__ = ["router"]
 
@@ -23,7 +23,7 @@ def apply(body: ApplyRequest, cp: ControlPlaneDep) -> dict[str, Any]:
     if body.yaml is not None:
         return cp.apply_text(body.yaml, body.source, dry_run=body.dry_run).to_json()
     assert body.topology is not None
-    return cp.apply(topology_from_data(body.topology), dry_run=body.dry_run).to_json()
+    return cp.apply(validate_topology(body.topology), dry_run=body.dry_run).to_json()
 
 
 @router.get("/events", dependencies=[])
