@@ -105,16 +105,11 @@ def decode_segments(value: bytes, asn_size: int, name: str) -> tuple[AsPathSegme
 
 def _decode_as_path(value: bytes, n: Negotiated) -> tuple[AsPathSegment, ...]:
     segments = decode_segments(value, 4 if n.asn4 else 2, "AS_PATH")
-    if _external(n) and any(seg.type in _CONFED for seg in segments):
+    if n.external and any(seg.type in _CONFED for seg in segments):
         # RFC 5065 §5.3 / RFC 7606 §7.2: confederation segments from outside.
         msg = "AS_PATH from an external peer carries confederation segments"
         raise _fail(msg)
     return segments
-
-
-def _external(n: Negotiated) -> bool:
-    """True when both AS numbers are known and differ (an eBGP session)."""
-    return bool(n.local_asn and n.peer_asn and n.local_asn != n.peer_asn)
 
 
 def _decode_as4_path(value: bytes, _n: Negotiated) -> tuple[AsPathSegment, ...]:
@@ -136,7 +131,7 @@ def _decode_u32(name: str) -> Callable[[bytes, Negotiated], int]:
 
 def _decode_local_pref(value: bytes, n: Negotiated) -> int:
     _fixed(value, 4, "LOCAL_PREF")
-    if _external(n):
+    if n.external:
         # RFC 7606 §7.5 / RFC 4271 §5.1.5: ignored when received from an external peer.
         msg = "LOCAL_PREF from an external peer"
         raise AttributeMalformedError(msg, ErrorHandling.ATTRIBUTE_DISCARD)

@@ -42,3 +42,9 @@ class Negotiated:
     @property
     def max_message_length(self) -> int:
         return MAX_MESSAGE_LENGTH_EXTENDED if self.extended_message else MAX_MESSAGE_LENGTH
+
+    @property
+    def external(self) -> bool:
+        """Both AS numbers known and different: an eBGP session, which changes how
+        LOCAL_PREF and confederation segments decode (RFC 4271 §5.1.5, RFC 5065 §5.3)."""
+        return bool(self.local_asn and self.peer_asn and self.local_asn != self.peer_asn)

@@ -134,13 +134,12 @@ def _decode_attributes(data: bytes, n: Negotiated, cache: AttributeCache | None)
     cached: PathAttributes | None = None
     if cache is not None and overrun is None:
         # The decode also depends on the AS size and on iBGP/eBGP (LOCAL_PREF).
-        ebgp = bool(n.local_asn and n.peer_asn and n.local_asn != n.peer_asn)
         if any(entry[1] in _MP for entry in entries):
-            key = bytes((n.asn4, ebgp)) + b"".join(
+            key = bytes((n.asn4, n.external)) + b"".join(
                 data[s:e] for _f, t, s, _h, e in entries if t not in _MP
             )
         else:  # the usual case: the whole list is the key
-            key = bytes((n.asn4, ebgp)) + data
+            key = bytes((n.asn4, n.external)) + data
         cached = cache.get(key)
     builder: dict[str, Any] = {}
     unknown: list[RawAttribute] = []
