@@ -234,9 +234,12 @@ class ServeRuntime:
     async def stop(self, message: str = "nexthop serve stopping") -> None:
         """Cease/Administrative Shutdown to every peer; nothing is left listening."""
         async with self._lock:
-            await self._stop_probes(list(self.runners))
-            await self._stop_hosts(list(self.hosts), message)
-            self.world = None
+            await self._stop_all(message)
+
+    async def _stop_all(self, message: str) -> None:
+        await self._stop_probes(list(self.runners))
+        await self._stop_hosts(list(self.hosts), message)
+        self.world = None
 
     async def _stop_hosts(self, names: list[str], message: str) -> None:
         for name in names:
@@ -245,9 +248,8 @@ class ServeRuntime:
 
     async def _adopt(self, topology: Topology | None, *, strict: bool) -> None:
         if topology is None:
-            await self._stop_probes(list(self.runners))
-            await self._stop_hosts(list(self.hosts), "route server removed")
-            self.topology, self.world = None, None
+            await self._stop_all("route server removed")
+            self.topology = None
             return
         if isinstance(self.addresses, AddressMap):
             for address in _topology_addresses(topology):
@@ -275,9 +277,7 @@ class ServeRuntime:
                 node.server = live
                 await self._start_host(name, live, strict=strict)
         except OSError:
-            await self._stop_probes(list(self.runners))
-            await self._stop_hosts(list(self.hosts), "route server failed to start")
-            self.world = None
+            await self._stop_all("route server failed to start")
             raise
         bgp_model.program(world)  # what the live route servers know, nothing more
         self._sync_nvas(world)
