@@ -82,8 +82,8 @@ class _Peer:
     def __init__(self, config: PeeringConfig) -> None:
         self.config = config
         self.address = config.address  # parsed once, not per path
-        self.adj_in = AdjRibIn(config.name)
-        self.adj_out = AdjRibOut(config.name)
+        self.adj_in = AdjRibIn()
+        self.adj_out = AdjRibOut()
         self.negotiated: Negotiated | None = None
         self.established_at: float | None = None
         self.idle_hold_until: float | None = None

@@ -23,7 +23,7 @@ def reject_long(p: Path) -> str | None:
 
 
 def test_adj_rib_in_keeps_rejected_paths_with_reason() -> None:
-    rib = AdjRibIn("nva1")
+    rib = AdjRibIn()
     good = path(prefix=P, as_path=(seq(65001),))
     bad = path(prefix=Q, as_path=(seq(65001, 65002),))
     assert rib.update(good, reject_long).after is good
@@ -36,7 +36,7 @@ def test_adj_rib_in_keeps_rejected_paths_with_reason() -> None:
 
 
 def test_adj_rib_in_reapply_accepts_previously_rejected_without_refresh() -> None:
-    rib = AdjRibIn("nva1")
+    rib = AdjRibIn()
     bad = path(prefix=Q, as_path=(seq(65001, 65002),))
     rib.update(bad, reject_long)
     changes = rib.reapply(lambda _p: None)
@@ -51,7 +51,7 @@ def test_adj_rib_in_reapply_accepts_previously_rejected_without_refresh() -> Non
 
 
 def test_adj_rib_in_replace_withdraw_and_clear() -> None:
-    rib = AdjRibIn("nva1")
+    rib = AdjRibIn()
     first = path(as_path=(seq(65001),))
     second = path(as_path=(seq(65001, 65001),))
     rib.update(first)
@@ -114,7 +114,7 @@ tables = st.dictionaries(prefixes, st.integers(1, 4).map(_advert), max_size=20)
 def test_adj_rib_out_diff_applied_to_previous_state_is_desired(
     before: dict[Prefix, Advertisement], desired: dict[Prefix, Advertisement]
 ) -> None:
-    out = AdjRibOut("nva")
+    out = AdjRibOut()
     out.apply(before, ())
     announce, withdraw = out.diff(desired)
     assert apply_diff(before, announce, withdraw) == desired
@@ -127,7 +127,7 @@ def test_adj_rib_out_diff_applied_to_previous_state_is_desired(
 
 
 def test_adj_rib_out_diff_limited_to_scope() -> None:
-    out = AdjRibOut("nva")
+    out = AdjRibOut()
     out.apply({P: _advert(1), Q: _advert(1)}, ())
     announce, withdraw = out.diff({P: _advert(2)}, only={P})
     assert announce == {P: _advert(2)}

@@ -69,10 +69,9 @@ def _change(key: PathKey, before: Path | None, after: Path | None) -> Change:
 class AdjRibIn:
     """One peer's received paths. The owner is that peer's handler only."""
 
-    __slots__ = ("_accepted", "_entries", "peer")
+    __slots__ = ("_accepted", "_entries")
 
-    def __init__(self, peer: str) -> None:
-        self.peer = peer
+    def __init__(self) -> None:
         self._entries: dict[PathKey, AdjRibInEntry] = {}
         self._accepted = 0
 

@@ -46,10 +46,9 @@ def apply_diff(
 class AdjRibOut:
     """One peer's advertised state."""
 
-    __slots__ = ("_advertised", "peer")
+    __slots__ = ("_advertised",)
 
-    def __init__(self, peer: str) -> None:
-        self.peer = peer
+    def __init__(self) -> None:
         self._advertised: dict[Prefix, Advertisement] = {}
 
     def diff(
@@ -91,9 +90,6 @@ class AdjRibOut:
 
     def advertised(self) -> dict[Prefix, Advertisement]:
         return dict(self._advertised)
-
-    def get(self, prefix: Prefix) -> Advertisement | None:
-        return self._advertised.get(prefix)
 
     def __len__(self) -> int:
         return len(self._advertised)
