@@ -23,6 +23,7 @@ from typing import Any
 from nexthop.config import Topology, route_server_instance_ips
 from nexthop.config.types import ROUTE_SERVER_SUBNET
 from nexthop.lab import AddressMap, Lab, LabTimers
+from nexthop.runtime.probes import tcp_probe
 
 __all__ = ["converge", "running_lab"]
 
@@ -72,17 +73,6 @@ def _endpoints(lab: Lab) -> list[tuple[str, str, int]]:
     return found
 
 
-async def _listening(host: str, port: int) -> bool:
-    try:
-        _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), CONNECT_TIMEOUT_S)
-    except (OSError, TimeoutError):
-        return False
-    writer.close()
-    with contextlib.suppress(OSError):
-        await writer.wait_closed()
-    return True
-
-
 @contextlib.asynccontextmanager
 async def running_lab(
     topology: Topology, timers: LabTimers, cleanup: list[dict[str, Any]]
@@ -115,7 +105,7 @@ async def running_lab(
                     "lab": topology.name,
                     "endpoint": what,
                     "address": f"{host}:{port}",
-                    "listening": await _listening(host, port),
+                    "listening": (await tcp_probe(host, port, CONNECT_TIMEOUT_S)).success,
                 }
             )
 
