@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fsm_pair import NOW, established_session, wire
+from fsm_pair import NOW, decode_all, established_session, wire
 
 from nexthop.bgp.constants import CeaseSubcode
 from nexthop.bgp.fsm import (
@@ -29,7 +29,6 @@ from nexthop.bgp.wire import (
     AddPathMode,
     Keepalive,
     Message,
-    MessageReader,
     Multiprotocol,
     Negotiated,
     Notification,
@@ -45,12 +44,7 @@ Key = tuple[str, int, str, int]
 
 
 def _messages(data: bytes) -> list[Message]:
-    reader = MessageReader()
-    reader.feed(data)
-    out = []
-    while (msg := reader.next_message(Negotiated(asn4=True))) is not None:
-        out.append(msg)
-    return out
+    return decode_all(data, Negotiated(asn4=True))
 
 
 def _cases() -> list[tuple[str, Key]]:
