@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from wire_helpers import message
+from wire_helpers import message, read_all
 
 from nexthop.bgp.constants import MARKER, ErrorCode, HeaderErrorSubcode, MessageType
 from nexthop.bgp.wire import (
@@ -25,13 +25,6 @@ from nexthop.net.prefix import parse_prefix
 
 N = Negotiated()
 KEEPALIVE = message(MessageType.KEEPALIVE, b"")
-
-
-def read_all(reader: MessageReader, n: Negotiated = N) -> list[object]:
-    out = []
-    while (msg := reader.next_message(n)) is not None:
-        out.append(msg)
-    return out
 
 
 def header_error(data: bytes, n: Negotiated = N) -> MessageError:

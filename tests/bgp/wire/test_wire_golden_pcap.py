@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 
 import pytest
+from wire_helpers import ip
 
 from nexthop.bgp.constants import (
     AS_TRANS,
@@ -37,15 +38,11 @@ from nexthop.bgp.wire import (
     negotiate,
     shutdown_communication,
 )
-from nexthop.net.prefix import parse_address, parse_prefix
+from nexthop.net.prefix import parse_prefix
 from vectors_util import VECTORS, bgp_messages, bgp_streams
 
 TCPDUMP = VECTORS / "tcpdump"
 Stream = tuple[str, int, str, int]
-
-
-def ip(text: str) -> int:
-    return parse_address(text)[1]
 
 
 def prefixes(*texts: str) -> tuple[object, ...]:

@@ -9,7 +9,7 @@ import itertools
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from wire_helpers import message
+from wire_helpers import message, read_all
 
 from nexthop.bgp.constants import AsPathSegmentType
 from nexthop.bgp.wire import (
@@ -204,13 +204,6 @@ def test_update_round_trip_with_add_path(u: Update) -> None:
 def test_other_messages_round_trip(msg: Message) -> None:
     n = Negotiated()
     assert decode_message(encode_message(msg, n), n) == msg
-
-
-def read_all(reader: MessageReader, n: Negotiated) -> list[Message]:
-    out = []
-    while (msg := reader.next_message(n)) is not None:
-        out.append(msg)
-    return out
 
 
 @settings(max_examples=60)

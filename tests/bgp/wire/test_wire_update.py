@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from wire_helpers import attr, update
+from wire_helpers import attr, ip, update
 
 from nexthop.bgp.constants import AS_TRANS, AsPathSegmentType
 from nexthop.bgp.wire import (
@@ -21,7 +21,7 @@ from nexthop.bgp.wire import (
     end_of_rib,
     is_end_of_rib,
 )
-from nexthop.net.prefix import parse_address, parse_prefix
+from nexthop.net.prefix import parse_prefix
 
 SEQ, SET = AsPathSegmentType.AS_SEQUENCE, AsPathSegmentType.AS_SET
 CONFED_SEQ = AsPathSegmentType.AS_CONFED_SEQUENCE
@@ -31,10 +31,6 @@ N4 = Negotiated(asn4=True)
 ORIGIN = attr(0x40, 1, b"\x00")
 NEXT_HOP = attr(0x40, 3, bytes((192, 0, 2, 1)))
 NLRI = b"\x18\xc6\x33\x64"  # 198.51.100.0/24
-
-
-def ip(text: str) -> int:
-    return parse_address(text)[1]
 
 
 FULL = PathAttributes(

@@ -3,8 +3,23 @@
 from __future__ import annotations
 
 from nexthop.bgp.constants import MARKER, MessageType
+from nexthop.bgp.wire import Message, MessageReader, Negotiated
+from nexthop.net.prefix import parse_address
 
-__all__ = ["attr", "message", "update", "update_body"]
+__all__ = ["attr", "ip", "message", "read_all", "update", "update_body"]
+
+
+def ip(text: str) -> int:
+    return parse_address(text)[1]
+
+
+def read_all(reader: MessageReader, n: Negotiated | None = None) -> list[Message]:
+    """Every complete message the reader holds (pre-OPEN defaults unless ``n``)."""
+    negotiated = Negotiated() if n is None else n
+    out = []
+    while (msg := reader.next_message(negotiated)) is not None:
+        out.append(msg)
+    return out
 
 
 def message(msg_type: int, body: bytes) -> bytes:
