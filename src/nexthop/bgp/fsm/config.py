@@ -39,7 +39,6 @@ class SessionConfig:
     idle_hold_time: float = 5.0
     idle_hold_max: float = 120.0
     idle_hold_forget: float = 300.0
-    allow_as_in: bool = False
     route_refresh: bool = True
     enhanced_route_refresh: bool = True
     four_octet: bool = True
