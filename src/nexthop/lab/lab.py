@@ -51,12 +51,13 @@ from nexthop.lb import (
     ProbeOutcome,
     ProbeTask,
 )
+from nexthop.net.prefix import Prefix
 from nexthop.routeserver import RoutesChanged
 from nexthop.runtime.probes import ProbeRunner, run_probe
 from nexthop.runtime.route_server_host import HostedSession, RouteServerHost, fresh_route_server
 from nexthop.world import bgp_model
 from nexthop.world.build import World
-from nexthop.world.model import LearnedRoute, WorldOptions
+from nexthop.world.model import LearnedRoute, NvaNode, WorldOptions
 from nexthop.world.trace import Trace, trace
 from nexthop.world.traffic import FlowSpec, TrafficReport, generate_flows, run_traffic
 
@@ -68,6 +69,7 @@ __all__ = [
     "Lab",
     "LabError",
     "LabTimers",
+    "mirror_live_sessions",
     "probe_stand_in",
 ]
 
@@ -86,6 +88,25 @@ async def probe_stand_in(addresses: AddressMap, task: ProbeTask) -> ProbeOutcome
         task, ip=ipaddress.ip_address(stand_in), port=addresses.port(task.port)
     )
     return await run_probe(mapped, source=addresses.stand_in(AZURE_PROBE_SOURCE))
+
+
+def mirror_live_sessions(
+    node: NvaNode,
+    hosts: Mapping[str, RouteServerHost],
+    model_learned: Mapping[tuple[str, str, Prefix], LearnedRoute],
+) -> None:
+    """``node``'s sessions become its Established ones on the live ``hosts``; it
+    keeps the model's learned routes for those (the route server cannot see the
+    NVA's own table) and drops the others."""
+    node.established = {
+        (rs, s.instance)
+        for rs, host in hosts.items()
+        for s in host.sessions()
+        if s.state is SessionState.ESTABLISHED and int(ipaddress.ip_address(s.peer_ip)) == node.ip
+    }
+    node.learned = {
+        key: route for key, route in model_learned.items() if (key[0], key[1]) in node.established
+    }
 
 
 class LabError(RuntimeError):
@@ -389,22 +410,9 @@ class Lab:
         return world
 
     def _sync_external(self, world: World) -> None:
+        # What an external NVA learned is not visible: keep the model's view of it.
         for name in self.external:
-            # What an external NVA learned is not visible: keep the model's view
-            # of it for the sessions that are up, drop it for the others.
-            node = world.nva(name)
-            node.established = {
-                (rs, s.instance)
-                for rs, host in self.hosts.items()
-                for s in host.sessions()
-                if s.state is SessionState.ESTABLISHED
-                and int(ipaddress.IPv4Address(s.peer_ip)) == node.ip
-            }
-            node.learned = {
-                key: route
-                for key, route in self._external_learned.get(name, {}).items()
-                if (key[0], key[1]) in node.established
-            }
+            mirror_live_sessions(world.nva(name), self.hosts, self._external_learned.get(name, {}))
 
     def on_change(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` after any live change (routes, health, NVA state)."""

@@ -58,7 +58,7 @@ from nexthop.bgp.fsm import SessionState
 from nexthop.config import Topology, route_server_instance_ips
 from nexthop.config.types import ROUTE_SERVER_SUBNET
 from nexthop.lab.addresses import DEFAULT_BGP_PORT, AddressMap
-from nexthop.lab.lab import probe_stand_in
+from nexthop.lab.lab import mirror_live_sessions, probe_stand_in
 from nexthop.lb import (
     BackendMarkedDown,
     BackendMarkedUp,
@@ -395,20 +395,9 @@ class ServeRuntime:
             self._sync_nvas(self.world)
 
     def _sync_nvas(self, world: World) -> None:
-        """Each NVA node's sessions are the live ones; it keeps the model's learned
-        routes for those (the route server cannot see the NVA's own table)."""
-        up = {
-            (int(ipaddress.ip_address(s.peer_ip)), rs, s.instance)
-            for rs, s in self.sessions()
-            if s.state is SessionState.ESTABLISHED
-        }
+        """Each NVA node's sessions are the live ones (``mirror_live_sessions``)."""
         for name, node in world.nvas.items():
-            node.established = {(rs, inst) for ip, rs, inst in up if ip == node.ip}
-            node.learned = {
-                key: route
-                for key, route in self._model_learned.get(name, {}).items()
-                if (key[0], key[1]) in node.established
-            }
+            mirror_live_sessions(node, self.hosts, self._model_learned.get(name, {}))
 
     # --- LiveRuntime seam (any thread) -----------------------------------------------
 
