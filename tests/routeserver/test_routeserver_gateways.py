@@ -141,3 +141,32 @@ def test_expressroute_route_limit_warning() -> None:
     warnings = [o for o in out if isinstance(o, RouteServerWarning)]
     assert len(warnings) == 1
     assert "exceed the limit of 2" in warnings[0].message
+
+
+def test_gateway_offer_count_follows_the_table() -> None:
+    """The count the ExpressRoute limit uses (kept per changed prefix) always
+    equals the routes actually offered to the gateways."""
+    rs = server(branch_to_branch=True)
+    connect(rs, NVA1, NVA3)
+    rs.add_gateway_routes("er", ER, [er_route()], 0.0)
+
+    def counts() -> list[int]:
+        for inst in rs.instances.values():
+            assert inst.gateway_offer_count() == len(inst.routes_to_gateways())
+        return [inst.gateway_offer_count() for inst in rs.instances.values()]
+
+    assert counts() == [0, 0]
+    send_both(rs, "nva1", announce("10.100.0.0/16", "10.101.0.0/16"))
+    assert counts() == [2, 2]
+    send_both(rs, "nva3", announce("10.102.0.0/16", communities=(0xFFFFFF02,)))  # NO_ADVERTISE
+    assert counts() == [2, 2]
+    send_both(rs, "nva3", announce("10.100.0.0/16", as_path=(65003,)))
+    assert counts() == [2, 2]
+    rs.peer_down(IN_0, "nva1", 1.0)
+    assert counts() == [1, 2]
+    rs.reconfigure(2.0, branch_to_branch=False)
+    assert counts() == [0, 0]
+    rs.reconfigure(3.0, branch_to_branch=True)
+    connect(rs, NVA1, instances=(IN_0,), now=3.0)
+    send_both(rs, "nva1", announce("10.103.0.0/16"))
+    assert counts() == [2, 3]

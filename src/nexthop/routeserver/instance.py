@@ -117,6 +117,9 @@ class RouteServerInstance:
         self._export_cache: dict[int, tuple[PathAttributes, Advertisement]] = {}
         self._local_advert: Advertisement | None = None  # VNet ranges as we send them
         self._gateway_paths = 0
+        # Prefixes ``routes_to_gateways`` offers, kept per changed prefix once
+        # ``gateway_offer_count`` has been asked (None: not tracked).
+        self._offered: set[Prefix] | None = None
 
     # --- configuration -------------------------------------------------------
 
@@ -146,6 +149,7 @@ class RouteServerInstance:
         """New server settings (address spaces, branch-to-branch, preference):
         reselect everything and resync every established peer."""
         self.config = config
+        self._offered = None  # recounted on demand under the new settings
         self._export_cache.clear()
         self._local_advert = None
         self._loc_rib.reselect_all()
@@ -303,14 +307,18 @@ class RouteServerInstance:
         """NVA best paths offered to the ER/VPN gateways (branch-to-branch only)."""
         if not self.config.branch_to_branch:
             return []
-        out: list[Path] = []
-        for prefix in sorted(self._loc_rib.prefixes()):
-            nva = [p for p in self._loc_rib.candidates(prefix) if p.source not in self._gateways]
-            if nva:
-                path, _ = decision.best(nva)
-                if not rules.is_no_advertise(path.attributes):
-                    out.append(path)
-        return out
+        offers = (self._nva_offer(prefix) for prefix in sorted(self._loc_rib.prefixes()))
+        return [path for path in offers if path is not None]
+
+    def gateway_offer_count(self) -> int:
+        """``len(routes_to_gateways())`` without walking the table: after the
+        first call it is kept up to date for each changed prefix."""
+        if not self.config.branch_to_branch:
+            return 0
+        if self._offered is None:
+            self._offered = set()
+            self._track_offers(self._loc_rib.prefixes())
+        return len(self._offered)
 
     def route_count(self) -> int:
         """Prefixes in the Loc-RIB (NVA and gateway routes)."""
@@ -371,11 +379,26 @@ class RouteServerInstance:
             return None
         path = selected[0]
         if path.source in self._gateways and not self.config.branch_to_branch:
-            nva = [p for p in self._loc_rib.candidates(prefix) if p.source not in self._gateways]
-            if not nva:
-                return None
-            path, _ = self._select(nva)
+            return self._nva_offer(prefix)
         return None if rules.is_no_advertise(path.attributes) else path
+
+    def _nva_offer(self, prefix: Prefix) -> Path | None:
+        """The best path among NVA paths only, unless it is NO_ADVERTISE."""
+        nva = [p for p in self._loc_rib.candidates(prefix) if p.source not in self._gateways]
+        if not nva:
+            return None
+        path, _ = decision.best(nva)
+        return None if rules.is_no_advertise(path.attributes) else path
+
+    def _track_offers(self, prefixes: Iterable[Prefix]) -> None:
+        offered = self._offered
+        if offered is None:
+            return
+        for prefix in prefixes:
+            if self._nva_offer(prefix) is None:
+                offered.discard(prefix)
+            else:
+                offered.add(prefix)
 
     def _outbound_table(
         self, prefixes: Iterable[Prefix]
@@ -521,6 +544,7 @@ class RouteServerInstance:
         changed = self._loc_rib.drain_changes()
         peers = [peer for peer in self._peers.values() if peer.established]
         scope = self._whole_table(peers) if full else changed
+        self._track_offers(scope)
         table = self._outbound_table(scope)
         outputs: list[Output] = []
         for peer in peers:

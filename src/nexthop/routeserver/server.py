@@ -392,7 +392,7 @@ class RouteServer:
         over = False
         count = 0
         if has_er and self._config.branch_to_branch:
-            offered = max(len(routes) for routes in self.routes_to_gateways().values())
+            offered = max(inst.gateway_offer_count() for inst in self.instances.values())
             count = len(self._config.local_prefixes) + offered
             over = count > self._config.expressroute_route_limit
         if over and not self._er_limit_warned:
