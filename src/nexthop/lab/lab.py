@@ -36,6 +36,7 @@ from typing import Any
 import structlog
 
 from nexthop.bgp.fsm import SessionState
+from nexthop.bgp.rib.path import as_path_asns
 from nexthop.config import Topology, route_server_instance_ips
 from nexthop.config.types import ROUTE_SERVER_SUBNET
 from nexthop.lab.addresses import AddressMap, AddressMapError
@@ -393,7 +394,7 @@ class Lab:
                 node.learned[(session.route_server, session.instance, prefix)] = LearnedRoute(
                     prefix=prefix,
                     next_hop=attrs.next_hop if attrs.next_hop is not None else session.instance_ip,
-                    as_path=bgp_model.as_path_numbers(attrs),
+                    as_path=as_path_asns(attrs),
                     route_server=session.route_server,
                     instance=session.instance,
                 )

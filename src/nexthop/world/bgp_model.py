@@ -36,7 +36,6 @@ if TYPE_CHECKING:
     from nexthop.world.build import World
 
 __all__ = [
-    "as_path_numbers",
     "best_learned",
     "nva_prefixes",
     "outbound_updates",
@@ -46,8 +45,6 @@ __all__ = [
     "start",
 ]
 
-
-as_path_numbers = as_path_asns  # the name ``nexthop.lab`` imports
 
 
 def nva_prefixes(node: NvaNode) -> tuple[Prefix, ...]:
