@@ -9,12 +9,16 @@ Examples::
     python -m benchmarks --scenario peers --peers 8,64     # 4,000 routes per peer
     python -m benchmarks --mrt ../shared/vectors/mrt/bgpdump/test_data/bview.20020722.2337.gz
     python -m benchmarks --quick                           # 10k, 1 run: a smoke run
+    python -m benchmarks --scenario failover               # live lab, fast probes, 3 runs each
+    python -m benchmarks --scenario failover --timers fast,azure-like
 
 Results go to ``benchmarks/results/<UTC timestamp>.json`` and
 ``benchmarks/results/latest.md``. Ratios are nexthop's (and nexthop-rs's) median
 over each target's median for the same scenario and parameters in the same
 invocation (>1 means nexthop is slower). Targets: bird, frr, gobgp, exabgp,
 nexthop (the default set) and nexthop-rs (``--targets ...,nexthop-rs``).
+The ``failover`` scenario runs no daemon: it times NVA failover in nexthop's live
+lab (``benchmarks.failover``) and gets its own table.
 """
 
 from __future__ import annotations
@@ -36,6 +40,19 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from benchmarks.failover import (
+    DEFAULT_BATCH,
+    DEFAULT_FLOWS,
+    FAILOVER_HEADERS,
+    TIMERS,
+    TOPOLOGIES,
+    FailoverRun,
+    failover_markdown,
+    failover_table_rows,
+    run_failover,
+    runs_as_dicts,
+    summarize_failover,
+)
 from benchmarks.routes import SHAPES
 from benchmarks.scenarios import (
     PEERS_ROUTES,
@@ -50,6 +67,7 @@ from benchmarks.targets import TARGETS, Target, TargetUnavailableError
 __all__ = ["machine_info", "main", "summarize"]
 
 RESULTS = Path(__file__).resolve().parent / "results"
+FAILOVER = "failover"
 
 
 def machine_info() -> dict[str, Any]:
@@ -193,7 +211,10 @@ HEADERS = [
 ]
 
 
-def render_markdown(meta: dict[str, Any], rows: list[dict[str, Any]]) -> str:
+def render_markdown(
+    meta: dict[str, Any], rows: list[dict[str, Any]], failover: Sequence[str] = ()
+) -> str:
+    """``latest.md``: the daemon table (if any row) and the failover section (if given)."""
     m = meta["machine"]
     lines = [
         f"# Benchmark results {meta['date']}",
@@ -202,22 +223,29 @@ def render_markdown(meta: dict[str, Any], rows: list[dict[str, Any]]) -> str:
         f"kernel {m['kernel']}, load average at start {' '.join(m['loadavg_start'])}"
         f", at end {' '.join(m.get('loadavg_end', ['?']))}",
         f"- Python {m['python']}; targets: "
-        + "; ".join(f"{k}: {v}" for k, v in meta["versions"].items()),
+        + ("; ".join(f"{k}: {v}" for k, v in meta["versions"].items()) or "none"),
         f"- nexthop code: {meta.get('nexthop_code', '?')}",
         f"- Command: `{meta['command']}`",
-        "- Time: first UPDATE written until the target reports all routes (medians of "
-        "successful runs); `send s` is the injector's own write time.",
-        "",
-        "| " + " | ".join(HEADERS) + " |",
-        "|" + "---|" * len(HEADERS),
     ]
-    lines += ["| " + " | ".join(cells) + " |" for cells in _table_rows(rows)]
+    if rows:
+        lines += [
+            "- Time: first UPDATE written until the target reports all routes (medians of "
+            "successful runs); `send s` is the injector's own write time.",
+            "",
+            "| " + " | ".join(HEADERS) + " |",
+            "|" + "---|" * len(HEADERS),
+        ]
+        lines += ["| " + " | ".join(cells) + " |" for cells in _table_rows(rows)]
+    if failover:
+        lines += ["", *failover]
     return "\n".join(lines) + "\n"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("--scenario", default="ingest", help="ingest|propagation|churn|peers|all")
+    parser.add_argument(
+        "--scenario", default="ingest", help="ingest|propagation|churn|peers|failover|all"
+    )
     parser.add_argument("--n", default="100000", help="routes, comma-separated for several")
     parser.add_argument("--shape", default="single", choices=SHAPES)
     parser.add_argument("--mrt", help="replay this MRT file (routes capped at --n)")
@@ -225,6 +253,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--targets", default="bird,frr,gobgp,exabgp,nexthop")
     parser.add_argument("--quick", action="store_true", help="10k routes, 1 run")
+    parser.add_argument(
+        "--topologies",
+        default=",".join(TOPOLOGIES),
+        help="failover: lab examples to fail over (" + ", ".join(TOPOLOGIES) + ")",
+    )
+    parser.add_argument(
+        "--timers", default="fast", help="failover: timer profiles (" + ", ".join(TIMERS) + ")"
+    )
+    parser.add_argument(
+        "--flows", type=int, default=DEFAULT_FLOWS, help="failover: flows opened before the kill"
+    )
+    parser.add_argument(
+        "--batch", type=int, default=DEFAULT_BATCH, help="failover: new flows traced per poll"
+    )
+    parser.add_argument("--results", type=Path, default=RESULTS, help="where results are saved")
     parser.add_argument("--no-save", action="store_true")
     args = parser.parse_args(argv)
 
@@ -232,9 +275,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     runs = args.runs
     if args.quick:
         sizes, runs = [10_000], 1
-    scenarios = list(SCENARIOS) if args.scenario == "all" else args.scenario.split(",")
+    scenarios = [*SCENARIOS, FAILOVER] if args.scenario == "all" else args.scenario.split(",")
     workloads: list[Workload] = []
     for scenario in scenarios:
+        if scenario == FAILOVER:
+            continue
         if scenario not in SCENARIOS:
             parser.error(f"unknown scenario {scenario}")
         if scenario == "peers":
@@ -255,7 +300,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     targets: list[Target] = []
     versions: dict[str, str] = {}
     results: list[RunResult] = []
-    for name in args.targets.split(","):
+    for name in args.targets.split(",") if workloads else []:
         target = TARGETS[name](root / name)
         try:
             target.check()
@@ -284,13 +329,46 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if result.status in ("n/a", "unavailable"):
                     break
 
+    failover_runs: list[FailoverRun] = []
+    if FAILOVER in scenarios:
+
+        def progress(run: FailoverRun) -> None:
+            time = run.result["failover_time"] if run.result is not None else None
+            console.print(
+                f"failover {run.topology} ({run.timers}) run {run.run + 1}/{runs}: "
+                f"{run.status} {_fmt(time, 3)} s" + (f" ({run.error})" if run.error else "")
+            )
+
+        try:
+            failover_runs = run_failover(
+                args.topologies.split(","),
+                args.timers.split(","),
+                runs,
+                flows=args.flows,
+                batch=args.batch,
+                report=progress,
+            )
+        except ValueError as exc:
+            parser.error(str(exc))
+
     rows = summarize(results)
-    table = Table(title="nexthop benchmarks")
-    for header in HEADERS:
-        table.add_column(header)
-    for cells in _table_rows(rows):
-        table.add_row(*cells)
-    console.print(table)
+    if rows:
+        table = Table(title="nexthop benchmarks")
+        for header in HEADERS:
+            table.add_column(header)
+        for cells in _table_rows(rows):
+            table.add_row(*cells)
+        console.print(table)
+    failover_rows = summarize_failover(failover_runs)
+    failover_lines: list[str] = []
+    if failover_runs:
+        table = Table(title="nexthop lab failover (scenario 5)")
+        for header in FAILOVER_HEADERS:
+            table.add_column(header)
+        for cells in failover_table_rows(failover_rows):
+            table.add_row(*cells)
+        console.print(table)
+        failover_lines = failover_markdown(failover_rows, args.flows, args.batch)
 
     now = datetime.now(UTC)
     machine["loadavg_end"] = Path("/proc/loadavg").read_text().split()[:3]
@@ -303,13 +381,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         "command": "python -m benchmarks " + " ".join(sys.argv[1:] if argv is None else argv),
     }
     if not args.no_save:
-        RESULTS.mkdir(exist_ok=True)
+        out: Path = args.results
+        out.mkdir(parents=True, exist_ok=True)
         stamp = now.strftime("%Y-%m-%dT%H%M%SZ")
         payload = {**meta, "summary": rows, "runs": [asdict(r) for r in results]}
-        (RESULTS / f"{stamp}.json").write_text(json.dumps(payload, indent=1) + "\n")
-        (RESULTS / "latest.md").write_text(render_markdown(meta, rows))
-        console.print(f"saved benchmarks/results/{stamp}.json and benchmarks/results/latest.md")
-    return 0 if all(r.status != "failed" for r in results) else 1
+        if failover_runs:
+            payload[FAILOVER] = {
+                "flows": args.flows,
+                "batch": args.batch,
+                "summary": failover_rows,
+                "runs": runs_as_dicts(failover_runs),
+            }
+        (out / f"{stamp}.json").write_text(json.dumps(payload, indent=1) + "\n")
+        (out / "latest.md").write_text(render_markdown(meta, rows, failover_lines))
+        console.print(f"saved {out / f'{stamp}.json'} and {out / 'latest.md'}")
+    ok = all(r.status != "failed" for r in results) and all(r.ok for r in failover_runs)
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
