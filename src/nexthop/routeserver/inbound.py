@@ -37,10 +37,8 @@ def announced_routes(update: Update) -> list[Announced]:
     out: list[Announced] = []
     ids = update.nlri_path_ids or (0,) * len(update.nlri)
     next_hop = update.attributes.next_hop if update.attributes is not None else None
-    out.extend(
-        (prefix, pid, () if next_hop is None else (next_hop,))
-        for prefix, pid in zip(update.nlri, ids, strict=True)
-    )
+    hops = () if next_hop is None else (next_hop,)  # one tuple shared by the UPDATE's NLRI
+    out.extend((prefix, pid, hops) for prefix, pid in zip(update.nlri, ids, strict=True))
     if update.mp_reach is not None:
         mp = update.mp_reach
         ids = mp.path_ids or (0,) * len(mp.nlri)

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from nexthop.bgp.constants import CeaseSubcode, ErrorCode
 from nexthop.bgp.rib import decision
-from nexthop.bgp.rib.adj_rib_in import AdjRibIn, Change, ImportPolicy
+from nexthop.bgp.rib.adj_rib_in import AdjRibIn, AttributePolicy, Change, ImportPolicy
 from nexthop.bgp.rib.adj_rib_out import AdjRibOut, Advertisement
 from nexthop.bgp.rib.decision import Reason
 from nexthop.bgp.rib.loc_rib import LocRib
@@ -114,7 +114,7 @@ class RouteServerInstance:
         self._programming_changes: set[Prefix] = set()
         # The advertisement for each interned attribute set (keyed by identity,
         # the set kept alive in the value): every prefix of an UPDATE shares one.
-        self._export_cache: dict[int, tuple[PathAttributes, Advertisement]] = {}
+        self._export_cache: dict[int, tuple[PathAttributes, Advertisement | None]] = {}
         self._local_advert: Advertisement | None = None  # VNet ranges as we send them
         self._gateway_paths = 0
         # Prefixes ``routes_to_gateways`` offers, kept per changed prefix once
@@ -228,16 +228,19 @@ class RouteServerInstance:
             attrs = self._interner.intern(attrs)  # once per UPDATE, shared by its NLRI
             router_id = peer.negotiated.peer_bgp_id
             address, asn, ebgp = peer.address, peer.config.peer_asn, PeerType.EBGP
-            for prefix, path_id, next_hops in announced:
-                path = make_path(
-                    prefix, attrs, next_hops, name, address, asn, router_id, ebgp, path_id, now
-                )
-                change = peer.adj_in.update(path, self.import_policy)
-                self._apply(name, change)
-                if change.after is not None and self.next_hop_check is not None:
+            paths = [
+                make_path(prefix, attrs, hops, name, address, asn, router_id, ebgp, path_id, now)
+                for prefix, path_id, hops in announced
+            ]
+            accepted = self._import(peer, attrs, paths)
+            if self.next_hop_check is not None:
+                for path in accepted:
+                    hops = path.next_hops
                     outputs += [
-                        WarningOutput(instance=self.role, peering=name, message=f"{prefix}: {text}")
-                        for text in self.next_hop_check(next_hops[0] if next_hops else 0)
+                        WarningOutput(
+                            instance=self.role, peering=name, message=f"{path.prefix}: {text}"
+                        )
+                        for text in self.next_hop_check(hops[0] if hops else 0)
                     ]
         self._maybe_prune()
         return outputs + self._propagate()
@@ -374,10 +377,9 @@ class RouteServerInstance:
         """The path NVAs are offered for ``prefix``: the best among NVA paths
         (plus gateway paths with branch-to-branch), never NO_ADVERTISE. Split
         horizon (not back to its source) is applied per peer."""
-        selected = self._loc_rib.best(prefix)
-        if selected is None:
+        path = self._loc_rib.best_path(prefix)
+        if path is None:
             return None
-        path = selected[0]
         if path.source in self._gateways and not self.config.branch_to_branch:
             return self._nva_offer(prefix)
         return None if rules.is_no_advertise(path.attributes) else path
@@ -411,28 +413,44 @@ class RouteServerInstance:
             local_advert = rules.local_advertisement(self.config.asn, self.local_ip)
             self._local_advert = local_advert
         table: OutboundTable = {}
+        best_path = self._loc_rib.best_path
+        gateways = self._gateways
+        hide_gateways = bool(gateways) and not self.config.branch_to_branch
+        cache = self._export_cache
+        ipv4 = Afi.IPV4
         for prefix in prefixes:
-            if prefix.afi != Afi.IPV4:
+            if prefix.afi != ipv4:
                 continue  # Route Server is IPv4 unicast only
             if prefix in local:
                 table[prefix] = (local_advert, "")
                 continue
-            path = self._outbound_path(prefix)
+            path = best_path(prefix)
             if path is None:
                 continue
-            table[prefix] = (self._export(path), path.source)
+            if hide_gateways and path.source in gateways:
+                path = self._nva_offer(prefix)
+                if path is None:
+                    continue
+            attrs = path.attributes
+            hit = cache.get(id(attrs))
+            advert = hit[1] if hit is not None and hit[0] is attrs else self._export(path)
+            if advert is not None:
+                table[prefix] = (advert, path.source)
         return table
 
-    def _export(self, path: Path) -> Advertisement:
-        """``rules.export_advertisement``, computed once per attribute set (it
-        depends only on the attributes, our AS and our address)."""
+    def _export(self, path: Path) -> Advertisement | None:
+        """``rules.export_advertisement`` (None for NO_ADVERTISE), computed once
+        per attribute set (it depends only on the attributes, our AS and our
+        address) and cached by the attributes' identity."""
         attrs = path.attributes
         hit = self._export_cache.get(id(attrs))
         if hit is not None and hit[0] is attrs:
             return hit[1]
         if len(self._export_cache) > max(_PRUNE_FLOOR, 2 * len(self._interner)):
             self._export_cache.clear()
-        advert = rules.export_advertisement(path, self.config.asn, self.local_ip)
+        advert = None
+        if not rules.is_no_advertise(attrs):
+            advert = rules.export_advertisement(path, self.config.asn, self.local_ip)
         self._export_cache[id(attrs)] = (attrs, advert)
         return advert
 
@@ -472,9 +490,7 @@ class RouteServerInstance:
         more than twice the paths (amortised O(1) per path)."""
         paths = sum(len(peer.adj_in) for peer in self._peers.values()) + self._gateway_paths
         if len(self._interner) > max(_PRUNE_FLOOR, 2 * paths):
-            live = [
-                e.path.attributes for peer in self._peers.values() for e in peer.adj_in.entries()
-            ]
+            live = [p.attributes for peer in self._peers.values() for p in peer.adj_in.paths()]
             live += [
                 p.attributes
                 for prefix in self._loc_rib.prefixes()
@@ -482,6 +498,31 @@ class RouteServerInstance:
                 if p.source in self._gateways
             ]
             self._interner.prune(live)
+
+    def _import(self, peer: _Peer, attrs: PathAttributes, paths: list[Path]) -> list[Path]:
+        """Store the paths of one UPDATE in ``peer``'s Adj-RIB-In and the
+        accepted ones in the Loc-RIB; returns the accepted ones. An
+        attributes-only policy decides once for the whole UPDATE."""
+        policy = self.import_policy
+        name = peer.config.name
+        if isinstance(policy, AttributePolicy):
+            verdict = policy.by_attributes(attrs)
+            if verdict is not None or policy.per_path is None:
+                displaced = peer.adj_in.update_many(paths, verdict)
+                if verdict is None:
+                    self._loc_rib.add_many(paths)
+                    return paths
+                for old in displaced:
+                    self._loc_rib.remove(old.prefix, name, old.path_id)
+                return []
+            policy = policy.per_path  # the attributes passed: the rest is per path
+        accepted: list[Path] = []
+        for path in paths:
+            change = peer.adj_in.update(path, policy)
+            self._apply(name, change)
+            if change.after is not None:
+                accepted.append(path)
+        return accepted
 
     def _apply(self, source: str, change: Change) -> None:
         prefix, path_id = change.key
@@ -501,11 +542,11 @@ class RouteServerInstance:
         # Work on the keys this UPDATE touches only (was a set of the whole
         # Adj-RIB-In per UPDATE: quadratic over a table load).
         adj_in = peer.adj_in
-        gone = {key for key in withdrawn if adj_in.get(*key) is not None}
+        gone = {key for key in withdrawn if adj_in.holds(*key)}
         new = {
             (prefix, pid)
             for prefix, pid, _ in announced
-            if (prefix, pid) in gone or adj_in.get(prefix, pid) is None
+            if (prefix, pid) in gone or not adj_in.holds(prefix, pid)
         }
         return adj_in.received_count - len(gone) + len(new) > limit
 
@@ -554,15 +595,20 @@ class RouteServerInstance:
 
     def _reprogram(self, prefixes: Iterable[Prefix]) -> None:
         spaces = self.config.local_prefixes
+        programmed = self._programmed
+        changes = self._programming_changes
+        sole = self._loc_rib.sole
         for prefix in prefixes:
-            hops = self._programme(prefix, spaces)
-            if hops == self._programmed.get(prefix, ()):
+            path = None if spaces else sole(prefix)
+            # One candidate outside every VNet range: its first next hop.
+            hops = path.next_hops[:1] if path is not None else self._programme(prefix, spaces)
+            if hops == programmed.get(prefix, ()):
                 continue
             if hops:
-                self._programmed[prefix] = hops
+                programmed[prefix] = hops
             else:
-                del self._programmed[prefix]
-            self._programming_changes.add(prefix)
+                del programmed[prefix]
+            changes.add(prefix)
 
     def _full_sync(self, peer: _Peer) -> list[Output]:
         scope = self._whole_table([peer])
@@ -580,6 +626,8 @@ class RouteServerInstance:
     def _sync_peer(self, peer: _Peer, scope: set[Prefix], table: OutboundTable) -> list[Output]:
         name = peer.config.name
         desired = {prefix: advert for prefix, (advert, src) in table.items() if src != name}
+        if not desired and not peer.adj_out:
+            return []  # nothing to send and nothing sent before (e.g. the only peer)
         announce, withdraw = peer.adj_out.diff(desired, only=scope)
         if not announce and not withdraw:
             return []

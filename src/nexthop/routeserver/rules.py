@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from nexthop.bgp.constants import AsPathSegmentType, Origin, WellKnownCommunity
-from nexthop.bgp.rib.adj_rib_in import ImportPolicy
+from nexthop.bgp.rib.adj_rib_in import AttributePolicy, ImportPolicy
 from nexthop.bgp.rib.adj_rib_out import Advertisement
 from nexthop.bgp.rib.path import Path, prepend_as
 from nexthop.bgp.wire.messages import AsPathSegment, PathAttributes
@@ -68,15 +68,17 @@ class GatewayRoute:
     origin: int = Origin.IGP
 
 
-def loop_prevention(asn: int) -> ImportPolicy:
-    """Import policy: reject paths whose AS_PATH already holds ``asn``."""
+def loop_prevention(asn: int, then: ImportPolicy | None = None) -> AttributePolicy:
+    """Import policy: reject paths whose AS_PATH already holds ``asn``; the
+    paths it lets through go on to ``then`` if given. The AS_PATH check looks
+    at the attributes only, so it runs once per UPDATE."""
     reason = f"AS_PATH contains {asn} (loop prevention)"
 
-    def policy(path: Path) -> str | None:
-        # ``asn in as_path_asns(...)`` without building the tuple (once per path).
-        return reason if any(asn in seg.asns for seg in path.attributes.as_path) else None
+    def check(attributes: PathAttributes) -> str | None:
+        # ``asn in as_path_asns(...)`` without building the tuple.
+        return reason if any(asn in seg.asns for seg in attributes.as_path) else None
 
-    return policy
+    return AttributePolicy(check, then)
 
 
 def has_as_zero(attributes: PathAttributes) -> bool:

@@ -298,15 +298,7 @@ class RouteServer:
         return self._finish(outputs)
 
     def _import_policy(self) -> ImportPolicy:
-        loop = rules.loop_prevention(self._config.asn)
-        user = self._user_policy
-        if user is None:
-            return loop
-
-        def policy(path: Path) -> str | None:
-            return loop(path) or user(path)
-
-        return policy
+        return rules.loop_prevention(self._config.asn, self._user_policy)
 
     def _refresh_all(self, now: float) -> tuple[list[Output], list[Output]]:
         """(hard resets for peers without route refresh, ROUTE-REFRESH requests)."""

@@ -11,7 +11,7 @@ Phase 3 runs per changed route).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from nexthop.bgp.rib import decision
 from nexthop.bgp.rib.decision import Reason
@@ -21,57 +21,74 @@ from nexthop.net.prefix import Prefix
 __all__ = ["LocRib", "Selector"]
 
 Selector = Callable[[Sequence[Path]], tuple[Path, Reason]]
+"""Picks the best of two or more candidates. A lone candidate is the best path
+with ``Reason.ONLY_PATH`` without asking it (as ``decision.best`` would say)."""
 CandidateKey = tuple[str, int]
 
 
 class LocRib:
     """Candidates and best path per prefix.
 
-    A prefix with one candidate (most of a large table) holds the bare ``Path``;
-    a second candidate turns the entry into a (source, path id) -> ``Path`` dict,
-    which saves a dict per route."""
+    A prefix with one candidate (most of a large table) holds the bare ``Path``
+    and stores no best-path record (it is its own best, ``ONLY_PATH``); a second
+    candidate turns the entry into a (source, path id) -> ``Path`` dict and the
+    selection is stored, which saves a dict and a tuple per route."""
 
     __slots__ = ("_best", "_candidates", "_changed", "_select")
 
     def __init__(self, select: Selector = decision.best) -> None:
         self._select = select
         self._candidates: dict[Prefix, Path | dict[CandidateKey, Path]] = {}
-        self._best: dict[Prefix, tuple[Path, Reason]] = {}
+        self._best: dict[Prefix, tuple[Path, Reason]] = {}  # prefixes with 2+ candidates
         self._changed: set[Prefix] = set()
 
     def add(self, path: Path) -> None:
         """Add or replace the candidate from (path.source, path.path_id)."""
         prefix = path.prefix
         held = self._candidates.get(prefix)
-        if held is None or (
-            not isinstance(held, dict)
-            and (held.source, held.path_id) == (path.source, path.path_id)
-        ):
-            self._candidates[prefix] = path
-        elif isinstance(held, dict):
+        self._changed.add(prefix)
+        if isinstance(held, dict):
             held[(path.source, path.path_id)] = path
+        elif held is None or (held.source == path.source and held.path_id == path.path_id):
+            self._candidates[prefix] = path
+            return
         else:
-            self._candidates[prefix] = {
-                (held.source, held.path_id): held,
-                (path.source, path.path_id): path,
-            }
-        self._reselect(prefix)
+            held = {(held.source, held.path_id): held, (path.source, path.path_id): path}
+            self._candidates[prefix] = held
+        self._best[prefix] = self._select(list(held.values()))
+
+    def add_many(self, paths: Iterable[Path]) -> None:
+        """``add`` for each path (e.g. the accepted NLRI of one UPDATE)."""
+        candidates = self._candidates
+        changed = self._changed.add
+        add = self.add
+        for path in paths:
+            prefix = path.prefix
+            held = candidates.get(prefix)
+            if held is None:
+                candidates[prefix] = path
+                changed(prefix)
+            else:
+                add(path)
 
     def remove(self, prefix: Prefix, source: str, path_id: int = 0) -> Path | None:
         held = self._candidates.get(prefix)
         if held is None:
             return None
         if not isinstance(held, dict):
-            if (held.source, held.path_id) != (source, path_id):
+            if held.source != source or held.path_id != path_id:
                 return None
             del self._candidates[prefix]
-            self._reselect(prefix)
+            self._changed.add(prefix)
             return held
         gone = held.pop((source, path_id), None)
         if gone is not None:
+            self._changed.add(prefix)
             if len(held) == 1:
                 self._candidates[prefix] = next(iter(held.values()))
-            self._reselect(prefix)
+                del self._best[prefix]
+            else:
+                self._best[prefix] = self._select(list(held.values()))
         return gone
 
     def remove_source(self, source: str) -> list[Path]:
@@ -87,8 +104,10 @@ class LocRib:
     def reselect_all(self) -> None:
         """Recompute every best path (the selection inputs changed, e.g. a new
         preference setting); every prefix is reported as changed."""
-        for prefix in list(self._candidates):
-            self._reselect(prefix)
+        self._changed.update(self._candidates)
+        for prefix, held in self._candidates.items():
+            if isinstance(held, dict):
+                self._best[prefix] = self._select(list(held.values()))
 
     # --- queries -------------------------------------------------------------
 
@@ -100,8 +119,26 @@ class LocRib:
             return list(held.values())
         return [held]
 
+    def sole(self, prefix: Prefix) -> Path | None:
+        """The candidate when ``prefix`` has exactly one (None otherwise): lets a
+        caller skip list building for most of a large table."""
+        held = self._candidates.get(prefix)
+        return None if held is None or isinstance(held, dict) else held
+
     def best(self, prefix: Prefix) -> tuple[Path, Reason] | None:
-        return self._best.get(prefix)
+        held = self._candidates.get(prefix)
+        if held is None:
+            return None
+        if isinstance(held, dict):
+            return self._best[prefix]
+        return held, Reason.ONLY_PATH
+
+    def best_path(self, prefix: Prefix) -> Path | None:
+        """``best(prefix)[0]`` without building the tuple."""
+        held = self._candidates.get(prefix)
+        if held is None or not isinstance(held, dict):
+            return held
+        return self._best[prefix][0]
 
     def prefixes(self) -> Iterator[Prefix]:
         return iter(list(self._candidates))
@@ -117,11 +154,3 @@ class LocRib:
 
     def _ids(self, prefix: Prefix, source: str) -> list[int]:
         return [p.path_id for p in self.candidates(prefix) if p.source == source]
-
-    def _reselect(self, prefix: Prefix) -> None:
-        self._changed.add(prefix)
-        paths = self.candidates(prefix)
-        if paths:
-            self._best[prefix] = self._select(paths)
-        else:
-            self._best.pop(prefix, None)
