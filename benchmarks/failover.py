@@ -34,7 +34,7 @@ from benchmarks.scenarios import median
 from nexthop.config import Topology, load_topology
 from nexthop.demo.live import converge, running_lab
 from nexthop.lab import LAB_AZURE_LIKE, LAB_FAST, LabTimers
-from nexthop.lab.failover import FIRST_EXISTING_PORT
+from nexthop.lab.failover import FIRST_EXISTING_PORT, FIRST_PROBE_PORT
 
 __all__ = [
     "AZURE_NOTE",
@@ -62,6 +62,12 @@ DEFAULT_FLOWS = 64
 # misses the dead one by chance one time in five ((2/3)**4), which would end the
 # clock at once; (2/3)**32 is about 2e-6.
 DEFAULT_BATCH = 32
+MIN_POLL_S = 0.005  # measure_failover's default interval
+POLLS_PER_PROBE = 100  # azure-like: a poll every 50 ms
+# measure_failover gives new flows source ports FIRST_PROBE_PORT.. and wraps round
+# before FIRST_EXISTING_PORT: a reused port finds the flow entry it left, perhaps
+# pinned to the dead NVA, so a run that wrapped did not measure the failover.
+NEW_FLOW_PORTS = FIRST_EXISTING_PORT - FIRST_PROBE_PORT
 FAILOVER_TARGET_S = 1.0  # issue 6: failover with fast probes under 1 s
 CONVERGE_TIMEOUT_S = 120.0
 MIN_FAILOVER_TIMEOUT_S = 15.0
@@ -111,6 +117,13 @@ def _failover_timeout(timers: LabTimers) -> float:
     return max(MIN_FAILOVER_TIMEOUT_S, TIMEOUT_FACTOR * expected)
 
 
+def _poll_interval(timers: LabTimers) -> float:
+    world = timers.world
+    if world is None:
+        return MIN_POLL_S
+    return max(MIN_POLL_S, world.probe_interval / POLLS_PER_PROBE)
+
+
 def _quiet_logs() -> None:
     # Lab down sends Cease to every peer, logged as warnings: noise in a benchmark.
     structlog.configure(
@@ -143,6 +156,7 @@ async def _one_run(
                 destination=destination,
                 existing_flows=flows,
                 batch=batch,
+                interval=_poll_interval(timers),
                 timeout=_failover_timeout(timers),
             )
             record.nva = result.nva
@@ -155,6 +169,8 @@ async def _one_run(
             )  # fmt: skip
             if result.failover_time is None:
                 record.error = "no new flow got through another NVA within the timeout"
+            elif result.probes_sent > NEW_FLOW_PORTS:
+                record.error = f"{result.probes_sent} new flows wrapped the source ports"
             elif not result.moved_to_standby:
                 record.error = f"new flows still on {result.after}"
             else:
@@ -193,7 +209,7 @@ def run_failover(
 
 
 def _poll_ms(run: FailoverRun) -> float:
-    """Milliseconds per poll (``batch`` traces, then a 5 ms sleep): the clock's resolution."""
+    """Milliseconds per poll (``batch`` traces, then a sleep): the clock's resolution."""
     assert run.result is not None
     polls = max(1, int(run.result["probes_sent"]) // run.batch)
     return 1000 * float(run.result["failover_time"]) / polls
@@ -314,7 +330,8 @@ def failover_markdown(rows: list[dict[str, Any]], flows: int, batch: int) -> lis
         f"- Time: from killing the NVA (`Lab.measure_failover`) to the first poll whose {batch} "
         "new VM -> branch TCP flows (distinct source ports) are all delivered, none through the "
         "killed NVA. Flows are traced through the lab's live-synced model, not sent as packets; "
-        "a poll is the traces plus a 5 ms sleep (`poll ms`: the clock's resolution). "
+        "a poll is the traces plus a sleep of 5 ms, 50 ms for azure-like (`poll ms`: the "
+        "clock's resolution). "
         "`probes lost`: traced new flows lost after the kill. Medians of successful runs.",
         f"- Before each kill {flows} TCP flows are opened; `flows on survivors` counts those on "
         "NVAs that were not killed, `moved from survivors` those of them on another NVA after "
