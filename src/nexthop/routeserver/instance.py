@@ -62,6 +62,9 @@ _PRUNE_FLOOR = 1024  # never prune below this many interned attribute sets
 OutboundTable = dict[Prefix, tuple[Advertisement, str]]
 """Prefix -> (the advertisement, the peer it came from and must not go back to)."""
 
+_Packed = dict[tuple[int, tuple[Prefix, ...]], tuple[dict[Prefix, Advertisement], list[Update]]]
+"""(max message length, withdrawals) -> (announcements, the UPDATEs packed for them)."""
+
 
 class _Peer:
     """Mutable per-peering state of one instance."""
@@ -586,12 +589,28 @@ class RouteServerInstance:
         peers = [peer for peer in self._peers.values() if peer.established]
         scope = self._whole_table(peers) if full else changed
         self._track_offers(scope)
-        table = self._outbound_table(scope)
         outputs: list[Output] = []
-        for peer in peers:
-            outputs += self._sync_peer(peer, scope, table)
+        if full or not self._only_own_routes(peers):
+            table = self._outbound_table(scope)
+            packed: _Packed = {}
+            for peer in peers:
+                outputs += self._sync_peer(peer, scope, table, packed)
         self._reprogram(scope | set(self._programmed) if full else scope)
         return outputs
+
+    def _only_own_routes(self, peers: list[_Peer]) -> bool:
+        """True when no peer is up, or the one peer that is up has been sent
+        nothing and is the only source of routes (no other peer's accepted
+        paths, no gateway paths, no VNet ranges): split horizon leaves it
+        nothing to be sent, so the outbound table need not be built."""
+        if not peers:
+            return True
+        if len(peers) > 1 or peers[0].adj_out or self._gateway_paths:
+            return False
+        if self.config.local_prefixes:
+            return False
+        only = peers[0]
+        return all(p is only or not p.adj_in.accepted_count for p in self._peers.values())
 
     def _reprogram(self, prefixes: Iterable[Prefix]) -> None:
         spaces = self.config.local_prefixes
@@ -623,7 +642,17 @@ class RouteServerInstance:
             scope.update(peer.adj_out.advertised())
         return scope
 
-    def _sync_peer(self, peer: _Peer, scope: set[Prefix], table: OutboundTable) -> list[Output]:
+    def _sync_peer(
+        self,
+        peer: _Peer,
+        scope: set[Prefix],
+        table: OutboundTable,
+        packed: _Packed | None = None,
+    ) -> list[Output]:
+        """Send ``peer`` what changed in ``scope``. ``packed``: the UPDATEs
+        already packed for other peers this round, reused when this peer's
+        changes are the same (clients that are not the source of a change
+        usually get identical ones)."""
         name = peer.config.name
         desired = {prefix: advert for prefix, (advert, src) in table.items() if src != name}
         if not desired and not peer.adj_out:
@@ -633,9 +662,14 @@ class RouteServerInstance:
             return []
         peer.adj_out.apply(announce, withdraw)
         assert peer.negotiated is not None
-        updates = pack_updates(
-            announce, withdraw, max_message_length=peer.negotiated.max_message_length
-        )
+        max_length = peer.negotiated.max_message_length
+        hit = None if packed is None else packed.get((max_length, withdraw))
+        if hit is not None and hit[0] == announce:
+            updates = hit[1]
+        else:
+            updates = pack_updates(announce, withdraw, max_message_length=max_length)
+            if packed is not None:
+                packed[(max_length, withdraw)] = (announce, updates)
         return [SendUpdate(instance=self.role, peering=peer.config.name, update=u) for u in updates]
 
     def _end_of_rib(self, peer: _Peer) -> list[Output]:
