@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from wire_helpers import attr, ip, update
+from wire_helpers import attr, ip, read_all, update
 
 from nexthop.bgp.constants import AS_TRANS, AsPathSegmentType
 from nexthop.bgp.wire import (
@@ -270,6 +270,38 @@ def test_interning_does_not_cache_treat_as_withdraw() -> None:
     assert isinstance(second, Update)
     assert first.treat_as_withdraw
     assert second.treat_as_withdraw
+
+
+def test_interning_gives_what_a_fresh_decode_gives() -> None:
+    """Every message decodes the same with the cache as without it, whichever
+    earlier message filled the cache (clean lists, lists with MP_REACH, lists
+    missing a well-known attribute, malformed and duplicated attributes)."""
+    reach = attr(
+        0x80, 14, bytes.fromhex("0002011020010db8000000000000000000000001" + "00" + "2020010db8")
+    )
+    med = attr(0x80, 4, (7).to_bytes(4, "big"))
+    bad_origin = attr(0x40, 1, b"\x07")
+    lists = [
+        ORIGIN + as_path_2(65001) + NEXT_HOP,
+        ORIGIN + as_path_2(65001) + NEXT_HOP + med,
+        ORIGIN + as_path_2(65001) + reach,  # stored without NEXT_HOP, MP_REACH left out
+        ORIGIN + as_path_2(65001),  # then as plain IPv4: NEXT_HOP is missing
+        ORIGIN + as_path_2(65001) + NEXT_HOP + med + med,  # duplicate MED
+        bad_origin + as_path_2(65001) + NEXT_HOP,  # treat-as-withdraw
+        ORIGIN + as_path_2(65001) + NEXT_HOP + attr(0x40, 5, (9).to_bytes(4, "big")),
+        ORIGIN + as_path_2(65001) + NEXT_HOP + attr(0xC0, 99, b"\x01"),  # unknown
+        ORIGIN + as_path_2(65001) + NEXT_HOP + as4_path(4200000000),
+        ORIGIN + NEXT_HOP[:-1],  # overruns the list
+    ]
+    stream = b"".join(update(attrs, nlri) for attrs in lists * 2 for nlri in (NLRI, b""))
+    for n in (N2, N4, Negotiated(asn4=True, local_asn=1, peer_asn=1)):
+        interned, plain = MessageReader(intern_attributes=True), MessageReader()
+        interned.feed(stream)
+        plain.feed(stream)
+        got, want = read_all(interned, n), read_all(plain, n)
+        assert got == want
+        assert len(got) == 4 * len(lists)
+        assert any(isinstance(m, Update) and m.treat_as_withdraw for m in got)
 
 
 def test_interning_cache_is_bounded() -> None:

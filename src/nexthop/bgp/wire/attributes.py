@@ -37,9 +37,13 @@ _OPTIONAL = int(AttrFlag.OPTIONAL)
 _EXTENDED = int(AttrFlag.EXTENDED_LENGTH)
 _NOT_EXTENDED = 0xFF & ~_EXTENDED
 _TRANSITIVE = int(AttrFlag.TRANSITIVE)
-_CONFED = (AsPathSegmentType.AS_CONFED_SEQUENCE, AsPathSegmentType.AS_CONFED_SET)
+_CONFED = frozenset((AsPathSegmentType.AS_CONFED_SEQUENCE, AsPathSegmentType.AS_CONFED_SET))
 _SEGMENT_TYPES = frozenset(AsPathSegmentType)
 _AS_SEQUENCE = int(AsPathSegmentType.AS_SEQUENCE)
+_INCOMPLETE = int(Origin.INCOMPLETE)
+# struct formats of a segment of 0..255 AS numbers, 2 or 4 octets each.
+_ASN2_FORMATS = tuple(f"!{count}H" for count in range(256))
+_ASN4_FORMATS = tuple(f"!{count}I" for count in range(256))
 _new_tuple = tuple.__new__  # AsPathSegment(...) without the NamedTuple constructor
 
 
@@ -65,8 +69,9 @@ def _multiple(value: bytes, unit: int, name: str) -> int:
 
 
 def _decode_origin(value: bytes, _n: Negotiated) -> int:
-    _fixed(value, 1, "ORIGIN")
-    if value[0] > Origin.INCOMPLETE:
+    if len(value) != 1:
+        _fixed(value, 1, "ORIGIN")
+    if value[0] > _INCOMPLETE:
         msg = f"ORIGIN value {value[0]} undefined"
         raise _fail(msg)
     return value[0]
@@ -75,12 +80,13 @@ def _decode_origin(value: bytes, _n: Negotiated) -> int:
 def decode_segments(value: bytes, asn_size: int, name: str) -> tuple[AsPathSegment, ...]:
     """AS_PATH/AS4_PATH segments (RFC 7606 §7.2: overrun, underrun, zero length or
     unknown segment type make the attribute malformed)."""
-    code = "H" if asn_size == 2 else "I"
     end = len(value)
     if end > 2 and value[0] == _AS_SEQUENCE and 2 + value[1] * asn_size == end:
         # The usual AS_PATH: one AS_SEQUENCE filling the attribute.
-        asns = struct.unpack(f"!{value[1]}{code}", value[2:])
+        formats = _ASN4_FORMATS if asn_size == 4 else _ASN2_FORMATS
+        asns = struct.unpack(formats[value[1]], value[2:])
         return (_new_tuple(AsPathSegment, (_AS_SEQUENCE, asns)),)
+    code = "H" if asn_size == 2 else "I"
     segments: list[AsPathSegment] = []
     i = 0
     while i < end:
@@ -105,7 +111,7 @@ def decode_segments(value: bytes, asn_size: int, name: str) -> tuple[AsPathSegme
 
 def _decode_as_path(value: bytes, n: Negotiated) -> tuple[AsPathSegment, ...]:
     segments = decode_segments(value, 4 if n.asn4 else 2, "AS_PATH")
-    if n.external and any(seg.type in _CONFED for seg in segments):
+    if n.external and not _CONFED.isdisjoint([seg.type for seg in segments]):
         # RFC 5065 §5.3 / RFC 7606 §7.2: confederation segments from outside.
         msg = "AS_PATH from an external peer carries confederation segments"
         raise _fail(msg)
@@ -123,7 +129,8 @@ def _decode_as4_path(value: bytes, _n: Negotiated) -> tuple[AsPathSegment, ...]:
 
 def _decode_u32(name: str) -> Callable[[bytes, Negotiated], int]:
     def decode(value: bytes, _n: Negotiated) -> int:
-        _fixed(value, 4, name)
+        if len(value) != 4:
+            _fixed(value, 4, name)
         return int.from_bytes(value, "big")
 
     return decode

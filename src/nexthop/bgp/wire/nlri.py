@@ -17,7 +17,7 @@ cleared so that ``Prefix.value`` is always the network address.
 from __future__ import annotations
 
 import struct
-from itertools import repeat
+from collections.abc import Callable
 
 from nexthop.bgp.constants import ErrorCode, UpdateErrorSubcode
 from nexthop.bgp.wire.errors import MessageError
@@ -34,6 +34,10 @@ _LAYOUT = {
 }
 # IPv4 octet counts struct can read as one unsigned integer.
 _V4_CODES = {1: "B", 2: "H", 4: "I"}
+# Compiled readers of ``count`` uniform IPv4 prefixes, by (octets, count); only
+# counts up to _MAX_CACHED_COUNT are kept, so the table stays small.
+_UNPACKERS: dict[tuple[int, int], Callable[[bytes | memoryview], tuple[int, ...]]] = {}
+_MAX_CACHED_COUNT = 255
 _new_tuple = tuple.__new__  # Prefix(...) without the NamedTuple constructor overhead
 
 
@@ -54,19 +58,23 @@ def _uniform_ipv4(data: bytes | memoryview, afi: int) -> tuple[Prefix, ...] | No
     octets, shift, mask = _LAYOUT[32][length]
     stride = octets + 1
     count, rest = divmod(len(data), stride)
-    if rest or bytes(data[::stride]) != bytes((length,)) * count:
+    if rest or data[::stride] != bytes((length,)) * count:
         return None
-    if octets == 3:  # read length octet + 3 address octets as one 32-bit word
-        words = struct.unpack(f"!{count}I", data)
-        return tuple(
-            [_new_tuple(Prefix, (afi, ((w & 0xFFFFFF) << 8) & mask, length)) for w in words]
-        )
     if octets == 0:
         return (_new_tuple(Prefix, (afi, 0, 0)),) * count
-    values = struct.unpack("!" + ("x" + _V4_CODES[octets]) * count, data)
+    unpack = _UNPACKERS.get((octets, count))
+    if unpack is None:
+        # Three octets are read with their length octet as one 32-bit word.
+        fmt = f"!{count}I" if octets == 3 else "!" + ("x" + _V4_CODES[octets]) * count
+        unpack = struct.Struct(fmt).unpack
+        if count <= _MAX_CACHED_COUNT:
+            _UNPACKERS[octets, count] = unpack
+    values = unpack(data)
+    if octets == 3:  # the 32-bit mask drops the length octet read with the address
+        return tuple([_new_tuple(Prefix, (afi, (w << 8) & mask, length)) for w in values])
     if shift or length != 8 * octets:
-        values = tuple([(v << shift) & mask for v in values])
-    return tuple(map(_new_tuple, repeat(Prefix), zip(repeat(afi), values, repeat(length))))
+        return tuple([_new_tuple(Prefix, (afi, (v << shift) & mask, length)) for v in values])
+    return tuple([_new_tuple(Prefix, (afi, v, length)) for v in values])
 
 
 def decode_prefixes(

@@ -15,11 +15,14 @@ the outcome of each malformed attribute, taken from ``ATTRIBUTES``), RFC 7911
 
 Attributes are decoded once per UPDATE into one ``PathAttributes`` shared by all
 its NLRI; with an interning cache, identical attribute bytes (MP_REACH/MP_UNREACH
-excluded) on a session map to the very same object.
+excluded) on a session map to the very same object. The usual list (well formed,
+known field attributes only) takes a one-pass decoder; anything else, and every
+RFC 7606 outcome, is decided by the general one.
 """
 
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import Any
 
 from nexthop.bgp.constants import AS_TRANS, AttrFlag, AttrType, ErrorCode, UpdateErrorSubcode
@@ -40,28 +43,36 @@ from nexthop.net.prefix import Afi
 __all__ = ["AttributeCache", "decode_update", "encode_update", "end_of_rib", "is_end_of_rib"]
 
 
+# A clean attribute list decoded: the attributes and the type codes it carried
+# (MP_* excluded) as a bit mask (bit t for type t), which decide RFC 7606 §3(d)
+# "missing well-known attribute".
+_Clean = tuple[PathAttributes, int]
+
+
 class AttributeCache:
     """Interning table: attribute bytes (MP_* excluded) -> the decoded object.
 
-    Cleared when it reaches ``limit`` entries: simple, bounded, and a busy
-    session refills it with the attribute sets still in use."""
+    Only lists that decoded cleanly (no RFC 7606 discard or treat-as-withdraw)
+    are stored, so a hit stands for the whole outcome of those bytes. Cleared
+    when it reaches ``limit`` entries: simple, bounded, and a busy session
+    refills it with the attribute sets still in use."""
 
     __slots__ = ("_entries", "limit")
 
     def __init__(self, limit: int = 1 << 16) -> None:
         self.limit = limit
-        self._entries: dict[bytes, PathAttributes] = {}
+        self._entries: dict[bytes, _Clean] = {}
 
     def __len__(self) -> int:
         return len(self._entries)
 
-    def get(self, key: bytes) -> PathAttributes | None:
+    def get(self, key: bytes) -> _Clean | None:
         return self._entries.get(key)
 
-    def put(self, key: bytes, attributes: PathAttributes) -> None:
+    def put(self, key: bytes, clean: _Clean) -> None:
         if len(self._entries) >= self.limit:
             self._entries.clear()
-        self._entries[key] = attributes
+        self._entries[key] = clean
 
 
 _MP = frozenset((int(AttrType.MP_REACH_NLRI), int(AttrType.MP_UNREACH_NLRI)))
@@ -76,6 +87,33 @@ _TRANSITIVE = int(AttrFlag.TRANSITIVE)
 _PARTIAL = int(AttrFlag.PARTIAL)
 _EXTENDED = int(AttrFlag.EXTENDED_LENGTH)
 _TYPE_FLAGS = _OPTIONAL | _TRANSITIVE
+# PathAttributes built slot by slot (its frozen __init__ costs more than the
+# decoding of a short list): field order, defaults and slot setters.
+_PA_FIELDS = (
+    "origin",
+    "as_path",
+    "next_hop",
+    "med",
+    "local_pref",
+    "atomic_aggregate",
+    "aggregator",
+    "communities",
+    "extended_communities",
+    "large_communities",
+    "originator_id",
+    "cluster_list",
+    "unknown",
+)
+_PA_SETTERS = slot_setters(PathAttributes, _PA_FIELDS)  # TypeError at import if it changed
+_FIELD_DEFAULTS = tuple(f.default for f in fields(PathAttributes))
+# Types whose value is one PathAttributes field: code -> (flags, field index, decoder).
+_PLAIN = {
+    int(code): (spec.flags, _PA_FIELDS.index(spec.field), spec.decode)
+    for code, spec in ATTRIBUTES.items()
+    if spec.field in _PA_FIELDS
+}
+_V4_MANDATORY = sum(1 << code for code, _name in _NEEDED_V4)
+_new_object = object.__new__
 
 
 def _update_error(subcode: int, reason: str, data: bytes = b"") -> MessageError:
@@ -124,6 +162,63 @@ class _Decoded:
         self.types: set[int] = set()
 
 
+def _decode_clean(data: bytes, n: Negotiated) -> _Clean | None:
+    """The usual attribute list in one pass, or None to leave it to the general
+    ``_decode_attributes``: anything but a well-formed list of distinct known
+    attributes that land in ``PathAttributes`` fields (so no MP_*, AS4_*, unknown
+    or malformed attribute) with ORIGIN, AS_PATH and NEXT_HOP all present. The
+    decoders are the same, so the result is the one the general path gives."""
+    values = list(_FIELD_DEFAULTS)
+    seen = 0
+    i, end = 0, len(data)
+    try:
+        while i < end:
+            flags, type_code = data[i], data[i + 1]
+            if flags & _EXTENDED:
+                head = i + 4
+                i = head + ((data[i + 2] << 8) | data[i + 3])
+            else:
+                head = i + 3
+                i = head + data[i + 2]
+            plain = _PLAIN.get(type_code)
+            if plain is None or i > end or flags & _TYPE_FLAGS != plain[0]:
+                return None
+            bit = 1 << type_code
+            if seen & bit:
+                return None
+            seen |= bit
+            values[plain[1]] = plain[2](data[head:i], n)
+    except (IndexError, AttributeMalformedError):  # a truncated header, a malformed value
+        return None
+    if seen & _V4_MANDATORY != _V4_MANDATORY:
+        return None
+    # PathAttributes(**fields), slot by slot (unrolled: this runs once per UPDATE).
+    attributes: PathAttributes = _new_object(PathAttributes)
+    s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12 = _PA_SETTERS
+    v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12 = values
+    s0(attributes, v0)
+    s1(attributes, v1)
+    s2(attributes, v2)
+    s3(attributes, v3)
+    s4(attributes, v4)
+    s5(attributes, v5)
+    s6(attributes, v6)
+    s7(attributes, v7)
+    s8(attributes, v8)
+    s9(attributes, v9)
+    s10(attributes, v10)
+    s11(attributes, v11)
+    s12(attributes, v12)
+    return attributes, seen
+
+
+def _type_mask(types: set[int]) -> int:
+    mask = 0
+    for type_code in types:
+        mask |= 1 << type_code
+    return mask
+
+
 def _decode_attributes(data: bytes, n: Negotiated, cache: AttributeCache | None) -> _Decoded:
     out = _Decoded()
     entries, overrun = _scan(data)
@@ -140,7 +235,8 @@ def _decode_attributes(data: bytes, n: Negotiated, cache: AttributeCache | None)
             )
         else:  # the usual case: the whole list is the key
             key = bytes((n.asn4, n.external)) + data
-        cached = cache.get(key)
+        hit = cache.get(key)
+        cached = hit[0] if hit is not None else None
     builder: dict[str, Any] = {}
     unknown: list[RawAttribute] = []
     clean = True
@@ -209,7 +305,7 @@ def _decode_attributes(data: bytes, n: Negotiated, cache: AttributeCache | None)
             else PathAttributes(**builder)
         )
         if key is not None and cache is not None and clean and not out.taw:
-            cache.put(key, out.attributes)
+            cache.put(key, (out.attributes, _type_mask(types - _MP)))
     return out
 
 
@@ -248,31 +344,54 @@ def decode_update(body: bytes, n: Negotiated, cache: AttributeCache | None = Non
     add_path = IPV4_UNICAST in n.add_path_receive
     withdrawn, withdrawn_ids = decode_prefixes(body[2 : attr_start - 2], Afi.IPV4, add_path)
     nlri, nlri_ids = decode_prefixes(body[attr_end:], Afi.IPV4, add_path)
-    d = _decode_attributes(body[attr_start:attr_end], n, cache)
-    if nlri or (d.mp_reach is not None and d.mp_reach.nlri):
+    data = body[attr_start:attr_end]
+    clean: _Clean | None = None
+    if data:
+        if cache is None:
+            clean = _decode_clean(data, n)
+        else:
+            # The decode also depends on the AS size and on iBGP/eBGP (LOCAL_PREF).
+            key = bytes((n.asn4, n.external)) + data
+            clean = cache.get(key)
+            if clean is None:
+                clean = _decode_clean(data, n)
+                if clean is not None:
+                    cache.put(key, clean)
+    mp_reach: MpReach | None = None
+    mp_unreach: MpUnreach | None = None
+    taw = False
+    discarded: list[str] = []
+    if clean is not None:
+        attributes, types = clean
+    elif not data:
+        attributes, types = None, 0
+    else:
+        d = _decode_attributes(data, n, cache)
+        attributes, mp_reach, mp_unreach = d.attributes, d.mp_reach, d.mp_unreach
+        types, taw, discarded = _type_mask(d.types), d.taw, d.discarded
+    if nlri or (mp_reach is not None and mp_reach.nlri):
         # RFC 7606 §3(d): missing well-known mandatory attributes -> treat-as-withdraw.
-        types = d.types
-        missing = [name for code, name in (_NEEDED_V4 if nlri else _NEEDED_MP) if code not in types]
+        needed = _NEEDED_V4 if nlri else _NEEDED_MP
+        missing = [name for code, name in needed if not types >> code & 1]
         if missing:
-            d.taw = True
-            d.discarded.append(f"missing {', '.join(missing)} (treat-as-withdraw)")
+            taw = True
+            discarded.append(f"missing {', '.join(missing)} (treat-as-withdraw)")
     # Update(withdrawn=..., ..., discarded=...) with the slots set directly: one
     # UPDATE per message, and the generated frozen __init__ costs ~1.2 us of ~12.
     update: Update = _new_object(Update)
     s0, s1, s2, s3, s4, s5, s6, s7, s8 = _UPDATE_SETTERS
     s0(update, withdrawn)
     s1(update, withdrawn_ids)
-    s2(update, d.attributes)
+    s2(update, attributes)
     s3(update, nlri)
     s4(update, nlri_ids)
-    s5(update, d.mp_reach)
-    s6(update, d.mp_unreach)
-    s7(update, d.taw)
-    s8(update, tuple(d.discarded))
+    s5(update, mp_reach)
+    s6(update, mp_unreach)
+    s7(update, taw)
+    s8(update, tuple(discarded))
     return update
 
 
-_new_object = object.__new__
 _UPDATE_SETTERS = slot_setters(
     Update,
     (
