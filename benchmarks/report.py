@@ -2,7 +2,8 @@
 
 Usage: ``python -m benchmarks.report benchmarks/results/A.json [B.json ...]``.
 Each file keeps its own medians and ratios (ratios only compare runs made in the
-same invocation, on the same machine state).
+same invocation, on the same machine state). Failover results (scenario 5) get a
+second table.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.__main__ import HEADERS, _table_rows
+from benchmarks.failover import FAILOVER_HEADERS, failover_table_rows
 
 __all__ = ["merge"]
 
@@ -40,6 +42,17 @@ def merge(paths: list[Path]) -> str:
         load = " ".join(f["machine"]["loadavg_start"])
         for cells in _table_rows(f["summary"]):
             lines.append(f"| {f['date']} | {load} | " + " | ".join(cells) + " |")
+    failover = [f for f in files if f.get("failover")]
+    if failover:
+        lines += [
+            "",
+            "| started (UTC) | load avg | " + " | ".join(FAILOVER_HEADERS) + " |",
+            "|" + "---|" * (len(FAILOVER_HEADERS) + 2),
+        ]
+        for f in failover:
+            load = " ".join(f["machine"]["loadavg_start"])
+            for cells in failover_table_rows(f["failover"]["summary"]):
+                lines.append(f"| {f['date']} | {load} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 

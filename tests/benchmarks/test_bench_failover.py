@@ -8,6 +8,7 @@ from pathlib import Path
 
 from benchmarks.__main__ import main
 from benchmarks.failover import FailoverRun, failover_markdown, summarize_failover
+from benchmarks.report import merge
 
 
 def test_failover_scenario_measures_both_topologies(tmp_path: Path) -> None:
@@ -53,6 +54,9 @@ def test_failover_scenario_measures_both_topologies(tmp_path: Path) -> None:
     assert len(table) == 2
     assert f"| {passive['failover_s']:.3f} |" in table[0]
     assert table[0].startswith("| active-passive |")
+
+    merged = [line for line in merge([saved]).splitlines() if "nexthop lab (fast)" in line]
+    assert len(merged) == 2
 
 
 def _run(topology: str, timers: str, run: int, time: float | None, survivors: int) -> FailoverRun:
