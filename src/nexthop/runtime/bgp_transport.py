@@ -49,6 +49,7 @@ from nexthop.bgp.fsm import (
     SessionDown,
     SessionEstablished,
     SessionState,
+    UpdateReceived,
 )
 from nexthop.bgp.wire import Notification, RouteRefresh, Update, shutdown_communication
 
@@ -317,7 +318,11 @@ class SessionDriver:
         self._process(self.session.handle_timer(self.now()))
 
     def _process(self, events: list[Event]) -> None:
+        on_event = self._on_event
         for event in events:
+            if type(event) is UpdateReceived:  # most events; nothing to log or do here
+                on_event(self, event)
+                continue
             self._log_event(event)
             match event:
                 case ConnectRequested():
@@ -325,7 +330,7 @@ class SessionDriver:
                 case CloseRequested():
                     self._close_stream()
                 case _:
-                    self._on_event(self, event)
+                    on_event(self, event)
         self._log_state()
         self.transmit()
 

@@ -257,6 +257,12 @@ class Speaker:
     def _on_event(self, peer: str, driver: SessionDriver, event: Event) -> None:
         state = self._state[peer]
         match event:
+            case UpdateReceived(update=update):
+                family = is_end_of_rib(update)
+                if family is not None:
+                    state.end_of_rib.add(family)
+                else:
+                    state.rib_in.apply(update)
             case SessionEstablished(negotiated=negotiated):
                 state.rib_in.clear()
                 state.end_of_rib.clear()
@@ -264,12 +270,6 @@ class Speaker:
             case SessionDown():
                 state.rib_in.clear()
                 state.end_of_rib.clear()
-            case UpdateReceived(update=update):
-                family = is_end_of_rib(update)
-                if family is not None:
-                    state.end_of_rib.add(family)
-                else:
-                    state.rib_in.apply(update)
             case RouteRefreshReceived(refresh=refresh):
                 self._receive_refresh(peer, state, driver, refresh)
             case NotificationReceived(notification=notification):

@@ -101,6 +101,8 @@ class Session:
         self._reader = MessageReader(intern_attributes=True)
         self._outbound = bytearray()
         self._tally = CounterTally()
+        # What handlers read; rebuilt only when the negotiated parameters change.
+        self._context = Context(config=config, local_open=self._local_open)
         self._idle_hold: float | None = None
         self._last_down: float | None = None
         self._detail: str | None = None  # the text of the error being handled
@@ -185,18 +187,22 @@ class Session:
         Bytes arriving in Idle (e.g. after we sent a NOTIFICATION) are ignored."""
         if self._state is S.IDLE:
             return []
-        self._reader.feed(data)
+        # Every complete message of this read in one loop. The reader is only
+        # replaced on entering Idle, which ends the loop.
+        reader = self._reader
+        reader.feed(data)
+        received = self._tally.received
         events: list[Event] = []
         while self._is_running():
             try:
-                message = self._reader.next_message(self._negotiated or _PRE_OPEN)
+                message = reader.next_message(self._negotiated or _PRE_OPEN)
             except MessageError as err:
                 self._detail = err.reason
                 events += self._process(_error_input(err), now)
                 break
             if message is None:
                 break
-            self._tally.received(message)
+            received(message)
             events += self._process(self._classify(message), now)
         return events
 
@@ -266,16 +272,16 @@ class Session:
 
     def _classify(self, message: Message) -> Input:
         """A decoded message as an RFC 4271 §8.1.5 event."""
-        match message:
+        match message:  # the most frequent first
+            case Update():
+                return UpdateMsg(update=message)
+            case Keepalive():
+                return KeepAliveMsg()
             case Open():
                 checked = check_open(self._config, self._local_open, message)
                 if isinstance(checked, BGPOpenMsgErr):
                     self._detail = checked.reason
                 return checked
-            case Update():
-                return UpdateMsg(update=message)
-            case Keepalive():
-                return KeepAliveMsg()
             case RouteRefresh():
                 return RouteRefreshMsg(refresh=message)
             case Notification():
@@ -299,7 +305,11 @@ class Session:
         return IdleHoldTimerExpires()
 
     def _process(self, inp: Input, now: float) -> list[Event]:
-        ctx = Context(config=self._config, local_open=self._local_open, negotiated=self._negotiated)
+        ctx = self._context
+        if ctx.negotiated is not self._negotiated:
+            ctx = self._context = Context(
+                config=self._config, local_open=self._local_open, negotiated=self._negotiated
+            )
         outputs, next_state = step(self._state, ctx, inp)
         events = self._apply(outputs, now)
         self._detail = None
@@ -309,11 +319,14 @@ class Session:
     def _apply(self, outputs: list[Output], now: float) -> list[Event]:
         events: list[Event] = []
         for out in outputs:
-            match out:
-                case SendMessage(message=message):
-                    self._send(message)
+            match out:  # the classes are disjoint; the per-UPDATE ones first
+                case UpdateReceived(update=update):
+                    self._tally.update_delivered(update)
+                    events.append(out)
                 case ArmTimer(timer=timer, seconds=seconds):
                     self._timers.arm(timer, now + seconds)
+                case SendMessage(message=message):
+                    self._send(message)
                 case CancelTimer(timer=timer):
                     self._timers.cancel(timer)
                 case CancelAllTimers():
@@ -324,9 +337,6 @@ class Session:
                     self._schedule_restart(now)
                 case SessionDown():
                     self._tally.went_down(out, self._detail)
-                    events.append(out)
-                case UpdateReceived(update=update):
-                    self._tally.update_delivered(update)
                     events.append(out)
                 case _:
                     events.append(out)
@@ -351,6 +361,8 @@ class Session:
 
     def _enter(self, state: SessionState, now: float) -> None:
         old, self._state = self._state, state
+        if state is old and state is S.ESTABLISHED:
+            return  # an UPDATE or KEEPALIVE: nothing changes
         if state in _UNCONNECTED:
             self._negotiated = None
         if state is S.IDLE and old is not S.IDLE:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 
 from nexthop.bgp.constants import ErrorCode, FsmErrorSubcode, OpenErrorSubcode
 from nexthop.bgp.fsm.config import SessionConfig
@@ -105,11 +106,17 @@ _FSM_SUBCODE = {
 # --- building blocks -------------------------------------------------------------
 
 
+@cache
+def _hold(seconds: int) -> ArmTimer:
+    """One (immutable) ArmTimer per hold time: it is output for every UPDATE."""
+    return ArmTimer(timer=TimerName.HOLD, seconds=seconds)
+
+
 def _arm_hold(n: Negotiated | None) -> list[Output]:
     """Restart the HoldTimer with the negotiated value; 0 disables it (§4.2)."""
     if n is None or n.hold_time == 0:
         return [CancelTimer(timer=TimerName.HOLD)]
-    return [ArmTimer(timer=TimerName.HOLD, seconds=n.hold_time)]
+    return [_hold(n.hold_time)]
 
 
 def _arm_keepalive(n: Negotiated | None) -> list[Output]:
