@@ -80,13 +80,14 @@ enum { A_ORIGIN, A_AS_PATH, A_NEXT_HOP, A_MED, A_LOCAL_PREF, A_ATOMIC, A_AGGREGA
        A_COMMUNITIES, A_EXT_COMMUNITIES, A_LARGE_COMMUNITIES, A_ORIGINATOR_ID,
        A_CLUSTER_LIST, A_UNKNOWN, A_COUNT };
 
+#define MAX_FIELDS 16
 /* A frozen slotted dataclass: where each field's slot lives, its default, and
  * its name (for the "call the class" construction). */
 typedef struct {
     PyTypeObject *type;
     Py_ssize_t count;
-    Py_ssize_t offsets[16];
-    PyObject *defaults[16];
+    Py_ssize_t offsets[MAX_FIELDS];
+    PyObject *defaults[MAX_FIELDS];
     PyObject *kwnames; /* tuple of field names */
 } Record;
 
@@ -462,7 +463,7 @@ load_record(Record *rec, PyObject *module, const char *name, const char *const *
     if (dataclasses == NULL) goto done;
     field_list = PyObject_CallMethod(dataclasses, "fields", "O", cls);
     if (field_list == NULL) goto done;
-    if (PyTuple_GET_SIZE(field_list) != count) goto changed;
+    if (PyTuple_GET_SIZE(field_list) != count || count > MAX_FIELDS) goto changed;
     rec->type = (PyTypeObject *)cls;
     rec->count = count;
     rec->kwnames = PyTuple_New(count);
