@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from nexthop.bgp.constants import HEADER_LENGTH, MessageType
+from nexthop.bgp.constants import HEADER_LENGTH, MARKER, MessageType
 from nexthop.bgp.wire.errors import LocalProtocolError
 from nexthop.bgp.wire.framing import LENGTH_BOUNDS, bad_length, encode_header, parse_header
 from nexthop.bgp.wire.messages import (
@@ -42,6 +42,10 @@ _DECODERS: dict[int, _Decoder] = {
     MessageType.KEEPALIVE: lambda _body, _n, _c: Keepalive(),
     MessageType.ROUTE_REFRESH: lambda body, _n, _c: decode_route_refresh(body),
 }
+
+
+_UPDATE = int(MessageType.UPDATE)
+_UPDATE_MIN = LENGTH_BOUNDS[MessageType.UPDATE][0]
 
 
 def _body(msg: Message, n: Negotiated) -> tuple[int, bytes]:
@@ -89,12 +93,15 @@ class MessageReader:
     decode to the same ``PathAttributes`` object (memory and identity compares
     in the RIBs). After a ``MessageError`` from a bad header the stream cannot be
     resynchronised; the session is expected to send the NOTIFICATION and close.
-    A body error has already consumed its message."""
+    A body error has already consumed its message.
+
+    The buffer is immutable ``bytes``: a read that starts on a message boundary
+    is kept as it is (no copy), and each message body is one slice of it."""
 
     __slots__ = ("_buffer", "_cache", "_position")
 
     def __init__(self, *, intern_attributes: bool = False, intern_limit: int = 1 << 16) -> None:
-        self._buffer = bytearray()
+        self._buffer = b""
         self._position = 0
         self._cache = AttributeCache(intern_limit) if intern_attributes else None
 
@@ -103,8 +110,12 @@ class MessageReader:
         """How many attribute sets the interning cache holds (0 when disabled)."""
         return 0 if self._cache is None else len(self._cache)
 
-    def feed(self, data: bytes) -> None:
-        self._buffer += data
+    def feed(self, data: bytes | bytearray | memoryview) -> None:
+        if self._position >= len(self._buffer):
+            self._buffer = bytes(data)  # no copy when it is bytes already
+        else:
+            self._buffer = self._buffer[self._position :] + data
+        self._position = 0
 
     @property
     def buffered(self) -> int:
@@ -113,19 +124,23 @@ class MessageReader:
 
     def next_message(self, negotiated: Negotiated) -> Message | None:
         buf, start = self._buffer, self._position
-        if len(buf) - start < HEADER_LENGTH:
-            self._compact()
+        available = len(buf) - start
+        if available < HEADER_LENGTH:
             return None
-        length, msg_type = parse_header(buf[start : start + HEADER_LENGTH], negotiated)
-        if len(buf) - start < length:
-            self._compact()
+        length = (buf[start + 16] << 8) | buf[start + 17]
+        msg_type = buf[start + 18]
+        # An UPDATE whose header is plainly valid skips the general header check.
+        plain_update = (
+            msg_type == _UPDATE
+            and _UPDATE_MIN <= length <= negotiated.max_message_length
+            and buf.startswith(MARKER, start)
+        )
+        if not plain_update:
+            length, msg_type = parse_header(buf[start : start + HEADER_LENGTH], negotiated)
+        if available < length:
             return None
-        with memoryview(buf) as view:  # one copy of the body, and the view released
-            body = bytes(view[start + HEADER_LENGTH : start + length])
         self._position = start + length
+        body = buf[start + HEADER_LENGTH : start + length]
+        if plain_update:
+            return decode_update(body, negotiated, self._cache)
         return _DECODERS[msg_type](body, negotiated, self._cache)
-
-    def _compact(self) -> None:
-        if self._position:
-            del self._buffer[: self._position]
-            self._position = 0
