@@ -27,7 +27,7 @@ from nexthop.bgp.rib.adj_rib_out import AdjRibOut, Advertisement
 from nexthop.bgp.rib.decision import Reason
 from nexthop.bgp.rib.loc_rib import LocRib
 from nexthop.bgp.rib.packing import end_of_rib, pack_updates
-from nexthop.bgp.rib.path import AttributeInterner, Path, PeerType, make_path
+from nexthop.bgp.rib.path import AttributeInterner, Path, PeerType, Route, make_route
 from nexthop.bgp.wire.errors import LocalProtocolError
 from nexthop.bgp.wire.messages import Notification, PathAttributes, Update
 from nexthop.bgp.wire.negotiated import Negotiated
@@ -61,6 +61,9 @@ _PRUNE_FLOOR = 1024  # never prune below this many interned attribute sets
 
 OutboundTable = dict[Prefix, tuple[Advertisement, str]]
 """Prefix -> (the advertisement, the peer it came from and must not go back to)."""
+
+_Runs = list[tuple[list[Prefix], Route]]
+"""NLRI of one UPDATE: runs of prefixes that share one route (path id, next hops)."""
 
 _Packed = dict[tuple[int, tuple[Prefix, ...]], tuple[dict[Prefix, Advertisement], list[Update]]]
 """(max message length, withdrawals) -> (announcements, the UPDATEs packed for them)."""
@@ -229,21 +232,28 @@ class RouteServerInstance:
             assert attrs is not None
             assert peer.negotiated is not None
             attrs = self._interner.intern(attrs)  # once per UPDATE, shared by its NLRI
-            router_id = peer.negotiated.peer_bgp_id
+            bgp_id = peer.negotiated.peer_bgp_id
             address, asn, ebgp = peer.address, peer.config.peer_asn, PeerType.EBGP
-            paths = [
-                make_path(prefix, attrs, hops, name, address, asn, router_id, ebgp, path_id, now)
-                for prefix, path_id, hops in announced
-            ]
-            accepted = self._import(peer, attrs, paths)
+            # One Route per run of NLRI with the same path id and next hops:
+            # without ADD-PATH, one for the whole UPDATE.
+            runs: list[tuple[list[Prefix], Route]] = []
+            route: Route | None = None
+            prefixes: list[Prefix] = []
+            for prefix, path_id, hops in announced:
+                if route is None or path_id != route.path_id or hops is not route.next_hops:
+                    route = make_route(attrs, hops, name, address, asn, bgp_id, ebgp, path_id, now)
+                    prefixes = []
+                    runs.append((prefixes, route))
+                prefixes.append(prefix)
+            accepted = self._import(peer, attrs, runs)
             if self.next_hop_check is not None:
-                for path in accepted:
-                    hops = path.next_hops
+                for prefixes, route in accepted:
+                    hops = route.next_hops
+                    texts = self.next_hop_check(hops[0] if hops else 0)
                     outputs += [
-                        WarningOutput(
-                            instance=self.role, peering=name, message=f"{path.prefix}: {text}"
-                        )
-                        for text in self.next_hop_check(hops[0] if hops else 0)
+                        WarningOutput(instance=self.role, peering=name, message=f"{prefix}: {text}")
+                        for prefix in prefixes
+                        for text in texts
                     ]
         self._maybe_prune()
         return outputs + self._propagate()
@@ -313,8 +323,12 @@ class RouteServerInstance:
         """NVA best paths offered to the ER/VPN gateways (branch-to-branch only)."""
         if not self.config.branch_to_branch:
             return []
-        offers = (self._nva_offer(prefix) for prefix in sorted(self._loc_rib.prefixes()))
-        return [path for path in offers if path is not None]
+        offers: list[Path] = []
+        for prefix in sorted(self._loc_rib.prefixes()):
+            route = self._nva_offer(prefix)
+            if route is not None:
+                offers.append(route.at(prefix))
+        return offers
 
     def gateway_offer_count(self) -> int:
         """``len(routes_to_gateways())`` without walking the table: after the
@@ -359,10 +373,10 @@ class RouteServerInstance:
 
     # --- selection -----------------------------------------------------------
 
-    def _kind(self, path: Path) -> SourceKind:
+    def _kind(self, path: Route) -> SourceKind:
         return self._gateways.get(path.source, SourceKind.NVA)
 
-    def _by_preference(self, paths: Sequence[Path]) -> list[Path]:
+    def _by_preference(self, paths: Sequence[Route]) -> list[Route]:
         """Hub routing preference between source kinds (route-server-spec §1.5)."""
         if not self._gateways:
             return list(paths)
@@ -371,25 +385,25 @@ class RouteServerInstance:
         top = min(ranks)
         return [p for p, rank in zip(paths, ranks, strict=True) if rank == top]
 
-    def _select(self, paths: Sequence[Path]) -> tuple[Path, Reason]:
+    def _select(self, paths: Sequence[Route]) -> tuple[Route, Reason]:
         if len(paths) == 1:  # what decision.best says of a single path
             return paths[0], Reason.ONLY_PATH
         return decision.best(self._by_preference(paths))
 
-    def _outbound_path(self, prefix: Prefix) -> Path | None:
+    def _outbound_path(self, prefix: Prefix) -> Route | None:
         """The path NVAs are offered for ``prefix``: the best among NVA paths
         (plus gateway paths with branch-to-branch), never NO_ADVERTISE. Split
         horizon (not back to its source) is applied per peer."""
-        path = self._loc_rib.best_path(prefix)
+        path = self._loc_rib.best_route(prefix)
         if path is None:
             return None
         if path.source in self._gateways and not self.config.branch_to_branch:
             return self._nva_offer(prefix)
         return None if rules.is_no_advertise(path.attributes) else path
 
-    def _nva_offer(self, prefix: Prefix) -> Path | None:
+    def _nva_offer(self, prefix: Prefix) -> Route | None:
         """The best path among NVA paths only, unless it is NO_ADVERTISE."""
-        nva = [p for p in self._loc_rib.candidates(prefix) if p.source not in self._gateways]
+        nva = [p for p in self._loc_rib.routes(prefix) if p.source not in self._gateways]
         if not nva:
             return None
         path, _ = decision.best(nva)
@@ -416,7 +430,7 @@ class RouteServerInstance:
             local_advert = rules.local_advertisement(self.config.asn, self.local_ip)
             self._local_advert = local_advert
         table: OutboundTable = {}
-        best_path = self._loc_rib.best_path
+        best_route = self._loc_rib.best_route
         gateways = self._gateways
         hide_gateways = bool(gateways) and not self.config.branch_to_branch
         cache = self._export_cache
@@ -427,7 +441,7 @@ class RouteServerInstance:
             if prefix in local:
                 table[prefix] = (local_advert, "")
                 continue
-            path = best_path(prefix)
+            path = best_route(prefix)
             if path is None:
                 continue
             if hide_gateways and path.source in gateways:
@@ -441,7 +455,7 @@ class RouteServerInstance:
                 table[prefix] = (advert, path.source)
         return table
 
-    def _export(self, path: Path) -> Advertisement | None:
+    def _export(self, path: Route) -> Advertisement | None:
         """``rules.export_advertisement`` (None for NO_ADVERTISE), computed once
         per attribute set (it depends only on the attributes, our AS and our
         address) and cached by the attributes' identity."""
@@ -463,7 +477,7 @@ class RouteServerInstance:
         configuration's ``local_prefixes``."""
         if spaces and not rules.injectable(prefix, spaces):
             return ()
-        candidates = self._loc_rib.candidates(prefix)
+        candidates = self._loc_rib.routes(prefix)
         if not candidates:
             return ()
         if len(candidates) == 1:
@@ -493,38 +507,44 @@ class RouteServerInstance:
         more than twice the paths (amortised O(1) per path)."""
         paths = sum(len(peer.adj_in) for peer in self._peers.values()) + self._gateway_paths
         if len(self._interner) > max(_PRUNE_FLOOR, 2 * paths):
-            live = [p.attributes for peer in self._peers.values() for p in peer.adj_in.paths()]
+            live = [r.attributes for peer in self._peers.values() for r in peer.adj_in.routes()]
             live += [
                 p.attributes
                 for prefix in self._loc_rib.prefixes()
-                for p in self._loc_rib.candidates(prefix)
+                for p in self._loc_rib.routes(prefix)
                 if p.source in self._gateways
             ]
             self._interner.prune(live)
 
-    def _import(self, peer: _Peer, attrs: PathAttributes, paths: list[Path]) -> list[Path]:
-        """Store the paths of one UPDATE in ``peer``'s Adj-RIB-In and the
-        accepted ones in the Loc-RIB; returns the accepted ones. An
-        attributes-only policy decides once for the whole UPDATE."""
+    def _import(self, peer: _Peer, attrs: PathAttributes, runs: _Runs) -> _Runs:
+        """Store the NLRI of one UPDATE (runs of prefixes sharing a route) in
+        ``peer``'s Adj-RIB-In and the accepted ones in the Loc-RIB; returns the
+        accepted runs. An attributes-only policy decides once for the UPDATE;
+        any other policy is asked per path."""
         policy = self.import_policy
         name = peer.config.name
+        adj_in, loc_rib = peer.adj_in, self._loc_rib
         if isinstance(policy, AttributePolicy):
             verdict = policy.by_attributes(attrs)
             if verdict is not None or policy.per_path is None:
-                displaced = peer.adj_in.update_many(paths, verdict)
-                if verdict is None:
-                    self._loc_rib.add_many(paths)
-                    return paths
-                for old in displaced:
-                    self._loc_rib.remove(old.prefix, name, old.path_id)
-                return []
+                for prefixes, route in runs:
+                    displaced = adj_in.update_many(prefixes, route, verdict)
+                    if verdict is None:
+                        loc_rib.add_many(prefixes, route)
+                    for prefix in () if verdict is None else displaced:
+                        loc_rib.discard(prefix, name, route.path_id)
+                return runs if verdict is None else []
             policy = policy.per_path  # the attributes passed: the rest is per path
-        accepted: list[Path] = []
-        for path in paths:
-            change = peer.adj_in.update(path, policy)
-            self._apply(name, change)
-            if change.after is not None:
-                accepted.append(path)
+        accepted: _Runs = []
+        for prefixes, route in runs:
+            kept: list[Prefix] = []
+            for prefix in prefixes:
+                change = adj_in.update(route.at(prefix), policy)
+                self._apply(name, change)
+                if change.after is not None:
+                    kept.append(prefix)
+            if kept:
+                accepted.append((kept, route))
         return accepted
 
     def _apply(self, source: str, change: Change) -> None:
@@ -532,7 +552,7 @@ class RouteServerInstance:
         if change.after is not None:
             self._loc_rib.add(change.after)
         elif change.before is not None:
-            self._loc_rib.remove(prefix, source, path_id)
+            self._loc_rib.discard(prefix, source, path_id)
 
     def _over_limit(
         self, peer: _Peer, announced: list[Announced], withdrawn: list[tuple[Prefix, int]]

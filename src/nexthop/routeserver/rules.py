@@ -25,7 +25,7 @@ from enum import Enum
 from nexthop.bgp.constants import AsPathSegmentType, Origin, WellKnownCommunity
 from nexthop.bgp.rib.adj_rib_in import AttributePolicy, ImportPolicy
 from nexthop.bgp.rib.adj_rib_out import Advertisement
-from nexthop.bgp.rib.path import Path, prepend_as
+from nexthop.bgp.rib.path import Route, prepend_as
 from nexthop.bgp.wire.messages import AsPathSegment, PathAttributes
 from nexthop.net.prefix import Prefix
 from nexthop.routeserver.config import HubRoutingPreference
@@ -100,7 +100,7 @@ def local_advertisement(asn: int, next_hop: int) -> Advertisement:
     return Advertisement(attributes=attributes, next_hops=(next_hop,))
 
 
-def export_advertisement(path: Path, asn: int, next_hop: int) -> Advertisement:
+def export_advertisement(path: Route, asn: int, next_hop: int) -> Advertisement:
     """A learned path as sent to an NVA: next-hop-self, ``asn`` prepended,
     ORIGIN, communities and unknown transitive attributes kept."""
     attrs = path.attributes

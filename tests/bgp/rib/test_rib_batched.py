@@ -3,6 +3,8 @@ per-path ones: ``AdjRibIn.update_many``, ``LocRib.add_many``, ``AttributePolicy`
 
 from __future__ import annotations
 
+from dataclasses import fields, replace
+
 from hypothesis import given
 from hypothesis import strategies as st
 from rib_helpers import P, path, seq
@@ -11,55 +13,67 @@ from nexthop.bgp.rib import decision
 from nexthop.bgp.rib.adj_rib_in import AdjRibIn, AttributePolicy
 from nexthop.bgp.rib.decision import Reason
 from nexthop.bgp.rib.loc_rib import LocRib
-from nexthop.bgp.rib.path import Path
+from nexthop.bgp.rib.path import Path, Route
 from nexthop.bgp.wire.messages import PathAttributes
 from nexthop.net.prefix import Afi, Prefix
 
 PREFIXES = [Prefix(Afi.IPV4, (10 << 24) | (i << 16), 16) for i in range(4)]
 
-paths = st.builds(
-    lambda prefix, pid, asn, source: path(
-        source, prefix=prefix, path_id=pid, as_path=(seq(asn),), address=f"10.0.0.{asn}"
-    ),
-    st.sampled_from(PREFIXES),
-    st.sampled_from([0, 0, 1, 7]),
-    st.integers(1, 3),
-    st.sampled_from(["a", "b"]),
+
+def bare(p: Path) -> Route:
+    """The route of ``p`` as a plain ``Route`` (no prefix), as an UPDATE's NLRI share it."""
+    return Route(**{f.name: getattr(p, f.name) for f in fields(Route)})
+
+
+def _route(pid: int, asn: int, source: str) -> Route:
+    return bare(path(source, path_id=pid, as_path=(seq(asn),), address=f"10.0.0.{asn}"))
+
+
+routes = st.builds(
+    _route, st.sampled_from([0, 0, 1, 7]), st.integers(1, 3), st.sampled_from(["a", "b"])
 )
-batch = st.tuples(st.lists(paths, max_size=6), st.sampled_from([None, "no"]))
+batch = st.tuples(
+    st.lists(st.sampled_from(PREFIXES), max_size=6), routes, st.sampled_from([None, "no"])
+)
 withdrawal = st.tuples(st.sampled_from(PREFIXES), st.sampled_from([0, 1, 7]))
 operations = st.lists(st.one_of(batch, withdrawal), max_size=12)
 
 
 def _state(rib: AdjRibIn) -> tuple[object, ...]:
-    entries = sorted(
-        ((e.path.prefix, e.path.path_id), id(e.path), e.rejected) for e in rib.entries()
-    )
-    accepted = sorted(id(p) for p in rib.accepted())
-    rejected = sorted((id(e.path), e.rejected) for e in rib.rejected())
+    def key(p: Path) -> tuple[Prefix, int]:
+        return p.prefix, p.path_id
+
+    entries = sorted(((key(e.path), e.path, e.rejected) for e in rib.entries()), key=lambda t: t[0])
+    accepted = sorted(rib.accepted(), key=key)
+    rejected = sorted(((e.path, e.rejected) for e in rib.rejected()), key=lambda t: key(t[0]))
     return entries, accepted, rejected, rib.accepted_count, rib.received_count, len(rib)
 
 
 @given(operations)
-def test_update_many_equals_update_one_by_one(ops: list[object]) -> None:
+def test_update_many_equals_update_one_by_one(ops: list[tuple[object, ...]]) -> None:
     batched, single = AdjRibIn(), AdjRibIn()
     for op in ops:
-        first, second = op  # type: ignore[misc]
-        if isinstance(first, list):
-            reason: str | None = second
+        if len(op) == 3:
+            prefixes, route, reason = op
+            assert isinstance(prefixes, list)
+            assert isinstance(route, Route)
+            assert reason is None or isinstance(reason, str)
 
             def policy(_p: Path, reason: str | None = reason) -> str | None:
                 return reason
 
-            displaced = batched.update_many(first, reason)
-            changes = [single.update(p, policy) for p in first]
-            assert displaced == [c.before for c in changes if c.before is not None]
-            assert [p for p in first if reason is None] == [
-                c.after for c in changes if c.after is not None
-            ]
+            displaced = batched.update_many(prefixes, route, reason)
+            changes = [single.update(route.at(p), policy) for p in prefixes]
+            assert displaced == [c.key[0] for c in changes if c.before is not None]
         else:
-            assert batched.withdraw(first, second) == single.withdraw(first, second)
+            prefix, pid = op
+            assert isinstance(prefix, Prefix)
+            assert isinstance(pid, int)
+            assert batched.withdraw(prefix, pid) == single.withdraw(prefix, pid)
         assert _state(batched) == _state(single)
+        assert sorted(r.path_id for r in batched.routes()) == sorted(
+            p.path_id for p in single.paths()
+        )
         for prefix in PREFIXES:
             for pid in (0, 1, 7):
                 assert batched.holds(prefix, pid) == (single.get(prefix, pid) is not None)
@@ -68,23 +82,34 @@ def test_update_many_equals_update_one_by_one(ops: list[object]) -> None:
 
 def test_update_many_rejected_batch_displaces_accepted_paths() -> None:
     rib = AdjRibIn()
-    good = [path(prefix=p) for p in PREFIXES[:2]]
-    assert rib.update_many(good) == []
+    good = bare(path())
+    assert rib.update_many(PREFIXES[:2], good) == []
     assert rib.accepted_count == 2
-    again = [path(prefix=p, as_path=(seq(65515),)) for p in PREFIXES[1:3]]
-    assert rib.update_many(again, "loop") == [good[1]]
+    looped = bare(path(as_path=(seq(65515),)))
+    assert rib.update_many(PREFIXES[1:3], looped, "loop") == [PREFIXES[1]]
     assert rib.accepted_count == 1
     assert rib.received_count == 3
     assert sorted((e.path.prefix, e.rejected) for e in rib.rejected()) == [
         (PREFIXES[1], "loop"),
         (PREFIXES[2], "loop"),
     ]
+    assert list(rib.accepted()) == [good.at(PREFIXES[0])]
     # Soft reconfiguration brings them back.
     changes = rib.reapply(lambda _p: None)
     assert sorted(c.key for c in changes) == [(PREFIXES[1], 0), (PREFIXES[2], 0)]
-    assert all(c.before is None and c.after is not None for c in changes)
+    assert all(c.before is None and c.after == looped.at(c.key[0]) for c in changes)
     assert rib.accepted_count == 3
     assert sorted(p.prefix for p in rib.paths()) == PREFIXES[:3]
+
+
+def test_route_at_builds_the_path_and_keeps_a_path_as_is() -> None:
+    p = path(as_path=(seq(65001),), path_id=3, weight=5)
+    assert p.at(P) is p
+    other = p.at(PREFIXES[0])
+    assert other.prefix == PREFIXES[0]
+    assert replace(other, prefix=P) == p
+    assert bare(p).at(P) == p
+    assert bare(p) != p  # a Route is not a Path
 
 
 def test_attribute_policy_runs_the_path_stage_only_on_what_attributes_pass() -> None:
@@ -108,7 +133,7 @@ def test_attribute_policy_runs_the_path_stage_only_on_what_attributes_pass() -> 
 
 loc_ops = st.lists(
     st.one_of(
-        st.lists(paths, max_size=5),
+        st.tuples(st.lists(st.sampled_from(PREFIXES), max_size=5), routes),
         st.tuples(st.sampled_from(PREFIXES), st.sampled_from(["a", "b"]), st.sampled_from([0, 1])),
     ),
     max_size=12,
@@ -116,25 +141,41 @@ loc_ops = st.lists(
 
 
 @given(loc_ops)
-def test_loc_rib_add_many_equals_add_and_best_matches_decision(ops: list[object]) -> None:
+def test_loc_rib_add_many_equals_add_and_best_matches_decision(
+    ops: list[tuple[object, ...]],
+) -> None:
     batched, single = LocRib(), LocRib()
     for op in ops:
-        if isinstance(op, list):
-            batched.add_many(op)
-            for p in op:
-                single.add(p)
+        if len(op) == 2:
+            prefixes, route = op
+            assert isinstance(prefixes, list)
+            assert isinstance(route, Route)
+            batched.add_many(prefixes, route)
+            for prefix in prefixes:
+                single.add(route.at(prefix))
         else:
-            prefix, source, pid = op  # type: ignore[misc]
-            assert batched.remove(prefix, source, pid) is single.remove(prefix, source, pid)
+            prefix, source, pid = op
+            assert isinstance(prefix, Prefix)
+            assert isinstance(source, str)
+            assert isinstance(pid, int)
+            gone = single.remove(prefix, source, pid)
+            assert batched.discard(prefix, source, pid) == (gone is not None)
         assert batched.drain_changes() == single.drain_changes()
         for prefix in PREFIXES:
             cands = single.candidates(prefix)
             assert batched.candidates(prefix) == cands
+            assert [r.at(prefix) for r in batched.routes(prefix)] == cands
             want = None
             if len(cands) == 1:
                 want = (cands[0], Reason.ONLY_PATH)
             elif cands:
                 want = decision.best(cands)
             assert batched.best(prefix) == want
-            assert batched.best_path(prefix) == (want[0] if want else None)
-            assert batched.sole(prefix) == (cands[0] if len(cands) == 1 else None)
+            best_route = batched.best_route(prefix)
+            assert (None if best_route is None else best_route.at(prefix)) == (
+                want[0] if want else None
+            )
+            sole = batched.sole(prefix)
+            assert (None if sole is None else sole.at(prefix)) == (
+                cands[0] if len(cands) == 1 else None
+            )

@@ -6,13 +6,14 @@ run a changed import policy over what the peer sent without a ROUTE-REFRESH
 (RFC 2918). Paths are told apart by (prefix, path id) (RFC 7911 §3: the path id
 tells paths to the same prefix apart; 0 without ADD-PATH).
 
-Storage is one dict entry per path and nothing else: an accepted path is stored
-as the ``Path`` itself, a rejected one wrapped with its reason; path id 0 (every
-path without ADD-PATH) is keyed by the bare ``Prefix``, other ids by
-(prefix, path id). ``AdjRibInEntry`` views are built only when asked for.
-``update_many`` stores the paths of one UPDATE under one verdict (an import
-policy that looks at the attributes only, see ``AttributePolicy``, decides once
-per UPDATE).
+Storage is one dict entry per path and nothing else: the value is the
+``Route`` (a ``Path`` without its prefix, shared by every NLRI of an UPDATE) or,
+for a rejected path, the route wrapped with its reason; path id 0 (every path
+without ADD-PATH) is keyed by the bare ``Prefix``, other ids by
+(prefix, path id). ``Path`` and ``AdjRibInEntry`` objects are built only when a
+query asks for them. ``update_many`` stores the NLRI of one UPDATE under one
+verdict (an import policy that looks at the attributes only, see
+``AttributePolicy``, decides once per UPDATE).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-from nexthop.bgp.rib.path import Path
+from nexthop.bgp.rib.path import Path, Route
 from nexthop.bgp.wire.messages import PathAttributes
 from nexthop.fastinit import slot_setters
 from nexthop.net.prefix import Prefix
@@ -81,16 +82,16 @@ class Change:
 
 
 class _Rejected:
-    """A stored path import policy refused, and why."""
+    """A stored route import policy refused, and why."""
 
-    __slots__ = ("path", "reason")
+    __slots__ = ("reason", "route")
 
-    def __init__(self, path: Path, reason: str) -> None:
-        self.path = path
+    def __init__(self, route: Route, reason: str) -> None:
+        self.route = route
         self.reason = reason
 
 
-_Stored = Path | _Rejected
+_Stored = Route | _Rejected
 _SET_KEY, _SET_BEFORE, _SET_AFTER = slot_setters(Change, ("key", "before", "after"))
 _new_object = object.__new__
 
@@ -103,15 +104,18 @@ def _change(key: PathKey, before: Path | None, after: Path | None) -> Change:
     return change
 
 
-def _view(stored: _Stored) -> AdjRibInEntry:
-    if type(stored) is _Rejected:
-        return AdjRibInEntry(path=stored.path, rejected=stored.reason)
-    assert type(stored) is Path
-    return AdjRibInEntry(path=stored)
+def _view(prefix: Prefix, stored: _Stored) -> AdjRibInEntry:
+    if isinstance(stored, _Rejected):
+        return AdjRibInEntry(path=stored.route.at(prefix), rejected=stored.reason)
+    return AdjRibInEntry(path=stored.at(prefix))
 
 
-def _path_of(stored: _Stored) -> Path:
-    return stored.path if type(stored) is _Rejected else stored  # type: ignore[return-value]
+def _route_of(stored: _Stored) -> Route:
+    return stored.route if isinstance(stored, _Rejected) else stored
+
+
+def _accepted(stored: _Stored | None) -> Route | None:
+    return None if stored is None or isinstance(stored, _Rejected) else stored
 
 
 class AdjRibIn:
@@ -130,30 +134,41 @@ class AdjRibIn:
         """Store (or replace) ``path`` after running ``policy`` over it (RFC 4271
         §9.1.1: an UPDATE for a known prefix replaces the older path)."""
         rejected = policy(path)
-        before = self._put(path, path if rejected is None else _Rejected(path, rejected))
-        return _change((path.prefix, path.path_id), before, path if rejected is None else None)
+        prefix = path.prefix
+        old = self._put(prefix, path, path if rejected is None else _Rejected(path, rejected))
+        before = None if old is None else old.at(prefix)
+        return _change((prefix, path.path_id), before, path if rejected is None else None)
 
-    def update_many(self, paths: Sequence[Path], rejected: str | None = None) -> list[Path]:
-        """``update`` for each of ``paths`` with one verdict for all (``rejected``:
-        None to accept, else the reason), e.g. the NLRI of one UPDATE under an
-        attributes-only policy. Returns the accepted paths that were replaced,
-        in order (a rejected batch takes them out of the accepted set)."""
-        displaced: list[Path] = []
-        plain, with_id = self._plain, self._with_id
-        for path in paths:
-            stored: _Stored = path if rejected is None else _Rejected(path, rejected)
-            if path.path_id:
-                key = (path.prefix, path.path_id)
+    def update_many(
+        self, prefixes: Sequence[Prefix], route: Route, rejected: str | None = None
+    ) -> list[Prefix]:
+        """Store ``route`` for each of ``prefixes`` (the NLRI of one UPDATE that
+        share attributes, next hops and path id) with one verdict for all
+        (``rejected``: None to accept, else the reason). Same outcome as
+        ``update`` per prefix, without a ``Path`` per prefix. Returns the
+        prefixes whose accepted path was replaced, in order (a rejected batch
+        takes them out of the accepted set)."""
+        displaced: list[Prefix] = []
+        stored: _Stored = route if rejected is None else _Rejected(route, rejected)
+        path_id = route.path_id
+        if path_id:
+            with_id = self._with_id
+            for prefix in prefixes:
+                key = (prefix, path_id)
                 old = with_id.get(key)
                 with_id[key] = stored
-            else:
-                prefix = path.prefix
-                old = plain.get(prefix)
+                if old is not None and not isinstance(old, _Rejected):
+                    displaced.append(prefix)
+        else:
+            plain = self._plain
+            get = plain.get
+            for prefix in prefixes:
+                old = get(prefix)
                 plain[prefix] = stored
-            if old is not None and type(old) is not _Rejected:
-                displaced.append(old)  # type: ignore[arg-type]
+                if old is not None and not isinstance(old, _Rejected):
+                    displaced.append(prefix)
         if rejected is None:
-            self._accepted += len(paths) - len(displaced)
+            self._accepted += len(prefixes) - len(displaced)
         else:
             self._accepted -= len(displaced)
         return displaced
@@ -161,14 +176,13 @@ class AdjRibIn:
     def withdraw(self, prefix: Prefix, path_id: int = 0) -> Change:
         """Forget the path (RFC 4271 §3.1: an unfeasible route)."""
         if path_id:
-            old = self._with_id.pop((prefix, path_id), None)
+            old = _accepted(self._with_id.pop((prefix, path_id), None))
         else:
-            old = self._plain.pop(prefix, None)
-        before = None
-        if old is not None and type(old) is not _Rejected:
-            before = old
-            self._accepted -= 1
-        return _change((prefix, path_id), before, None)  # type: ignore[arg-type]
+            old = _accepted(self._plain.pop(prefix, None))
+        if old is None:
+            return _change((prefix, path_id), None, None)
+        self._accepted -= 1
+        return _change((prefix, path_id), old.at(prefix), None)
 
     def clear(self) -> list[Change]:
         """Session down: every path goes (RFC 4271 §8, Established -> Idle)."""
@@ -185,17 +199,18 @@ class AdjRibIn:
         """Run a new import policy over every stored path (soft reconfiguration
         inbound); returns the keys whose accepted path changed."""
         changes: list[Change] = []
-        for stored in self._stored():
-            path = _path_of(stored)
-            was = stored.reason if type(stored) is _Rejected else None
+        for prefix, stored in self._items():
+            route = _route_of(stored)
+            was = stored.reason if isinstance(stored, _Rejected) else None
+            path = route.at(prefix)
             verdict = policy(path)
             if verdict == was:
                 continue
-            self._put(path, path if verdict is None else _Rejected(path, verdict))
+            self._put(prefix, route, route if verdict is None else _Rejected(route, verdict))
             if (was is None) != (verdict is None):
                 before = path if was is None else None
                 after = path if verdict is None else None
-                changes.append(Change(key=(path.prefix, path.path_id), before=before, after=after))
+                changes.append(Change(key=(prefix, route.path_id), before=before, after=after))
         return changes
 
     # --- queries -------------------------------------------------------------
@@ -217,44 +232,56 @@ class AdjRibIn:
 
     def get(self, prefix: Prefix, path_id: int = 0) -> AdjRibInEntry | None:
         stored = self._with_id.get((prefix, path_id)) if path_id else self._plain.get(prefix)
-        return None if stored is None else _view(stored)
+        return None if stored is None else _view(prefix, stored)
 
     def entries(self) -> Iterator[AdjRibInEntry]:
-        return (_view(s) for s in self._stored())
+        return (_view(prefix, stored) for prefix, stored in self._items())
 
     def paths(self) -> Iterator[Path]:
         """Every stored path, accepted or not."""
-        return (_path_of(s) for s in self._stored())
+        return (_route_of(stored).at(prefix) for prefix, stored in self._items())
+
+    def routes(self) -> Iterator[Route]:
+        """Every stored route, accepted or not, without building a ``Path`` per
+        prefix (e.g. to see which attribute sets are still in use)."""
+        return (_route_of(stored) for _, stored in self._items())
 
     def accepted(self) -> Iterator[Path]:
-        return (s for s in self._stored() if type(s) is Path)
+        return (
+            stored.at(prefix)
+            for prefix, stored in self._items()
+            if not isinstance(stored, _Rejected)
+        )
 
     def rejected(self) -> Iterator[AdjRibInEntry]:
-        return (_view(s) for s in self._stored() if type(s) is _Rejected)
+        return (
+            _view(prefix, stored)
+            for prefix, stored in self._items()
+            if isinstance(stored, _Rejected)
+        )
 
     def __len__(self) -> int:
         return len(self._plain) + len(self._with_id)
 
     # --- internals -----------------------------------------------------------
 
-    def _stored(self) -> list[_Stored]:
-        """A snapshot, so callers may change the RIB while they walk it."""
-        return [*self._plain.values(), *self._with_id.values()]
+    def _items(self) -> list[tuple[Prefix, _Stored]]:
+        """(prefix, stored) for everything held: a snapshot, so callers may
+        change the RIB while they walk it."""
+        return [*self._plain.items(), *((key[0], s) for key, s in self._with_id.items())]
 
-    def _put(self, path: Path, stored: _Stored) -> Path | None:
-        """Store ``stored`` under ``path``'s key; returns the accepted path it
-        replaced (None if none) and keeps the accepted count."""
-        if path.path_id:
-            key = (path.prefix, path.path_id)
-            old = self._with_id.get(key)
+    def _put(self, prefix: Prefix, route: Route, stored: _Stored) -> Route | None:
+        """Store ``stored`` under (prefix, route.path_id); returns the accepted
+        route it replaced (None if none) and keeps the accepted count."""
+        if route.path_id:
+            key = (prefix, route.path_id)
+            old = _accepted(self._with_id.get(key))
             self._with_id[key] = stored
         else:
-            old = self._plain.get(path.prefix)
-            self._plain[path.prefix] = stored
-        before = None
-        if old is not None and type(old) is not _Rejected:
-            before = old
+            old = _accepted(self._plain.get(prefix))
+            self._plain[prefix] = stored
+        if old is not None:
             self._accepted -= 1
-        if type(stored) is not _Rejected:
+        if not isinstance(stored, _Rejected):
             self._accepted += 1
-        return before  # type: ignore[return-value]
+        return old

@@ -22,9 +22,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from enum import Enum
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar, cast
 
-from nexthop.bgp.rib.path import Path, PeerType, as_path_length, neighbour_as
+from nexthop.bgp.rib.path import PeerType, Route, as_path_length, neighbour_as
 
 __all__ = [
     "DECISION_STEPS",
@@ -61,7 +61,10 @@ class Reason(Enum):
     PATH_ID = "path id"
 
 
-Keep = Callable[[Sequence[Path]], list[Path]]
+Keep = Callable[[Sequence[Route]], list[Route]]
+
+R = TypeVar("R", bound=Route)
+"""A ``Path`` or a bare ``Route``: the steps never look at the prefix."""
 
 
 class Step(NamedTuple):
@@ -69,47 +72,47 @@ class Step(NamedTuple):
     keep: Keep
 
 
-def _keep_max(paths: Sequence[Path], key: Callable[[Path], int]) -> list[Path]:
+def _keep_max(paths: Sequence[Route], key: Callable[[Route], int]) -> list[Route]:
     keys = [key(p) for p in paths]
     top = max(keys)
     return [p for p, k in zip(paths, keys, strict=True) if k == top]
 
 
-def _keep_min(paths: Sequence[Path], key: Callable[[Path], int]) -> list[Path]:
+def _keep_min(paths: Sequence[Route], key: Callable[[Route], int]) -> list[Route]:
     keys = [key(p) for p in paths]
     low = min(keys)
     return [p for p, k in zip(paths, keys, strict=True) if k == low]
 
 
-def prefer_higher_weight(paths: Sequence[Path]) -> list[Path]:
+def prefer_higher_weight(paths: Sequence[Route]) -> list[Route]:
     """Local weight, highest first (before RFC 4271 §9.1.1; never on the wire)."""
     return _keep_max(paths, lambda p: p.weight)
 
 
-def prefer_higher_local_pref(paths: Sequence[Path]) -> list[Path]:
+def prefer_higher_local_pref(paths: Sequence[Route]) -> list[Route]:
     """RFC 4271 §9.1.1: degree of preference = LOCAL_PREF for IBGP paths (§5.1.5).
 
     A missing LOCAL_PREF (EBGP paths) counts as the default, 100."""
 
-    def pref(p: Path) -> int:
+    def pref(p: Route) -> int:
         lp = p.attributes.local_pref
         return DEFAULT_LOCAL_PREF if lp is None else lp
 
     return _keep_max(paths, pref)
 
 
-def prefer_shorter_as_path(paths: Sequence[Path]) -> list[Path]:
+def prefer_shorter_as_path(paths: Sequence[Route]) -> list[Route]:
     """RFC 4271 §9.1.2.2 a): fewest ASes; an AS_SET counts 1, confederation
     segments 0 (RFC 5065 §5.3). Azure Route Server's only preference knob."""
     return _keep_min(paths, lambda p: as_path_length(p.attributes))
 
 
-def prefer_lower_origin(paths: Sequence[Path]) -> list[Path]:
+def prefer_lower_origin(paths: Sequence[Route]) -> list[Route]:
     """RFC 4271 §9.1.2.2 b): IGP < EGP < INCOMPLETE."""
     return _keep_min(paths, lambda p: p.attributes.origin)
 
 
-def prefer_lower_med(paths: Sequence[Path]) -> list[Path]:
+def prefer_lower_med(paths: Sequence[Route]) -> list[Route]:
     """RFC 4271 §9.1.2.2 c): among paths from the same neighbouring AS, drop
     those whose MED is higher than the group's lowest; a missing MED is 0.
     Paths from different neighbouring ASes are never compared on MED."""
@@ -121,24 +124,24 @@ def prefer_lower_med(paths: Sequence[Path]) -> list[Path]:
     return [p for p in paths if (p.attributes.med or 0) == lowest[neighbour_as(p.attributes)]]
 
 
-def prefer_ebgp_over_ibgp(paths: Sequence[Path]) -> list[Path]:
+def prefer_ebgp_over_ibgp(paths: Sequence[Route]) -> list[Route]:
     """RFC 4271 §9.1.2.2 d): remove IBGP paths if an EBGP (or local) path remains."""
     if any(p.peer_type != PeerType.IBGP for p in paths):
         return [p for p in paths if p.peer_type != PeerType.IBGP]
     return list(paths)
 
 
-def prefer_lowest_router_id(paths: Sequence[Path]) -> list[Path]:
+def prefer_lowest_router_id(paths: Sequence[Route]) -> list[Route]:
     """RFC 4271 §9.1.2.2 f): lowest BGP Identifier of the advertising speaker."""
     return _keep_min(paths, lambda p: p.router_id)
 
 
-def prefer_lowest_peer_address(paths: Sequence[Path]) -> list[Path]:
+def prefer_lowest_peer_address(paths: Sequence[Route]) -> list[Route]:
     """RFC 4271 §9.1.2.2 g): lowest peer address."""
     return _keep_min(paths, lambda p: p.source_address)
 
 
-def prefer_lower_path_id(paths: Sequence[Path]) -> list[Path]:
+def prefer_lower_path_id(paths: Sequence[Route]) -> list[Route]:
     """Not in RFC 4271: with ADD-PATH (RFC 7911) one peer may send several paths,
     which all tie on g); the lowest path identifier makes the result total."""
     return _keep_min(paths, lambda p: p.path_id)
@@ -159,7 +162,7 @@ DECISION_STEPS: tuple[Step, ...] = (
 _ECMP_STEPS = DECISION_STEPS[: [s.reason for s in DECISION_STEPS].index(Reason.AS_PATH) + 1]
 
 
-def best(paths: Sequence[Path]) -> tuple[Path, Reason]:
+def best(paths: Sequence[R]) -> tuple[R, Reason]:
     """The best path and the step that decided it. ``paths`` must not be empty.
 
     Fully tied candidates (the same peer sending the same path id twice cannot
@@ -169,7 +172,7 @@ def best(paths: Sequence[Path]) -> tuple[Path, Reason]:
         raise ValueError(msg)
     if len(paths) == 1:
         return paths[0], Reason.ONLY_PATH
-    remaining = list(paths)
+    remaining: list[Route] = list(paths)
     reason = Reason.PATH_ID
     for step in DECISION_STEPS:
         narrowed = step.keep(remaining)
@@ -178,18 +181,18 @@ def best(paths: Sequence[Path]) -> tuple[Path, Reason]:
             remaining = narrowed
         if len(remaining) == 1:
             break
-    return remaining[0], reason
+    return cast("R", remaining[0]), reason
 
 
-def ecmp_set(paths: Sequence[Path]) -> list[Path]:
+def ecmp_set(paths: Sequence[R]) -> list[R]:
     """Paths equal to the best up to and including the AS_PATH length step
     (weight, LOCAL_PREF, AS_PATH): the multipath set Azure programs. Keeps input
     order."""
-    remaining = list(paths)
+    remaining: list[Route] = list(paths)
     if len(remaining) < 2:  # nothing to compare: the common case in a large table
-        return remaining
+        return cast("list[R]", remaining)
     for step in _ECMP_STEPS:
         if not remaining:
             break
         remaining = step.keep(remaining)
-    return remaining
+    return cast("list[R]", remaining)

@@ -15,12 +15,12 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from nexthop.bgp.rib import decision
 from nexthop.bgp.rib.decision import Reason
-from nexthop.bgp.rib.path import Path
+from nexthop.bgp.rib.path import Path, Route
 from nexthop.net.prefix import Prefix
 
 __all__ = ["LocRib", "Selector"]
 
-Selector = Callable[[Sequence[Path]], tuple[Path, Reason]]
+Selector = Callable[[Sequence[Route]], tuple[Route, Reason]]
 """Picks the best of two or more candidates. A lone candidate is the best path
 with ``Reason.ONLY_PATH`` without asking it (as ``decision.best`` would say)."""
 CandidateKey = tuple[str, int]
@@ -29,67 +29,45 @@ CandidateKey = tuple[str, int]
 class LocRib:
     """Candidates and best path per prefix.
 
-    A prefix with one candidate (most of a large table) holds the bare ``Path``
-    and stores no best-path record (it is its own best, ``ONLY_PATH``); a second
-    candidate turns the entry into a (source, path id) -> ``Path`` dict and the
-    selection is stored, which saves a dict and a tuple per route."""
+    Candidates are held as ``Route``s (a ``Path`` is one too): the NLRI of one
+    UPDATE share a single route object, and ``Path``s are built only for the
+    queries that return them. A prefix with one candidate (most of a large
+    table) holds the bare route and stores no best-path record (it is its own
+    best, ``ONLY_PATH``); a second candidate turns the entry into a
+    (source, path id) -> route dict and the selection is stored."""
 
     __slots__ = ("_best", "_candidates", "_changed", "_select")
 
     def __init__(self, select: Selector = decision.best) -> None:
         self._select = select
-        self._candidates: dict[Prefix, Path | dict[CandidateKey, Path]] = {}
-        self._best: dict[Prefix, tuple[Path, Reason]] = {}  # prefixes with 2+ candidates
+        self._candidates: dict[Prefix, Route | dict[CandidateKey, Route]] = {}
+        self._best: dict[Prefix, tuple[Route, Reason]] = {}  # prefixes with 2+ candidates
         self._changed: set[Prefix] = set()
 
     def add(self, path: Path) -> None:
         """Add or replace the candidate from (path.source, path.path_id)."""
-        prefix = path.prefix
-        held = self._candidates.get(prefix)
-        self._changed.add(prefix)
-        if isinstance(held, dict):
-            held[(path.source, path.path_id)] = path
-        elif held is None or (held.source == path.source and held.path_id == path.path_id):
-            self._candidates[prefix] = path
-            return
-        else:
-            held = {(held.source, held.path_id): held, (path.source, path.path_id): path}
-            self._candidates[prefix] = held
-        self._best[prefix] = self._select(list(held.values()))
+        self._add(path.prefix, path)
 
-    def add_many(self, paths: Iterable[Path]) -> None:
-        """``add`` for each path (e.g. the accepted NLRI of one UPDATE)."""
+    def add_many(self, prefixes: Iterable[Prefix], route: Route) -> None:
+        """Add ``route`` as the candidate from (route.source, route.path_id) for
+        each of ``prefixes`` (the accepted NLRI of one UPDATE): the same as
+        ``add(route.at(prefix))`` for each, without a ``Path`` per prefix."""
         candidates = self._candidates
         changed = self._changed.add
-        add = self.add
-        for path in paths:
-            prefix = path.prefix
-            held = candidates.get(prefix)
-            if held is None:
-                candidates[prefix] = path
-                changed(prefix)
+        for prefix in prefixes:
+            if prefix in candidates:
+                self._add(prefix, route)
             else:
-                add(path)
+                candidates[prefix] = route
+                changed(prefix)
 
     def remove(self, prefix: Prefix, source: str, path_id: int = 0) -> Path | None:
-        held = self._candidates.get(prefix)
-        if held is None:
-            return None
-        if not isinstance(held, dict):
-            if held.source != source or held.path_id != path_id:
-                return None
-            del self._candidates[prefix]
-            self._changed.add(prefix)
-            return held
-        gone = held.pop((source, path_id), None)
-        if gone is not None:
-            self._changed.add(prefix)
-            if len(held) == 1:
-                self._candidates[prefix] = next(iter(held.values()))
-                del self._best[prefix]
-            else:
-                self._best[prefix] = self._select(list(held.values()))
-        return gone
+        gone = self._remove(prefix, source, path_id)
+        return None if gone is None else gone.at(prefix)
+
+    def discard(self, prefix: Prefix, source: str, path_id: int = 0) -> bool:
+        """``remove`` without building the removed ``Path``; True if one went."""
+        return self._remove(prefix, source, path_id) is not None
 
     def remove_source(self, source: str) -> list[Path]:
         """Drop every candidate from ``source`` (its session went down)."""
@@ -112,6 +90,10 @@ class LocRib:
     # --- queries -------------------------------------------------------------
 
     def candidates(self, prefix: Prefix) -> list[Path]:
+        return [route.at(prefix) for route in self.routes(prefix)]
+
+    def routes(self, prefix: Prefix) -> list[Route]:
+        """``candidates`` as the stored routes (no ``Path`` built)."""
         held = self._candidates.get(prefix)
         if held is None:
             return []
@@ -119,7 +101,7 @@ class LocRib:
             return list(held.values())
         return [held]
 
-    def sole(self, prefix: Prefix) -> Path | None:
+    def sole(self, prefix: Prefix) -> Route | None:
         """The candidate when ``prefix`` has exactly one (None otherwise): lets a
         caller skip list building for most of a large table."""
         held = self._candidates.get(prefix)
@@ -130,11 +112,12 @@ class LocRib:
         if held is None:
             return None
         if isinstance(held, dict):
-            return self._best[prefix]
-        return held, Reason.ONLY_PATH
+            route, reason = self._best[prefix]
+            return route.at(prefix), reason
+        return held.at(prefix), Reason.ONLY_PATH
 
-    def best_path(self, prefix: Prefix) -> Path | None:
-        """``best(prefix)[0]`` without building the tuple."""
+    def best_route(self, prefix: Prefix) -> Route | None:
+        """The best path's route, without building the ``Path`` or the tuple."""
         held = self._candidates.get(prefix)
         if held is None or not isinstance(held, dict):
             return held
@@ -152,5 +135,38 @@ class LocRib:
 
     # --- internals -----------------------------------------------------------
 
+    def _add(self, prefix: Prefix, route: Route) -> None:
+        held = self._candidates.get(prefix)
+        self._changed.add(prefix)
+        if isinstance(held, dict):
+            held[(route.source, route.path_id)] = route
+        elif held is None or (held.source == route.source and held.path_id == route.path_id):
+            self._candidates[prefix] = route
+            return
+        else:
+            held = {(held.source, held.path_id): held, (route.source, route.path_id): route}
+            self._candidates[prefix] = held
+        self._best[prefix] = self._select(list(held.values()))
+
+    def _remove(self, prefix: Prefix, source: str, path_id: int) -> Route | None:
+        held = self._candidates.get(prefix)
+        if held is None:
+            return None
+        if not isinstance(held, dict):
+            if held.source != source or held.path_id != path_id:
+                return None
+            del self._candidates[prefix]
+            self._changed.add(prefix)
+            return held
+        gone = held.pop((source, path_id), None)
+        if gone is not None:
+            self._changed.add(prefix)
+            if len(held) == 1:
+                self._candidates[prefix] = next(iter(held.values()))
+                del self._best[prefix]
+            else:
+                self._best[prefix] = self._select(list(held.values()))
+        return gone
+
     def _ids(self, prefix: Prefix, source: str) -> list[int]:
-        return [p.path_id for p in self.candidates(prefix) if p.source == source]
+        return [r.path_id for r in self.routes(prefix) if r.source == source]

@@ -26,10 +26,12 @@ __all__ = [
     "AttributeInterner",
     "Path",
     "PeerType",
+    "Route",
     "as_path_asns",
     "as_path_length",
     "format_as_path",
     "make_path",
+    "make_route",
     "neighbour_as",
     "prepend_as",
 ]
@@ -44,8 +46,11 @@ class PeerType(Enum):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Path:
-    """A path as learned: the attributes stay exactly as received.
+class Route:
+    """Everything a path says except its prefix: what the decision process
+    compares. One ``Route`` is shared by all the NLRI of an UPDATE (same
+    attributes, next hops, sender and path id), so a RIB can hold prefix ->
+    ``Route`` and build a ``Path`` only when a view asks (``at``).
 
     ``source`` names the peer (or local origin) it came from; ``source_address``
     is the peer's transport address as an int (0 for local paths) and
@@ -54,7 +59,6 @@ class Path:
     (Cisco/FRR "weight"): never sent on the wire.
     """
 
-    prefix: Prefix
     attributes: PathAttributes
     next_hops: tuple[int, ...]
     source: str
@@ -66,24 +70,77 @@ class Path:
     learned_at: float = 0.0
     weight: int = 0
 
+    def at(self, prefix: Prefix) -> Path:
+        """This route as the ``Path`` to ``prefix`` (itself if it is that path)."""
+        if type(self) is Path and self.prefix == prefix:
+            return self
+        return make_path(
+            prefix,
+            self.attributes,
+            self.next_hops,
+            self.source,
+            self.source_address,
+            self.source_asn,
+            self.router_id,
+            self.peer_type,
+            self.path_id,
+            self.learned_at,
+            self.weight,
+        )
 
-_PATH_SETTERS = slot_setters(
-    Path,
-    (
-        "prefix",
-        "attributes",
-        "next_hops",
-        "source",
-        "source_address",
-        "source_asn",
-        "router_id",
-        "peer_type",
-        "path_id",
-        "learned_at",
-        "weight",
-    ),
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Path(Route):
+    """A path as learned: a ``Route`` to one prefix; the attributes stay exactly
+    as received."""
+
+    prefix: Prefix
+
+
+_ROUTE_FIELDS = (
+    "attributes",
+    "next_hops",
+    "source",
+    "source_address",
+    "source_asn",
+    "router_id",
+    "peer_type",
+    "path_id",
+    "learned_at",
+    "weight",
 )
+_ROUTE_SETTERS = slot_setters(Route, _ROUTE_FIELDS)
+_PATH_SETTERS = slot_setters(Path, (*_ROUTE_FIELDS, "prefix"))
 _new_object = object.__new__
+
+
+def make_route(  # noqa: PLR0917 - positional on purpose: one call per UPDATE
+    attributes: PathAttributes,
+    next_hops: tuple[int, ...],
+    source: str,
+    source_address: int,
+    source_asn: int,
+    router_id: int,
+    peer_type: PeerType,
+    path_id: int,
+    learned_at: float,
+    weight: int = 0,
+) -> Route:
+    """``Route(...)`` with every field given positionally and the slots set
+    directly."""
+    route: Route = _new_object(Route)
+    s0, s1, s2, s3, s4, s5, s6, s7, s8, s9 = _ROUTE_SETTERS
+    s0(route, attributes)
+    s1(route, next_hops)
+    s2(route, source)
+    s3(route, source_address)
+    s4(route, source_asn)
+    s5(route, router_id)
+    s6(route, peer_type)
+    s7(route, path_id)
+    s8(route, learned_at)
+    s9(route, weight)
+    return route
 
 
 def make_path(  # noqa: PLR0917 - positional on purpose: one call per received prefix
@@ -100,20 +157,20 @@ def make_path(  # noqa: PLR0917 - positional on purpose: one call per received p
     weight: int = 0,
 ) -> Path:
     """``Path(...)`` with every field given positionally and the slots set
-    directly (about twice as fast; one is made per received prefix)."""
+    directly (about twice as fast)."""
     path: Path = _new_object(Path)
     s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10 = _PATH_SETTERS
-    s0(path, prefix)
-    s1(path, attributes)
-    s2(path, next_hops)
-    s3(path, source)
-    s4(path, source_address)
-    s5(path, source_asn)
-    s6(path, router_id)
-    s7(path, peer_type)
-    s8(path, path_id)
-    s9(path, learned_at)
-    s10(path, weight)
+    s0(path, attributes)
+    s1(path, next_hops)
+    s2(path, source)
+    s3(path, source_address)
+    s4(path, source_asn)
+    s5(path, router_id)
+    s6(path, peer_type)
+    s7(path, path_id)
+    s8(path, learned_at)
+    s9(path, weight)
+    s10(path, prefix)
     return path
 
 
