@@ -113,6 +113,7 @@ _PLAIN = {
     if spec.field in _PA_FIELDS
 }
 _V4_MANDATORY = sum(1 << code for code, _name in _NEEDED_V4)
+_MP_MANDATORY = sum(1 << code for code, _name in _NEEDED_MP)
 _new_object = object.__new__
 
 
@@ -342,7 +343,10 @@ def decode_update(body: bytes, n: Negotiated, cache: AttributeCache | None = Non
             "total path attribute length overruns the message",
         )
     add_path = IPV4_UNICAST in n.add_path_receive
-    withdrawn, withdrawn_ids = decode_prefixes(body[2 : attr_start - 2], Afi.IPV4, add_path)
+    if withdrawn_len:
+        withdrawn, withdrawn_ids = decode_prefixes(body[2 : attr_start - 2], Afi.IPV4, add_path)
+    else:
+        withdrawn, withdrawn_ids = (), ()
     nlri, nlri_ids = decode_prefixes(body[attr_end:], Afi.IPV4, add_path)
     data = body[attr_start:attr_end]
     clean: _Clean | None = None
@@ -371,9 +375,9 @@ def decode_update(body: bytes, n: Negotiated, cache: AttributeCache | None = Non
         types, taw, discarded = _type_mask(d.types), d.taw, d.discarded
     if nlri or (mp_reach is not None and mp_reach.nlri):
         # RFC 7606 §3(d): missing well-known mandatory attributes -> treat-as-withdraw.
-        needed = _NEEDED_V4 if nlri else _NEEDED_MP
-        missing = [name for code, name in needed if not types >> code & 1]
-        if missing:
+        needed, mask = (_NEEDED_V4, _V4_MANDATORY) if nlri else (_NEEDED_MP, _MP_MANDATORY)
+        if types & mask != mask:
+            missing = [name for code, name in needed if not types >> code & 1]
             taw = True
             discarded.append(f"missing {', '.join(missing)} (treat-as-withdraw)")
     # Update(withdrawn=..., ..., discarded=...) with the slots set directly: one
