@@ -77,6 +77,8 @@ def test_routes_flow_both_ways_with_third_party_next_hop_and_communities() -> No
             await a.wait_established(B_ADDR, TIMEOUT)
             await b.wait_for(lambda: len(b.received_routes(A_ADDR)) == 2, TIMEOUT)
             await a.wait_for(lambda: len(a.received_routes(B_ADDR)) == 1, TIMEOUT)
+            assert b.received_count(A_ADDR) == 2
+            assert a.received_count(B_ADDR) == 1
 
             v4 = b.received_routes(A_ADDR)[parse_prefix("203.0.113.0/24")]
             assert v4.next_hop == "192.0.2.10"
@@ -110,6 +112,7 @@ def test_withdraw_removes_the_route_from_the_peer() -> None:
             a.withdraw("203.0.113.0/24")
             a.withdraw("2001:db8:a::/48")
             await b.wait_for(lambda: not b.received_routes(A_ADDR), TIMEOUT)
+            assert b.received_count(A_ADDR) == 0
             assert b.peer_state(A_ADDR) is SessionState.ESTABLISHED
         finally:
             await stop_all(a, b)

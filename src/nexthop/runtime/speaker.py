@@ -202,6 +202,11 @@ class Speaker:
         """The peer's Adj-RIB-In (empty while the session is down)."""
         return self._routes_of(peer).rib_in.snapshot()
 
+    def received_count(self, peer: str) -> int:
+        """How many prefixes the peer's Adj-RIB-In holds, without copying it
+        (what ``len(received_routes(peer))`` gives, in O(1))."""
+        return len(self._routes_of(peer).rib_in)
+
     def end_of_rib_received(self, peer: str) -> frozenset[Family]:
         return frozenset(self._routes_of(peer).end_of_rib)
 
