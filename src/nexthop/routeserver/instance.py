@@ -674,10 +674,7 @@ class RouteServerInstance:
         changes are the same (clients that are not the source of a change
         usually get identical ones)."""
         name = peer.config.name
-        desired = {prefix: advert for prefix, (advert, src) in table.items() if src != name}
-        if not desired and not peer.adj_out:
-            return []  # nothing to send and nothing sent before (e.g. the only peer)
-        announce, withdraw = peer.adj_out.diff(desired, only=scope)
+        announce, withdraw = peer.adj_out.diff_sourced(table, name, scope)
         if not announce and not withdraw:
             return []
         peer.adj_out.apply(announce, withdraw)

@@ -127,3 +127,30 @@ def test_packing_round_trips_through_the_codec(
     assert set(seen) == set(announce)
     for prefix, attrs in seen.items():
         assert attrs.as_path == announce[prefix].attributes.as_path
+
+
+def _copy(advert: Advertisement) -> Advertisement:
+    """An equal advertisement held as another object."""
+    return Advertisement(attributes=advert.attributes, next_hops=tuple(advert.next_hops))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.one_of(st.integers(0, 65535).map(v4), st.integers(0, 65535).map(v6)), max_size=40),
+    st.lists(st.one_of(st.integers(0, 65535).map(v4), st.integers(0, 65535).map(v6)), max_size=8),
+    st.sampled_from([A, B]),
+)
+def test_one_shared_advertisement_packs_like_equal_copies(
+    prefixes: list[Prefix], withdraw: list[Prefix], advert: Advertisement
+) -> None:
+    """The one-object fast path gives what the general grouping gives, and an
+    empty family never yields an empty (End-of-RIB-like) UPDATE."""
+    shared = dict.fromkeys(prefixes, advert)
+    copies = {p: _copy(advert) for p in prefixes}
+    packed = pack_updates(shared, withdraw)
+    assert packed == pack_updates(copies, withdraw)
+    assert all(u != Update() for u in packed)
+    assert sorted(all_nlri(packed)) == sorted(shared)
+    withdrawn = [p for u in packed for p in u.withdrawn]
+    withdrawn += [p for u in packed if u.mp_unreach is not None for p in u.mp_unreach.withdrawn]
+    assert sorted(withdrawn) == sorted(withdraw)

@@ -160,3 +160,24 @@ def test_interner_prune_keeps_only_live_attributes() -> None:
     assert interner.prune([live]) == 1
     assert len(interner) == 1
     assert interner.intern(PathAttributes(as_path=(seq(1),))) is live
+
+
+sources = st.sampled_from(["a", "b", ""])
+sourced_tables = st.dictionaries(prefixes, st.tuples(st.integers(1, 4).map(_advert), sources))
+
+
+@given(before=tables, table=sourced_tables, exclude=sources, extra=st.lists(prefixes, max_size=5))
+def test_adj_rib_out_diff_sourced_is_diff_without_the_excluded_source(
+    before: dict[Prefix, Advertisement],
+    table: dict[Prefix, tuple[Advertisement, str]],
+    exclude: str,
+    extra: list[Prefix],
+) -> None:
+    out = AdjRibOut()
+    out.apply(before, ())
+    scope = {*table, *list(before)[:3], *extra}
+    desired = {p: advert for p, (advert, src) in table.items() if src != exclude}
+    announce, withdraw = out.diff_sourced(table, exclude, scope)
+    want_announce, want_withdraw = out.diff(desired, only=scope)
+    assert announce == want_announce
+    assert withdraw == want_withdraw

@@ -77,6 +77,34 @@ class AdjRibOut:
         withdraw.sort()
         return dict(sorted(announce.items())), tuple(withdraw)
 
+    def diff_sourced(
+        self,
+        table: Mapping[Prefix, tuple[Advertisement, str]],
+        exclude: str,
+        only: Iterable[Prefix],
+    ) -> Diff:
+        """``diff(desired, only)`` where ``desired`` is ``table`` (prefix ->
+        (advertisement, source)) without the entries whose source is
+        ``exclude``: split horizon, a route never goes back to the peer it came
+        from. One pass, no ``desired`` dict per peer; the announcements are in
+        ``only``'s order rather than sorted (``pack_updates`` sorts)."""
+        get_entry = table.get
+        get_have = self._advertised.get
+        announce: dict[Prefix, Advertisement] = {}
+        withdraw: list[Prefix] = []
+        for prefix in only:
+            entry = get_entry(prefix)
+            if entry is None or entry[1] == exclude:
+                if get_have(prefix) is not None:
+                    withdraw.append(prefix)
+                continue
+            want = entry[0]
+            have = get_have(prefix)
+            if want is not have and want != have:
+                announce[prefix] = want
+        withdraw.sort()
+        return announce, tuple(withdraw)
+
     def apply(self, announce: Mapping[Prefix, Advertisement], withdraw: Iterable[Prefix]) -> None:
         """``apply_diff`` in place: O(size of the diff), not of the table."""
         advertised = self._advertised

@@ -33,6 +33,7 @@ _UPDATE_FIXED = HEADER_LENGTH + 2 + 2  # withdrawn routes length, total path att
 _MP_REACH_FIXED = _ATTR_HEADER + 2 + 1 + 1 + 1  # AFI, SAFI, next hop length, reserved
 _MP_UNREACH_FIXED = _ATTR_HEADER + 2 + 1
 _MP_NEXT_HOP = 16  # an IPv6 address, the longest we send
+_LONGEST_PREFIX = 1 + 128 // 8  # an IPv6 prefix: length octet and 16 address octets
 
 
 def prefix_size(prefix: Prefix) -> int:
@@ -93,7 +94,11 @@ def end_of_rib(afi: int, safi: int = Safi.UNICAST) -> Update:
 
 def _chunks(prefixes: list[Prefix], room: int) -> Iterable[tuple[Prefix, ...]]:
     """Split ``prefixes`` so each chunk's encoded NLRI fit in ``room`` octets."""
-    if prefixes and all(p.afi == prefixes[0].afi for p in prefixes):
+    if not prefixes:
+        return []
+    if len(prefixes) * _LONGEST_PREFIX <= room:
+        return [tuple(prefixes)]  # all in one (the usual case for an incremental change)
+    if all(p.afi == prefixes[0].afi for p in prefixes):
         # One family, one size bound per prefix: fixed-count slices (``_room``
         # guarantees room for at least one prefix).
         step = max(1, room // prefix_size(prefixes[0]))
@@ -130,6 +135,13 @@ def _group(
     identity first (a route server hands one shared object to every prefix of
     an attribute set), so equal advertisements are hashed once per object,
     not once per prefix."""
+    adverts = iter(announce.values())
+    first = next(adverts, None)
+    if first is not None and all(advert is first for advert in adverts):
+        ordered = sorted(announce)
+        afi = ordered[0].afi
+        if ordered[-1].afi == afi:  # sorted by family first: one family
+            return {(afi, first): ordered}
     by_id: dict[tuple[int, int], tuple[Advertisement, list[Prefix]]] = {}
     for prefix in sorted(announce):
         advert = announce[prefix]
@@ -157,6 +169,16 @@ def pack_updates(
     ``max_message_length`` by the conservative estimate. Deterministic order:
     withdrawals by family, then groups ordered by their first prefix."""
     updates: list[Update] = []
+    if withdraw:
+        _pack_withdrawals(updates, withdraw, max_message_length)
+    if announce:
+        _pack_announcements(updates, announce, max_message_length)
+    return updates
+
+
+def _pack_withdrawals(
+    updates: list[Update], withdraw: Iterable[Prefix], max_message_length: int
+) -> None:
     v4_withdrawn = sorted(p for p in withdraw if p.afi == Afi.IPV4)
     mp_withdrawn: dict[int, list[Prefix]] = {}
     for prefix in sorted(p for p in withdraw if p.afi != Afi.IPV4):
@@ -170,6 +192,10 @@ def pack_updates(
             for chunk in _chunks(prefixes, room)
         )
 
+
+def _pack_announcements(
+    updates: list[Update], announce: Mapping[Prefix, Advertisement], max_message_length: int
+) -> None:
     for (afi, advert), prefixes in sorted(_group(announce).items(), key=lambda item: item[1][0]):
         if afi == Afi.IPV4:
             attrs = advert.attributes
@@ -198,4 +224,3 @@ def pack_updates(
                 )
                 for chunk in _chunks(prefixes, room)
             )
-    return updates
