@@ -20,10 +20,11 @@ packets; the clock is the event loop's monotonic clock and includes tracing.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sys
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -124,12 +125,19 @@ def _poll_interval(timers: LabTimers) -> float:
     return max(MIN_POLL_S, world.probe_interval / POLLS_PER_PROBE)
 
 
-def _quiet_logs() -> None:
-    # Lab down sends Cease to every peer, logged as warnings: noise in a benchmark.
+@contextlib.contextmanager
+def _quiet_logs() -> Iterator[None]:
+    """Errors only while the labs run (lab down sends Cease to every peer, logged
+    as warnings: noise in a benchmark); the caller's logging comes back after."""
+    saved = structlog.get_config()
     structlog.configure(
         wrapper_class=structlog.make_filtering_bound_logger(logging.ERROR),
         logger_factory=structlog.PrintLoggerFactory(sys.stderr),
     )
+    try:
+        yield
+    finally:
+        structlog.configure(**saved)
 
 
 async def _one_run(
@@ -196,15 +204,15 @@ def run_failover(
     for name in timers:
         if name not in TIMERS:
             raise ValueError(f"unknown timer profile {name!r}: {', '.join(TIMERS)}")
-    _quiet_logs()
     results: list[FailoverRun] = []
-    for profile in timers:
-        for topology in topologies:
-            for i in range(runs):
-                record = asyncio.run(_one_run(topology, profile, i, flows, batch))
-                results.append(record)
-                if report is not None:
-                    report(record)
+    with _quiet_logs():
+        for profile in timers:
+            for topology in topologies:
+                for i in range(runs):
+                    record = asyncio.run(_one_run(topology, profile, i, flows, batch))
+                    results.append(record)
+                    if report is not None:
+                        report(record)
     return results
 
 

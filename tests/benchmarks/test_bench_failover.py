@@ -6,14 +6,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import structlog
 from benchmarks.__main__ import main
 from benchmarks.failover import FailoverRun, failover_markdown, summarize_failover
 from benchmarks.report import merge
 
 
 def test_failover_scenario_measures_both_topologies(tmp_path: Path) -> None:
+    logging_before = structlog.get_config()
     code = main(["--scenario", "failover", "--runs", "1", "--results", str(tmp_path)])
     assert code == 0
+    assert structlog.get_config() == logging_before  # quiet during the runs only
 
     (saved,) = tmp_path.glob("*.json")
     payload = json.loads(saved.read_text())
