@@ -57,7 +57,7 @@ async def _serve(spec: dict[str, Any]) -> None:
     await speaker.start()
 
     def count() -> int:
-        return sum(len(speaker.received_routes(p["address"])) for p in spec["peers"])
+        return sum(speaker.received_count(p["address"]) for p in spec["peers"])
 
     await _line_protocol(count)
     await speaker.stop()
