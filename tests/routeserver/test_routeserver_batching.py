@@ -4,6 +4,8 @@ and identical changes packed once for several clients."""
 
 from __future__ import annotations
 
+from hypothesis import given
+from hypothesis import strategies as st
 from rs_helpers import (
     NVA1,
     NVA2,
@@ -12,19 +14,22 @@ from rs_helpers import (
     announce,
     announced_to,
     connect,
+    ip,
     send_both,
     server,
     withdrawn_to,
 )
 
 from nexthop.bgp.rib.path import Path
-from nexthop.net.prefix import parse_prefix
+from nexthop.bgp.wire.messages import MpReach, PathAttributes, Update
+from nexthop.net.prefix import Afi, Prefix, Safi, parse_prefix
 from nexthop.routeserver import IN_0, IN_1, RouteServer, RouteServerConfig
+from nexthop.routeserver.inbound import announced_routes, announced_runs
 
 A, B, C = "10.100.0.0/16", "10.101.0.0/16", "10.102.0.0/16"
 
 
-def _prefixes(*texts: str) -> list[object]:
+def _prefixes(*texts: str) -> list[Prefix]:
     return [parse_prefix(t) for t in texts]
 
 
@@ -95,3 +100,44 @@ def test_clients_with_the_same_changes_get_the_same_updates() -> None:
     out = send_both(rs, "nva1", announce(A, as_path=(65001, 65001)))
     # nva3 and nva2 hear nothing new for A (nva3's shorter path still wins).
     assert announced_to(out, IN_0, "nva2") == {}
+
+
+prefix_st = st.sampled_from(_prefixes(A, B, C))
+
+
+@given(
+    st.lists(st.tuples(prefix_st, st.sampled_from([1, 2, 9])), max_size=8),
+    st.booleans(),
+    st.lists(prefix_st, max_size=3),
+)
+def test_announced_runs_flatten_to_announced_routes(
+    nlri: list[tuple[Prefix, int]], with_ids: bool, mp_nlri: list[Prefix]
+) -> None:
+    update = Update(
+        attributes=PathAttributes(next_hop=ip("10.1.0.9")),
+        nlri=tuple(p for p, _ in nlri),
+        nlri_path_ids=tuple(i for _, i in nlri) if with_ids and nlri else (),
+        mp_reach=MpReach(afi=Afi.IPV4, safi=Safi.UNICAST, next_hops=(7,), nlri=tuple(mp_nlri))
+        if mp_nlri
+        else None,
+    )
+    runs = announced_runs(update)
+    assert [(p, pid, hops) for prefixes, pid, hops in runs for p in prefixes] == (
+        announced_routes(update)
+    )
+    assert all(prefixes for prefixes, _, _ in runs)
+
+
+def test_add_path_ids_within_one_update_keep_paths_apart() -> None:
+    rs = server()
+    connect(rs, NVA1)
+    base = announce(A, B, A, next_hop="10.1.0.100")
+    update = Update(attributes=base.attributes, nlri=base.nlri, nlri_path_ids=(1, 1, 2))
+    rs.receive_update(IN_0, "nva1", update, 0.0)
+    rows = rs.learned_routes("nva1")[IN_0]
+    assert [r["network"] for r in rows] == [A, A, B]
+    assert rs.peering_status("nva1")[IN_0].accepted_routes == 3
+    rs.receive_update(
+        IN_0, "nva1", Update(withdrawn=(parse_prefix(A),), withdrawn_path_ids=(2,)), 0.0
+    )
+    assert [r["network"] for r in rs.learned_routes("nva1")[IN_0]] == [A, B]

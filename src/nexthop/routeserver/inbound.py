@@ -14,7 +14,9 @@ from nexthop.net.prefix import Prefix
 
 __all__ = [
     "Announced",
+    "AnnouncedRun",
     "announced_routes",
+    "announced_runs",
     "as_sequence",
     "max_prefix_notification",
     "withdrawn_routes",
@@ -44,6 +46,44 @@ def announced_routes(update: Update) -> list[Announced]:
         ids = mp.path_ids or (0,) * len(mp.nlri)
         out.extend((prefix, pid, mp.next_hops) for prefix, pid in zip(mp.nlri, ids, strict=True))
     return out
+
+
+AnnouncedRun = tuple[tuple[Prefix, ...], int, tuple[int, ...]]
+"""NLRI that share a path id and next hops: (prefixes, path id, next hops)."""
+
+
+def announced_runs(update: Update) -> list[AnnouncedRun]:
+    """``announced_routes`` as runs of consecutive NLRI with the same path id
+    and next hops: one run per NLRI field without ADD-PATH, so nothing is
+    built per prefix."""
+    runs: list[AnnouncedRun] = []
+    if update.nlri:
+        next_hop = update.attributes.next_hop if update.attributes is not None else None
+        hops = () if next_hop is None else (next_hop,)
+        _add_runs(runs, update.nlri, update.nlri_path_ids, hops)
+    mp = update.mp_reach
+    if mp is not None and mp.nlri:
+        _add_runs(runs, mp.nlri, mp.path_ids, mp.next_hops)
+    return runs
+
+
+def _add_runs(
+    runs: list[AnnouncedRun],
+    nlri: tuple[Prefix, ...],
+    ids: tuple[int, ...],
+    hops: tuple[int, ...],
+) -> None:
+    if not ids:
+        runs.append((nlri, 0, hops))
+        return
+    if len(ids) != len(nlri):
+        msg = f"{len(ids)} path ids for {len(nlri)} NLRI"
+        raise ValueError(msg)
+    start = 0
+    for i in range(1, len(nlri) + 1):
+        if i == len(nlri) or ids[i] != ids[start]:
+            runs.append((nlri[start:i], ids[start], hops))
+            start = i
 
 
 def as_sequence(asns: tuple[int, ...]) -> tuple[AsPathSegment, ...]:

@@ -35,8 +35,8 @@ from nexthop.net.prefix import Afi, Prefix, Safi
 from nexthop.routeserver import rules
 from nexthop.routeserver.config import PeeringConfig, RouteServerConfig
 from nexthop.routeserver.inbound import (
-    Announced,
-    announced_routes,
+    AnnouncedRun,
+    announced_runs,
     as_sequence,
     max_prefix_notification,
     withdrawn_routes,
@@ -62,7 +62,7 @@ _PRUNE_FLOOR = 1024  # never prune below this many interned attribute sets
 OutboundTable = dict[Prefix, tuple[Advertisement, str]]
 """Prefix -> (the advertisement, the peer it came from and must not go back to)."""
 
-_Runs = list[tuple[list[Prefix], Route]]
+_Runs = list[tuple[Sequence[Prefix], Route]]
 """NLRI of one UPDATE: runs of prefixes that share one route (path id, next hops)."""
 
 _Packed = dict[tuple[int, tuple[Prefix, ...]], tuple[dict[Prefix, Advertisement], list[Update]]]
@@ -126,6 +126,8 @@ class RouteServerInstance:
         # Prefixes ``routes_to_gateways`` offers, kept per changed prefix once
         # ``gateway_offer_count`` has been asked (None: not tracked).
         self._offered: set[Prefix] | None = None
+        self._local_cache: tuple[RouteServerConfig, tuple[Prefix, ...], frozenset[Prefix]] | None
+        self._local_cache = None
 
     # --- configuration -------------------------------------------------------
 
@@ -208,7 +210,7 @@ class RouteServerInstance:
     def receive_update(self, name: str, update: Update, now: float) -> list[Output]:
         peer = self._established_peer(name)
         peer.updates_received += 1
-        announced = announced_routes(update)
+        announced = announced_runs(update)
         withdrawn = withdrawn_routes(update)
         outputs: list[Output] = []
         if self._over_limit(peer, announced, withdrawn):
@@ -224,7 +226,7 @@ class RouteServerInstance:
                 )
             )
         if update.treat_as_withdraw or attrs is None or as_zero:
-            withdrawn += [(prefix, path_id) for prefix, path_id, _ in announced]
+            withdrawn += [(p, path_id) for prefixes, path_id, _ in announced for p in prefixes]
             announced = []
         for prefix, path_id in withdrawn:
             self._apply(name, peer.adj_in.withdraw(prefix, path_id))
@@ -236,15 +238,10 @@ class RouteServerInstance:
             address, asn, ebgp = peer.address, peer.config.peer_asn, PeerType.EBGP
             # One Route per run of NLRI with the same path id and next hops:
             # without ADD-PATH, one for the whole UPDATE.
-            runs: list[tuple[list[Prefix], Route]] = []
-            route: Route | None = None
-            prefixes: list[Prefix] = []
-            for prefix, path_id, hops in announced:
-                if route is None or path_id != route.path_id or hops is not route.next_hops:
-                    route = make_route(attrs, hops, name, address, asn, bgp_id, ebgp, path_id, now)
-                    prefixes = []
-                    runs.append((prefixes, route))
-                prefixes.append(prefix)
+            runs: _Runs = [
+                (prefixes, make_route(attrs, hops, name, address, asn, bgp_id, ebgp, pid, now))
+                for prefixes, pid, hops in announced
+            ]
             accepted = self._import(peer, attrs, runs)
             if self.next_hop_check is not None:
                 for prefixes, route in accepted:
@@ -424,7 +421,7 @@ class RouteServerInstance:
     ) -> dict[Prefix, tuple[Advertisement, str]]:
         """Prefix -> (what NVAs are sent, the source it must not go back to).
         The same for every peer of this instance, so computed once per change."""
-        local = set(self.config.local_prefixes)
+        local = self._local_set()
         local_advert = self._local_advert
         if local_advert is None:
             local_advert = rules.local_advertisement(self.config.asn, self.local_ip)
@@ -487,6 +484,20 @@ class RouteServerInstance:
         return tuple(sorted({p.next_hops[0] for p in chosen if p.next_hops}))
 
     # --- plumbing ------------------------------------------------------------
+
+    def _local_spaces(self) -> tuple[Prefix, ...]:
+        """``config.local_prefixes``, computed once per configuration (it is
+        asked for on every UPDATE)."""
+        cached = self._local_cache
+        if cached is None or cached[0] is not self.config:
+            spaces = self.config.local_prefixes
+            cached = self._local_cache = (self.config, spaces, frozenset(spaces))
+        return cached[1]
+
+    def _local_set(self) -> frozenset[Prefix]:
+        self._local_spaces()
+        assert self._local_cache is not None
+        return self._local_cache[2]
 
     def _peer(self, name: str) -> _Peer:
         try:
@@ -555,28 +566,30 @@ class RouteServerInstance:
             self._loc_rib.discard(prefix, source, path_id)
 
     def _over_limit(
-        self, peer: _Peer, announced: list[Announced], withdrawn: list[tuple[Prefix, int]]
+        self, peer: _Peer, announced: list[AnnouncedRun], withdrawn: list[tuple[Prefix, int]]
     ) -> bool:
         """Azure FAQ counting: routes held plus routes in this UPDATE (a re-sent
         prefix counts twice). Beyond the cloud: unique prefixes after the UPDATE."""
         limit = self.config.max_routes_per_peer
         if self.config.count_readvertised_routes:
-            return peer.adj_in.received_count + len(announced) > limit
+            count = sum(len(prefixes) for prefixes, _, _ in announced)
+            return peer.adj_in.received_count + count > limit
         # Work on the keys this UPDATE touches only (was a set of the whole
         # Adj-RIB-In per UPDATE: quadratic over a table load).
         adj_in = peer.adj_in
         gone = {key for key in withdrawn if adj_in.holds(*key)}
         new = {
             (prefix, pid)
-            for prefix, pid, _ in announced
+            for prefixes, pid, _ in announced
+            for prefix in prefixes
             if (prefix, pid) in gone or not adj_in.holds(prefix, pid)
         }
         return adj_in.received_count - len(gone) + len(new) > limit
 
     def _max_prefix_teardown(
-        self, peer: _Peer, announced: list[Announced], now: float
+        self, peer: _Peer, announced: list[AnnouncedRun], now: float
     ) -> list[Output]:
-        afi = announced[0][0].afi if announced else Afi.IPV4
+        afi = announced[0][0][0].afi if announced else Afi.IPV4
         limit = self.config.max_routes_per_peer
         hold = self.config.idle_hold_after_max_prefix
         reason = f"maximum number of prefixes ({limit}) reached"
@@ -627,13 +640,13 @@ class RouteServerInstance:
             return True
         if len(peers) > 1 or peers[0].adj_out or self._gateway_paths:
             return False
-        if self.config.local_prefixes:
+        if self._local_spaces():
             return False
         only = peers[0]
         return all(p is only or not p.adj_in.accepted_count for p in self._peers.values())
 
     def _reprogram(self, prefixes: Iterable[Prefix]) -> None:
-        spaces = self.config.local_prefixes
+        spaces = self._local_spaces()
         programmed = self._programmed
         changes = self._programming_changes
         sole = self._loc_rib.sole
