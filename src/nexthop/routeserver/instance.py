@@ -69,6 +69,13 @@ _Packed = dict[tuple[int, tuple[Prefix, ...]], tuple[dict[Prefix, Advertisement]
 """(max message length, withdrawals) -> (announcements, the UPDATEs packed for them)."""
 
 
+def _without_route(scope: set[Prefix], table: OutboundTable) -> list[Prefix]:
+    """The prefixes of ``scope`` the outbound table has no entry for."""
+    if len(table) == len(scope):  # the table only holds prefixes of the scope
+        return []
+    return [prefix for prefix in scope if prefix not in table]
+
+
 class _Peer:
     """Mutable per-peering state of one instance."""
 
@@ -625,9 +632,10 @@ class RouteServerInstance:
         outputs: list[Output] = []
         if full or not self._only_own_routes(peers):
             table = self._outbound_table(scope)
+            gone = _without_route(scope, table)
             packed: _Packed = {}
             for peer in peers:
-                outputs += self._sync_peer(peer, scope, table, packed)
+                outputs += self._sync_peer(peer, gone, table, packed)
         self._reprogram(scope | set(self._programmed) if full else scope)
         return outputs
 
@@ -664,7 +672,8 @@ class RouteServerInstance:
 
     def _full_sync(self, peer: _Peer) -> list[Output]:
         scope = self._whole_table([peer])
-        return self._sync_peer(peer, scope, self._outbound_table(scope))
+        table = self._outbound_table(scope)
+        return self._sync_peer(peer, _without_route(scope, table), table)
 
     def _whole_table(self, peers: Iterable[_Peer]) -> set[Prefix]:
         """What a full resync of ``peers`` looks at: the VNet ranges, every
@@ -678,16 +687,17 @@ class RouteServerInstance:
     def _sync_peer(
         self,
         peer: _Peer,
-        scope: set[Prefix],
+        gone: Iterable[Prefix],
         table: OutboundTable,
         packed: _Packed | None = None,
     ) -> list[Output]:
-        """Send ``peer`` what changed in ``scope``. ``packed``: the UPDATEs
+        """Send ``peer`` what changed: ``table`` for the prefixes that have an
+        outbound route, ``gone`` for those that lost it. ``packed``: the UPDATEs
         already packed for other peers this round, reused when this peer's
         changes are the same (clients that are not the source of a change
         usually get identical ones)."""
         name = peer.config.name
-        announce, withdraw = peer.adj_out.diff_sourced(table, name, scope)
+        announce, withdraw = peer.adj_out.diff_sourced(table, name, gone)
         if not announce and not withdraw:
             return []
         peer.adj_out.apply(announce, withdraw)

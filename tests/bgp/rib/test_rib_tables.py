@@ -175,9 +175,9 @@ def test_adj_rib_out_diff_sourced_is_diff_without_the_excluded_source(
 ) -> None:
     out = AdjRibOut()
     out.apply(before, ())
-    scope = {*table, *list(before)[:3], *extra}
+    gone = {p for p in [*list(before)[:3], *extra] if p not in table}
     desired = {p: advert for p, (advert, src) in table.items() if src != exclude}
-    announce, withdraw = out.diff_sourced(table, exclude, scope)
-    want_announce, want_withdraw = out.diff(desired, only=scope)
+    announce, withdraw = out.diff_sourced(table, exclude, gone)
+    want_announce, want_withdraw = out.diff(desired, only={*table, *gone})
     assert announce == want_announce
     assert withdraw == want_withdraw

@@ -81,26 +81,27 @@ class AdjRibOut:
         self,
         table: Mapping[Prefix, tuple[Advertisement, str]],
         exclude: str,
-        only: Iterable[Prefix],
+        gone: Iterable[Prefix] = (),
     ) -> Diff:
-        """``diff(desired, only)`` where ``desired`` is ``table`` (prefix ->
-        (advertisement, source)) without the entries whose source is
-        ``exclude``: split horizon, a route never goes back to the peer it came
-        from. One pass, no ``desired`` dict per peer; the announcements are in
-        ``only``'s order rather than sorted (``pack_updates`` sorts)."""
-        get_entry = table.get
-        get_have = self._advertised.get
+        """``diff(desired, only=table's prefixes + gone)`` where ``desired`` is
+        ``table`` (prefix -> (advertisement, source)) without the entries whose
+        source is ``exclude``: split horizon, a route never goes back to the
+        peer it came from. ``gone``: prefixes with no route any more (withdrawn
+        if held). One pass over the table, no ``desired`` dict per peer; the
+        announcements are in table order rather than sorted (``pack_updates``
+        sorts)."""
+        advertised = self._advertised
+        if not advertised:  # nothing to withdraw, everything to announce
+            return {p: a for p, (a, src) in table.items() if src != exclude}, ()
+        get_have = advertised.get
         announce: dict[Prefix, Advertisement] = {}
-        withdraw: list[Prefix] = []
-        for prefix in only:
-            entry = get_entry(prefix)
-            if entry is None or entry[1] == exclude:
-                if get_have(prefix) is not None:
-                    withdraw.append(prefix)
-                continue
-            want = entry[0]
+        withdraw = [prefix for prefix in gone if prefix in advertised]
+        for prefix, (want, src) in table.items():
             have = get_have(prefix)
-            if want is not have and want != have:
+            if src == exclude:
+                if have is not None:
+                    withdraw.append(prefix)
+            elif have is None or (want is not have and want != have):
                 announce[prefix] = want
         withdraw.sort()
         return announce, tuple(withdraw)
