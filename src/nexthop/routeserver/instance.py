@@ -434,29 +434,35 @@ class RouteServerInstance:
             local_advert = rules.local_advertisement(self.config.asn, self.local_ip)
             self._local_advert = local_advert
         table: OutboundTable = {}
-        best_route = self._loc_rib.best_route
         gateways = self._gateways
         hide_gateways = bool(gateways) and not self.config.branch_to_branch
-        cache = self._export_cache
         ipv4 = Afi.IPV4
-        for prefix in prefixes:
+        local_entry = (local_advert, "")
+        # Prefixes of one UPDATE come in a row with one shared route: its table
+        # entry is made once and shared.
+        last: Route | None = None
+        entry: tuple[Advertisement, str] | None = None
+        prefixes = list(prefixes)
+        for prefix, route in zip(prefixes, self._loc_rib.best_routes(prefixes), strict=True):
             if prefix.afi != ipv4:
                 continue  # Route Server is IPv4 unicast only
             if prefix in local:
-                table[prefix] = (local_advert, "")
+                table[prefix] = local_entry
                 continue
-            path = best_route(prefix)
-            if path is None:
+            if route is None:
                 continue
-            if hide_gateways and path.source in gateways:
-                path = self._nva_offer(prefix)
-                if path is None:
-                    continue
-            attrs = path.attributes
-            hit = cache.get(id(attrs))
-            advert = hit[1] if hit is not None and hit[0] is attrs else self._export(path)
-            if advert is not None:
-                table[prefix] = (advert, path.source)
+            if hide_gateways and route.source in gateways:
+                offer = self._nva_offer(prefix)
+                advert = None if offer is None else self._export(offer)
+                if offer is not None and advert is not None:
+                    table[prefix] = (advert, offer.source)
+                continue
+            if route is not last:
+                last = route
+                advert = self._export(route)
+                entry = None if advert is None else (advert, route.source)
+            if entry is not None:
+                table[prefix] = entry
         return table
 
     def _export(self, path: Route) -> Advertisement | None:
@@ -657,10 +663,10 @@ class RouteServerInstance:
         spaces = self._local_spaces()
         programmed = self._programmed
         changes = self._programming_changes
-        sole = self._loc_rib.sole
-        for prefix in prefixes:
-            path = None if spaces else sole(prefix)
-            # One candidate outside every VNet range: its first next hop.
+        prefixes = list(prefixes)
+        # One candidate (and no VNet range to check against): its first next hop.
+        soles = [None] * len(prefixes) if spaces else self._loc_rib.sole_routes(prefixes)
+        for prefix, path in zip(prefixes, soles, strict=True):
             hops = path.next_hops[:1] if path is not None else self._programme(prefix, spaces)
             if hops == programmed.get(prefix, ()):
                 continue

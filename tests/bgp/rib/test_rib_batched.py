@@ -161,6 +161,8 @@ def test_loc_rib_add_many_equals_add_and_best_matches_decision(
             gone = single.remove(prefix, source, pid)
             assert batched.discard(prefix, source, pid) == (gone is not None)
         assert batched.drain_changes() == single.drain_changes()
+        assert batched.best_routes(PREFIXES) == [batched.best_route(p) for p in PREFIXES]
+        assert batched.sole_routes(PREFIXES) == [batched.sole(p) for p in PREFIXES]
         for prefix in PREFIXES:
             cands = single.candidates(prefix)
             assert batched.candidates(prefix) == cands

@@ -123,6 +123,24 @@ class LocRib:
             return held
         return self._best[prefix][0]
 
+    def best_routes(self, prefixes: Sequence[Prefix]) -> list[Route | None]:
+        """``best_route`` for each of ``prefixes``, in order (one call per batch)."""
+        get, best = self._candidates.get, self._best
+        return [
+            held if held is None or not isinstance(held, dict) else best[prefix][0]
+            for prefix in prefixes
+            for held in (get(prefix),)
+        ]
+
+    def sole_routes(self, prefixes: Sequence[Prefix]) -> list[Route | None]:
+        """``sole`` for each of ``prefixes``, in order (one call per batch)."""
+        get = self._candidates.get
+        return [
+            None if isinstance(held, dict) else held
+            for prefix in prefixes
+            for held in (get(prefix),)
+        ]
+
     def prefixes(self) -> Iterator[Prefix]:
         return iter(list(self._candidates))
 
