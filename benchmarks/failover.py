@@ -56,6 +56,7 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 TOPOLOGIES = {
     "active-passive": EXAMPLES / "active-passive.yaml",
     "active-active": EXAMPLES / "active-active.yaml",
+    "next-hop-ip": EXAMPLES / "next-hop-ip.yaml",
 }
 TIMERS: dict[str, LabTimers] = {"fast": LAB_FAST, "azure-like": LAB_AZURE_LIKE}
 DEFAULT_FLOWS = 64

@@ -14,7 +14,18 @@ from benchmarks.report import merge
 
 def test_failover_scenario_measures_both_topologies(tmp_path: Path) -> None:
     logging_before = structlog.get_config()
-    code = main(["--scenario", "failover", "--runs", "1", "--results", str(tmp_path)])
+    code = main(
+        [
+            "--scenario",
+            "failover",
+            "--runs",
+            "1",
+            "--topologies",
+            "active-passive,active-active",
+            "--results",
+            str(tmp_path),
+        ]
+    )
     assert code == 0
     assert structlog.get_config() == logging_before  # quiet during the runs only
 

@@ -118,7 +118,7 @@ async def measure_failover(
     interval: float = 0.005,
     timeout: float = 60.0,
     existing_flows: int = 8,
-    batch: int = 4,
+    batch: int = 32,
 ) -> FailoverResult:
     """Kill ``nva`` (default: the HA-active one) and time the failover; the NVA
     stays failed (``lab.restore`` brings it back)."""

@@ -322,7 +322,7 @@ class Lab:
         interval: float = 0.005,
         timeout: float = 60.0,
         existing_flows: int = 8,
-        batch: int = 4,
+        batch: int = 32,
     ) -> FailoverResult:
         """Kill ``nva`` (default: the HA-active one) and time the failover
         (``nexthop.lab.failover.measure_failover``)."""
