@@ -69,12 +69,16 @@ from nexthop.bgp.wire.messages import (
     Update,
 )
 from nexthop.bgp.wire.negotiated import Negotiated
+from nexthop.fastinit import slot_setters
 
 __all__ = ["Session"]
 
 S = SessionState
 _UNCONNECTED = (S.IDLE, S.CONNECT, S.ACTIVE)
 _PRE_OPEN = Negotiated()  # how to decode before the OPEN exchange (RFC 4271 §4)
+# UpdateMsg(update=...) once per received UPDATE, without the frozen __init__.
+_new_object = object.__new__
+(_SET_UPDATE_MSG,) = slot_setters(UpdateMsg, ("update",))
 
 
 def _error_input(err: MessageError) -> Input:
@@ -274,7 +278,9 @@ class Session:
         """A decoded message as an RFC 4271 §8.1.5 event."""
         match message:  # the most frequent first
             case Update():
-                return UpdateMsg(update=message)
+                inp: UpdateMsg = _new_object(UpdateMsg)
+                _SET_UPDATE_MSG(inp, message)
+                return inp
             case Keepalive():
                 return KeepAliveMsg()
             case Open():

@@ -20,3 +20,8 @@ class SessionState(Enum):
     OPENSENT = "OpenSent"
     OPENCONFIRM = "OpenConfirm"
     ESTABLISHED = "Established"
+
+    # Members are singletons compared by identity, so the identity hash agrees
+    # with equality; Enum's own __hash__ (hash of the name, in Python) showed
+    # up per message in the (state, input) lookup of every received UPDATE.
+    __hash__ = object.__hash__

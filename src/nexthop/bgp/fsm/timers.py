@@ -19,6 +19,8 @@ class TimerName(Enum):
     KEEPALIVE = "keepalive"
     IDLE_HOLD = "idle-hold"
 
+    __hash__ = object.__hash__  # identity, as SessionState: the hold timer is re-armed per UPDATE
+
 
 class TimerSet:
     """Deadlines by name; at most one deadline per timer."""

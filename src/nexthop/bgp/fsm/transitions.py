@@ -80,6 +80,7 @@ from nexthop.bgp.fsm.states import SessionState
 from nexthop.bgp.fsm.timers import TimerName
 from nexthop.bgp.wire.messages import Keepalive, Notification, Open
 from nexthop.bgp.wire.negotiated import Negotiated
+from nexthop.fastinit import slot_setters
 
 __all__ = ["TRANSITIONS", "Context", "Handler", "on_missing", "step"]
 
@@ -96,6 +97,9 @@ class Context:
 Handler = Callable[[Context, Input], list[Output]]
 
 S = SessionState
+# Built per received UPDATE: the slot setter instead of the frozen __init__.
+_new_object = object.__new__
+(_SET_UPDATE_RECEIVED,) = slot_setters(UpdateReceived, ("update",))
 _FSM_SUBCODE = {
     S.OPENSENT: FsmErrorSubcode.UNEXPECTED_MESSAGE_IN_OPENSENT,
     S.OPENCONFIRM: FsmErrorSubcode.UNEXPECTED_MESSAGE_IN_OPENCONFIRM,
@@ -244,7 +248,9 @@ def peer_alive(ctx: Context, inp: Input) -> list[Output]:
 def deliver_update(ctx: Context, inp: Input) -> list[Output]:
     """UPDATE in Established: restart the HoldTimer and hand it over (event 27)."""
     assert isinstance(inp, UpdateMsg)
-    return [*_arm_hold(ctx.negotiated), UpdateReceived(update=inp.update)]
+    received: UpdateReceived = _new_object(UpdateReceived)  # UpdateReceived(update=...)
+    _SET_UPDATE_RECEIVED(received, inp.update)
+    return [*_arm_hold(ctx.negotiated), received]
 
 
 def deliver_refresh(ctx: Context, inp: Input) -> list[Output]:
