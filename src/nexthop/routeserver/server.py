@@ -365,10 +365,13 @@ class RouteServer:
     def _total_limit(self) -> list[Output]:
         """Routes from all connected resources (NVAs, gateways, VNet ranges) on
         the fuller instance against ``max_total_routes``; warns once per crossing."""
-        count = len(self._config.local_prefixes) + max(
-            inst.route_count() for inst in self.instances.values()
-        )
-        limit = self._config.max_total_routes
+        config = self._config
+        routes = max(inst.route_count() for inst in self.instances.values())
+        limit = config.max_total_routes
+        # The address spaces before deduplication bound ``local_prefixes``:
+        # below the limit with them, no need to build it (once per UPDATE).
+        spaces = len(config.vnet_address_spaces) + len(config.peered_address_spaces)
+        count = routes + spaces if routes + spaces <= limit else routes + len(config.local_prefixes)
         if count <= limit:
             self._total_limit_warned = False
             return []
