@@ -111,10 +111,12 @@ def decode_segments(value: bytes, asn_size: int, name: str) -> tuple[AsPathSegme
 
 def _decode_as_path(value: bytes, n: Negotiated) -> tuple[AsPathSegment, ...]:
     segments = decode_segments(value, 4 if n.asn4 else 2, "AS_PATH")
-    if n.external and not _CONFED.isdisjoint([seg.type for seg in segments]):
-        # RFC 5065 §5.3 / RFC 7606 §7.2: confederation segments from outside.
-        msg = "AS_PATH from an external peer carries confederation segments"
-        raise _fail(msg)
+    if n.external:
+        for seg in segments:
+            if seg.type in _CONFED:
+                # RFC 5065 §5.3 / RFC 7606 §7.2: confederation segments from outside.
+                msg = "AS_PATH from an external peer carries confederation segments"
+                raise _fail(msg)
     return segments
 
 
