@@ -21,6 +21,7 @@ from nexthop.net.prefix import parse_address, parse_prefix
 from nexthop.runtime.routes import (
     AdjRibIn,
     LocalRoute,
+    ReceivedRoute,
     build_update,
     build_withdraw,
     parse_community,
@@ -108,6 +109,14 @@ def test_adj_rib_in_announce_withdraw_and_treat_as_withdraw() -> None:
         "203.0.113.0/24": "192.0.2.10",
         "2001:db8:1::/48": "2001:db8::10",
     }
+    shared = PathAttributes(next_hop=NH4, med=5)
+    more = (parse_prefix("198.51.100.0/25"), parse_prefix("198.51.100.128/25"))
+    rib.apply(Update(attributes=shared, nlri=more))
+    routes = rib.snapshot()
+    assert [routes[p] for p in more] == [
+        ReceivedRoute(prefix=p, attributes=shared, next_hops=(NH4,)) for p in more
+    ]
+    rib.apply(Update(withdrawn=more))
     rib.apply(Update(attributes=PathAttributes(next_hop=NH4), nlri=(V4,), treat_as_withdraw=True))
     rib.apply(build_withdraw(V6))
     assert len(rib) == 0
@@ -122,6 +131,7 @@ def test_borr_eorr_purges_only_routes_not_readvertised() -> None:
         Update(attributes=ATTRS, mp_reach=MpReach(afi=2, safi=1, next_hops=(NH6,), nlri=(V6,)))
     )
     rib.mark_stale((1, 1))
+    assert {p: r.stale for p, r in rib.snapshot().items()} == {V4: True, other: True, V6: False}
     rib.apply(Update(attributes=PathAttributes(next_hop=NH4), nlri=(V4,)))
     assert rib.purge_stale((1, 1)) == [other]
     assert {r.prefix: r.stale for r in rib} == {V4: False, V6: False}
