@@ -353,12 +353,17 @@ class RouteServer:
         """Append one ``RoutesChanged`` for VNet programming changes and the
         ExpressRoute route-limit warning."""
         result = list(outputs)
-        changed: set[Prefix] = set()
+        changed: set[Prefix] | None = None
         for instance in self.instances.values():
-            changed |= instance.drain_programming_changes()
+            drained = instance.drain_programming_changes()
+            if drained:
+                changed = drained if changed is None else changed | drained
         if changed:
             result.append(RoutesChanged(prefixes=tuple(sorted(changed))))
-        result += self._expressroute_limit()
+        if self._gateways:
+            result += self._expressroute_limit()
+        else:  # no ExpressRoute gateway: nothing to warn about, re-arm the warning
+            self._er_limit_warned = False
         result += self._total_limit()
         return result
 
