@@ -237,6 +237,11 @@ class SessionDriver:
         self.session.send_update(update)
         self.transmit()
 
+    def queue_update(self, update: Update) -> None:
+        """Queue an UPDATE in the session without writing it: the owner calls
+        ``transmit()`` once after a batch, so a batch is one write, not one per UPDATE."""
+        self.session.send_update(update)
+
     def send_route_refresh(self, refresh: RouteRefresh) -> None:
         self.session.send_route_refresh(refresh.afi, refresh.safi, refresh.subtype)
         self.transmit()

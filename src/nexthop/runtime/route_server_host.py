@@ -53,6 +53,7 @@ from nexthop.bgp.fsm import (
 )
 from nexthop.bgp.wire import RouteRefresh, cease_notification
 from nexthop.bgp.wire.errors import LocalProtocolError
+from nexthop.bgp.wire.shared_encoding import SharedEncoder
 from nexthop.routeserver import (
     INSTANCE_ROLES,
     Output,
@@ -158,6 +159,12 @@ class RouteServerHost:
         self._servers: list[asyncio.Server] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
+        # UPDATEs the route server sends to several clients are encoded once per
+        # encoding parameters; the memo lives for one batch of outputs.
+        self._encoder = SharedEncoder()
+        # Sessions with queued UPDATEs, written once per loop iteration (one write
+        # per session for all the UPDATEs one read of a peer's bytes produced).
+        self._unflushed: dict[SessionDriver, None] = {}
         self.rejected_connections = 0  # from addresses that are not configured peers
         self.refused_connections = 0  # from peers in idle hold or with a session up
         self.log = structlog.get_logger("nexthop.routeserver").bind(route_server=self.name)
@@ -303,7 +310,7 @@ class RouteServerHost:
             passive=True,
         )
         driver = SessionDriver(
-            Session(config),
+            Session(config, encoder=self._encoder),
             remote=(source, port),
             on_event=lambda d, e: self._on_event(slot, d, e),
             log=log.bind(peering=peering.name),
@@ -377,12 +384,18 @@ class RouteServerHost:
         self._carry(outputs)
 
     def _carry(self, outputs: list[Output]) -> None:
+        unflushed = self._unflushed
         for output in outputs:
+            if type(output) is SendUpdate:  # nearly every output
+                driver = self._live(output.instance, output.peering)
+                if driver is not None:
+                    driver.queue_update(output.update)
+                    if driver not in unflushed:
+                        if not unflushed and self._loop is not None:
+                            self._loop.call_soon(self._flush)
+                        unflushed[driver] = None
+                continue
             match output:
-                case SendUpdate(instance=role, peering=name, update=update):
-                    driver = self._live(role, name)
-                    if driver is not None:
-                        driver.send_update(update)
                 case SendRouteRefresh(instance=role, peering=name, afi=afi, safi=safi):
                     driver = self._live(role, name)
                     if driver is not None:
@@ -404,6 +417,13 @@ class RouteServerHost:
                     self.log.warning(
                         "route_server_warning", msg=message, instance=role, peering=name
                     )
+        self._encoder.clear()
+
+    def _flush(self) -> None:
+        """Write what ``_carry`` queued on each session since the last flush."""
+        unflushed, self._unflushed = self._unflushed, {}
+        for driver in unflushed:
+            driver.transmit()
 
 
 def _same(a: str, b: str) -> bool:

@@ -69,6 +69,7 @@ from nexthop.bgp.wire.messages import (
     Update,
 )
 from nexthop.bgp.wire.negotiated import Negotiated
+from nexthop.bgp.wire.shared_encoding import SharedEncoder
 from nexthop.fastinit import slot_setters
 
 __all__ = ["Session"]
@@ -96,8 +97,11 @@ def _error_input(err: MessageError) -> Input:
 class Session:
     """The FSM of one peer plus its framing, timers and counters."""
 
-    def __init__(self, config: SessionConfig) -> None:
+    def __init__(self, config: SessionConfig, *, encoder: SharedEncoder | None = None) -> None:
+        """``encoder``: shared with the other sessions of the same speaker, so an
+        ``Update`` sent to several peers is encoded once per encoding parameters."""
         self._config = config
+        self._encoder = encoder
         self._local_open = local_open(config)
         self._state = S.IDLE
         self._negotiated: Negotiated | None = None
@@ -248,7 +252,11 @@ class Session:
         """Queue an UPDATE. Raises ``LocalProtocolError`` unless Established, or when
         the encoded message exceeds the negotiated maximum (RFC 8654): split it."""
         negotiated = self._require_established("send_update")
-        self._outbound += encode_message(update, negotiated)  # raises when too long
+        encoder = self._encoder
+        if encoder is None:
+            self._outbound += encode_message(update, negotiated)  # raises when too long
+        else:
+            self._outbound += encoder.message(update, negotiated)
         self._tally.sent(update)
 
     def send_route_refresh(self, afi: int, safi: int, subtype: int = 0) -> None:

@@ -35,6 +35,7 @@ from nexthop.bgp.wire.negotiate import negotiate
 from nexthop.bgp.wire.negotiated import IPV4_UNICAST, Family, Negotiated
 from nexthop.bgp.wire.notification import cease_notification, shutdown_communication
 from nexthop.bgp.wire.open import build_open, open_asn
+from nexthop.bgp.wire.shared_encoding import SharedEncoder
 from nexthop.bgp.wire.update import end_of_rib, is_end_of_rib
 
 __all__ = [
@@ -68,6 +69,7 @@ __all__ = [
     "RawAttribute",
     "RouteRefresh",
     "RouteRefreshCapability",
+    "SharedEncoder",
     "UnknownCapability",
     "Update",
     "build_open",
