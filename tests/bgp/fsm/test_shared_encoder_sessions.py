@@ -50,7 +50,8 @@ def test_shared_encoding_matches_separate_encodes() -> None:
             session.send_update(update)
     expected = alone.data_to_send()
     assert expected == b"".join(
-        encode_message(u, alone.negotiated) for u in updates  # type: ignore[arg-type]
+        encode_message(u, alone.negotiated)
+        for u in updates  # type: ignore[arg-type]
     )
     assert [s.data_to_send() for s in shared] == [expected, expected]
     negotiated = two_octet.negotiated
