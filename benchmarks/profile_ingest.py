@@ -15,7 +15,10 @@ each stage is timed on its own, in this process, with no sockets or event loop:
 * ``rs_propagate``: the same with 2 route-server clients established, so every
   UPDATE is also diffed against 2 Adj-RIB-Outs and packed into outbound UPDATEs;
 * ``encode``: the outbound UPDATEs of ``rs_propagate`` encoded to bytes
-  (``encode_message``, what ``Session.send_update`` does).
+  (``encode_message``, what ``Session.send_update`` does);
+* ``rs_down``: the sender of ``rs_propagate``'s table goes down
+  (``RouteServer.peer_down`` on each instance): its Adj-RIB-In and Loc-RIB
+  paths go, the VNet is reprogrammed and the 2 clients are sent withdrawals.
 
 Memory: the RSS growth while each RIB is built (``/proc/self/status`` VmRSS,
 after a garbage collection) divided by N, and the process peak (VmHWM). With
@@ -57,7 +60,7 @@ SENDER_ASN = 65011
 CLIENT_ASNS = (65012, 65013)
 READ_SIZE = 65536
 RESULTS = Path(__file__).parent / "results" / "profile_ingest.json"
-STAGES = ("decode", "speaker", "rs_ingest", "rs_propagate", "encode")
+STAGES = ("decode", "speaker", "rs_ingest", "rs_propagate", "encode", "rs_down")
 
 
 def _status_kb(field: str) -> int:
@@ -133,6 +136,16 @@ def rs_feed(server: RouteServer, updates: list[Update], instances: int) -> list[
             for output in receive(role, "peer0", update, 0.0):
                 if isinstance(output, SendUpdate) and output.instance == IN_0:
                     sent.append(output.update)
+    return sent
+
+
+def rs_down(server: RouteServer, instances: int) -> list[Update]:
+    """peer0 (the sender) goes down; returns the UPDATEs sent to clients on IN_0."""
+    sent: list[Update] = []
+    for role in INSTANCE_ROLES[:instances]:
+        for output in server.peer_down(role, "peer0", 0.0):
+            if isinstance(output, SendUpdate) and output.instance == IN_0:
+                sent.append(output.update)
     return sent
 
 
@@ -213,14 +226,24 @@ def run(
         status = server.peering_status("peer0")[IN_0]
         assert status.accepted_routes == n, f"route server accepted {status.accepted_routes}"
         del server
-    if "rs_propagate" in stages or "encode" in stages:
+    if {"rs_propagate", "encode", "rs_down"} & set(stages):
         server = route_server(clients=2)
         sent = stage("rs_propagate", lambda: rs_feed(server, updates, instances))
         advertised = server.peering_status("peer1")[IN_0].advertised_routes
         assert advertised == n, f"client 1 was given {advertised} of {n}"
         record["outbound_updates"] = len(sent)
-        record["outbound_octets"] = stage("encode", lambda: encode(sent))
-        del server, sent
+        if "encode" in stages:
+            record["outbound_octets"] = stage("encode", lambda: encode(sent))
+        del sent
+        if "rs_down" in stages:
+            withdrawals = stage("rs_down", lambda: rs_down(server, instances))
+            withdrawn = sum(len(u.withdrawn) for u in withdrawals)
+            assert withdrawn == 2 * n, f"clients were sent {withdrawn} withdrawals of {2 * n}"
+            left = server.peering_status("peer1")[IN_0].advertised_routes
+            assert left == 0, f"client 1 still holds {left}"
+            record["down_updates"] = len(withdrawals)
+            del withdrawals
+        del server
     record["peak_rss_mb"] = round(_status_kb("VmHWM") / 1024, 1)
     return record
 
