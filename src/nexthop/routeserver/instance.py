@@ -18,7 +18,7 @@ instance returns outputs; it never holds a ``Session``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 
 from nexthop.bgp.constants import CeaseSubcode, ErrorCode
 from nexthop.bgp.rib import decision
@@ -69,7 +69,7 @@ _Packed = dict[tuple[int, tuple[Prefix, ...]], tuple[dict[Prefix, Advertisement]
 """(max message length, withdrawals) -> (announcements, the UPDATEs packed for them)."""
 
 
-def _without_route(scope: set[Prefix], table: OutboundTable) -> list[Prefix]:
+def _without_route(scope: Collection[Prefix], table: OutboundTable) -> list[Prefix]:
     """The prefixes of ``scope`` the outbound table has no entry for."""
     if len(table) == len(scope):  # the table only holds prefixes of the scope
         return []
@@ -124,7 +124,9 @@ class RouteServerInstance:
         self._interner = AttributeInterner()
         self._loc_rib = LocRib(self._select)
         self._programmed: dict[Prefix, tuple[int, ...]] = {}
-        self._programming_changes: set[Prefix] = set()
+        # Insertion-ordered (a dict used as a set), so sorting it is cheap
+        # when the changes were made in prefix order.
+        self._programming_changes: dict[Prefix, None] = {}
         # The advertisement for each interned attribute set (keyed by identity,
         # the set kept alive in the value): every prefix of an UPDATE shares one.
         self._export_cache: dict[int, tuple[PathAttributes, Advertisement | None]] = {}
@@ -305,9 +307,11 @@ class RouteServerInstance:
         """Prefix -> distinct ECMP next hops this instance programs into the VNet."""
         return dict(self._programmed)
 
-    def drain_programming_changes(self) -> set[Prefix]:
-        changed, self._programming_changes = self._programming_changes, set()
-        return changed
+    def drain_programming_changes(self) -> list[Prefix]:
+        """Prefixes whose programming changed since the last drain, each once,
+        in the order they changed."""
+        changed, self._programming_changes = self._programming_changes, {}
+        return list(changed)
 
     def learned_routes(self, name: str) -> list[RouteRow]:
         peer = self._peer(name)
@@ -485,10 +489,10 @@ class RouteServerInstance:
         """ECMP next hops for the VNet: preference, then equal AS_PATH length;
         identical next hops from several NVAs collapse to one. ``spaces``: the
         configuration's ``local_prefixes``."""
-        if spaces and not rules.injectable(prefix, spaces):
-            return ()
         candidates = self._loc_rib.routes(prefix)
-        if not candidates:
+        if not candidates:  # first: a prefix that lost its last path needs no range check
+            return ()
+        if spaces and not rules.injectable(prefix, spaces):
             return ()
         if len(candidates) == 1:
             hops = candidates[0].next_hops
@@ -625,15 +629,28 @@ class RouteServerInstance:
         peer.established_at = None
         peer.adj_out.clear()
         name = peer.config.name
-        for change in peer.adj_in.clear():  # its accepted paths: the Loc-RIB candidates
-            self._apply(name, change)
-        return self._propagate()
+        # Its accepted paths are its Loc-RIB candidates: removed in bulk, one
+        # list of prefixes per path id, no Change or Path per prefix.
+        by_id = peer.adj_in.clear_accepted()
+        removed: list[Prefix] = []
+        for path_id, prefixes in by_id.items():
+            removed += self._loc_rib.discard_many(prefixes, name, path_id)
+        if len(by_id) > 1:  # ADD-PATH: a prefix may have gone under several ids
+            removed = list(dict.fromkeys(removed))
+        return self._propagate(ordered=removed)
 
-    def _propagate(self, *, full: bool = False) -> list[Output]:
-        """Push Loc-RIB changes to every established peer and the VNet."""
+    def _propagate(
+        self, *, full: bool = False, ordered: list[Prefix] | None = None
+    ) -> list[Output]:
+        """Push Loc-RIB changes to every established peer and the VNet.
+        ``ordered``: the changed prefixes, without repeats, in the order they
+        were held (the sorts of withdrawals and VNet changes are then cheap for
+        a table that arrived in order); any other change falls back to the set."""
         changed = self._loc_rib.drain_changes()
         peers = [peer for peer in self._peers.values() if peer.established]
-        scope = self._whole_table(peers) if full else changed
+        scope: Collection[Prefix] = self._whole_table(peers) if full else changed
+        if ordered is not None and not full and len(ordered) == len(changed):
+            scope = ordered  # every prefix of it was marked changed: the same set
         self._track_offers(scope)
         outputs: list[Output] = []
         if full or not self._only_own_routes(peers):
@@ -642,7 +659,7 @@ class RouteServerInstance:
             packed: _Packed = {}
             for peer in peers:
                 outputs += self._sync_peer(peer, gone, table, packed)
-        self._reprogram(scope | set(self._programmed) if full else scope)
+        self._reprogram({*scope, *self._programmed} if full else scope)
         return outputs
 
     def _only_own_routes(self, peers: list[_Peer]) -> bool:
@@ -674,7 +691,7 @@ class RouteServerInstance:
                 programmed[prefix] = hops
             else:
                 del programmed[prefix]
-            changes.add(prefix)
+            changes[prefix] = None
 
     def _full_sync(self, peer: _Peer) -> list[Output]:
         scope = self._whole_table([peer])

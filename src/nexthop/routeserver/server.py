@@ -353,12 +353,13 @@ class RouteServer:
         """Append one ``RoutesChanged`` for VNet programming changes and the
         ExpressRoute route-limit warning."""
         result = list(outputs)
-        changed: set[Prefix] | None = None
-        for instance in self.instances.values():
-            drained = instance.drain_programming_changes()
-            if drained:
-                changed = drained if changed is None else changed | drained
-        if changed:
+        drained = [d for i in self.instances.values() if (d := i.drain_programming_changes())]
+        if drained:
+            # One instance changed (the usual case): its list is in the order
+            # the changes were made, which sorts cheaply when that was prefix order.
+            changed: Iterable[Prefix] = (
+                drained[0] if len(drained) == 1 else {p for d in drained for p in d}
+            )
             result.append(RoutesChanged(prefixes=tuple(sorted(changed))))
         if self._gateways:
             result += self._expressroute_limit()

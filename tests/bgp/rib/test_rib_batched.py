@@ -181,3 +181,62 @@ def test_loc_rib_add_many_equals_add_and_best_matches_decision(
             assert (None if sole is None else sole.at(prefix)) == (
                 cands[0] if len(cands) == 1 else None
             )
+
+
+@given(operations)
+def test_clear_accepted_reports_what_clear_does(ops: list[tuple[object, ...]]) -> None:
+    bulk, single = AdjRibIn(), AdjRibIn()
+    for rib in (bulk, single):
+        for op in ops:
+            if len(op) == 3:
+                prefixes, route, reason = op
+                assert isinstance(prefixes, list)
+                assert isinstance(route, Route)
+                assert reason is None or isinstance(reason, str)
+                rib.update_many(prefixes, route, reason)
+            else:
+                prefix, pid = op
+                assert isinstance(prefix, Prefix)
+                assert isinstance(pid, int)
+                rib.withdraw(prefix, pid)
+    stored_order = [(p.prefix, p.path_id) for p in bulk.accepted()]
+    by_id = bulk.clear_accepted()
+    changes = single.clear()
+    assert all(c.after is None and c.before is not None for c in changes)
+    assert sorted((p, pid) for pid, ps in by_id.items() for p in ps) == sorted(
+        c.key for c in changes
+    )
+    assert all(by_id.values())  # no empty groups
+    for pid, prefixes in by_id.items():  # each group in stored order
+        assert prefixes == [p for p, i in stored_order if i == pid]
+    assert _state(bulk) == _state(single) == ([], [], [], 0, 0, 0)
+    bulk.update_many(PREFIXES[:1], _route(0, 1, "a"))  # usable again
+    assert bulk.accepted_count == 1
+
+
+@given(loc_ops, st.lists(st.sampled_from(PREFIXES), max_size=6), routes)
+def test_loc_rib_discard_many_equals_discard(
+    ops: list[tuple[object, ...]], prefixes: list[Prefix], gone: Route
+) -> None:
+    bulk, single = LocRib(), LocRib()
+    for rib in (bulk, single):
+        for op in ops:
+            if len(op) == 2:
+                added, route = op
+                assert isinstance(added, list)
+                assert isinstance(route, Route)
+                rib.add_many(added, route)
+            else:
+                prefix, source, pid = op
+                assert isinstance(prefix, Prefix)
+                assert isinstance(source, str)
+                assert isinstance(pid, int)
+                rib.discard(prefix, source, pid)
+        rib.drain_changes()
+    removed = bulk.discard_many(prefixes, gone.source, gone.path_id)
+    assert removed == [p for p in prefixes if single.discard(p, gone.source, gone.path_id)]
+    assert bulk.drain_changes() == single.drain_changes() == set(removed)
+    for prefix in PREFIXES:
+        assert bulk.candidates(prefix) == single.candidates(prefix)
+        assert bulk.best(prefix) == single.best(prefix)
+        assert bulk.sole(prefix) == single.sole(prefix)

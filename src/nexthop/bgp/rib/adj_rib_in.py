@@ -195,6 +195,22 @@ class AdjRibIn:
         self._accepted = 0
         return changes
 
+    def clear_accepted(self) -> dict[int, list[Prefix]]:
+        """``clear``, returning the prefixes whose accepted path went, by path id
+        and in the order they were stored, instead of a ``Change`` (and a
+        ``Path``) per prefix: a peer that goes down with a full table."""
+        plain = self._plain
+        by_id: dict[int, list[Prefix]] = {}
+        if plain:
+            by_id[0] = [prefix for prefix, stored in plain.items() if type(stored) is not _Rejected]
+        for (prefix, path_id), stored in self._with_id.items():
+            if type(stored) is not _Rejected:
+                by_id.setdefault(path_id, []).append(prefix)
+        self._plain = {}
+        self._with_id = {}
+        self._accepted = 0
+        return {path_id: prefixes for path_id, prefixes in by_id.items() if prefixes}
+
     def reapply(self, policy: ImportPolicy) -> list[Change]:
         """Run a new import policy over every stored path (soft reconfiguration
         inbound); returns the keys whose accepted path changed."""

@@ -69,6 +69,29 @@ class LocRib:
         """``remove`` without building the removed ``Path``; True if one went."""
         return self._remove(prefix, source, path_id) is not None
 
+    def discard_many(
+        self, prefixes: Iterable[Prefix], source: str, path_id: int = 0
+    ) -> list[Prefix]:
+        """``discard`` for each of ``prefixes``; returns those whose candidate
+        went, in order. A prefix with that one candidate (most of a large
+        table) just loses its entry: no selection is asked for."""
+        candidates = self._candidates
+        get = candidates.get
+        gone: list[Prefix] = []
+        append = gone.append
+        for prefix in prefixes:
+            held = get(prefix)
+            if held is None:
+                continue
+            if isinstance(held, dict):
+                if self._remove(prefix, source, path_id) is not None:
+                    append(prefix)
+            elif held.source == source and held.path_id == path_id:
+                del candidates[prefix]
+                append(prefix)
+        self._changed.update(gone)
+        return gone
+
     def remove_source(self, source: str) -> list[Path]:
         """Drop every candidate from ``source`` (its session went down)."""
         removed: list[Path] = []
