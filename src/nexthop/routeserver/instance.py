@@ -485,13 +485,13 @@ class RouteServerInstance:
         self._export_cache[id(attrs)] = (attrs, advert)
         return advert
 
-    def _programme(self, prefix: Prefix, spaces: tuple[Prefix, ...]) -> tuple[int, ...]:
-        """ECMP next hops for the VNet: preference, then equal AS_PATH length;
-        identical next hops from several NVAs collapse to one. ``spaces``: the
-        configuration's ``local_prefixes``."""
-        candidates = self._loc_rib.routes(prefix)
-        if not candidates:  # first: a prefix that lost its last path needs no range check
-            return ()
+    def _programme(
+        self, prefix: Prefix, candidates: list[Route], spaces: tuple[Prefix, ...]
+    ) -> tuple[int, ...]:
+        """ECMP next hops for the VNet from ``prefix``'s candidates (one or
+        more): preference, then equal AS_PATH length; identical next hops from
+        several NVAs collapse to one. ``spaces``: the configuration's
+        ``local_prefixes``."""
         if spaces and not rules.injectable(prefix, spaces):
             return ()
         if len(candidates) == 1:
@@ -681,10 +681,17 @@ class RouteServerInstance:
         programmed = self._programmed
         changes = self._programming_changes
         prefixes = list(prefixes)
-        # One candidate (and no VNet range to check against): its first next hop.
-        soles = [None] * len(prefixes) if spaces else self._loc_rib.sole_routes(prefixes)
-        for prefix, path in zip(prefixes, soles, strict=True):
-            hops = path.next_hops[:1] if path is not None else self._programme(prefix, spaces)
+        for prefix, held in zip(prefixes, self._loc_rib.held_routes(prefixes), strict=True):
+            if held is None:  # no candidate left: no range check needed
+                if programmed.pop(prefix, None) is not None:
+                    changes[prefix] = None
+                continue
+            if isinstance(held, list):
+                hops = self._programme(prefix, held, spaces)
+            elif spaces:
+                hops = self._programme(prefix, [held], spaces)
+            else:  # one candidate and no VNet range to check against: its first next hop
+                hops = held.next_hops[:1]
             if hops == programmed.get(prefix, ()):
                 continue
             if hops:

@@ -240,3 +240,12 @@ def test_loc_rib_discard_many_equals_discard(
         assert bulk.candidates(prefix) == single.candidates(prefix)
         assert bulk.best(prefix) == single.best(prefix)
         assert bulk.sole(prefix) == single.sole(prefix)
+    held = bulk.held_routes(PREFIXES)
+    for prefix, routes_held in zip(PREFIXES, held, strict=True):
+        cands = bulk.routes(prefix)
+        if not cands:
+            assert routes_held is None
+        elif len(cands) == 1:
+            assert routes_held is cands[0]
+        else:
+            assert routes_held == cands

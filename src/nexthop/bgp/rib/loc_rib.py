@@ -76,19 +76,21 @@ class LocRib:
         went, in order. A prefix with that one candidate (most of a large
         table) just loses its entry: no selection is asked for."""
         candidates = self._candidates
-        get = candidates.get
+        pop = candidates.pop
         gone: list[Prefix] = []
         append = gone.append
         for prefix in prefixes:
-            held = get(prefix)
+            held = pop(prefix, None)  # one lookup for the usual case; put back otherwise
             if held is None:
                 continue
             if isinstance(held, dict):
+                candidates[prefix] = held
                 if self._remove(prefix, source, path_id) is not None:
                     append(prefix)
             elif held.source == source and held.path_id == path_id:
-                del candidates[prefix]
                 append(prefix)
+            else:
+                candidates[prefix] = held
         self._changed.update(gone)
         return gone
 
@@ -160,6 +162,17 @@ class LocRib:
         get = self._candidates.get
         return [
             None if isinstance(held, dict) else held
+            for prefix in prefixes
+            for held in (get(prefix),)
+        ]
+
+    def held_routes(self, prefixes: Sequence[Prefix]) -> list[Route | list[Route] | None]:
+        """For each of ``prefixes``, in order: the lone candidate, the list of
+        candidates when there are several, or None when there is none (one
+        lookup per prefix)."""
+        get = self._candidates.get
+        return [
+            list(held.values()) if isinstance(held, dict) else held
             for prefix in prefixes
             for held in (get(prefix),)
         ]
