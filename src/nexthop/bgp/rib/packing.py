@@ -179,10 +179,14 @@ def pack_updates(
 def _pack_withdrawals(
     updates: list[Update], withdraw: Iterable[Prefix], max_message_length: int
 ) -> None:
-    v4_withdrawn = sorted(p for p in withdraw if p.afi == Afi.IPV4)
+    withdraw = list(withdraw)
+    ipv4 = Afi.IPV4
+    v4_withdrawn = [p for p in withdraw if p.afi == ipv4]  # one pass, usually all of them
+    v4_withdrawn.sort()
     mp_withdrawn: dict[int, list[Prefix]] = {}
-    for prefix in sorted(p for p in withdraw if p.afi != Afi.IPV4):
-        mp_withdrawn.setdefault(prefix.afi, []).append(prefix)
+    if len(v4_withdrawn) != len(withdraw):
+        for prefix in sorted(p for p in withdraw if p.afi != ipv4):
+            mp_withdrawn.setdefault(prefix.afi, []).append(prefix)
     room = _room(max_message_length, _UPDATE_FIXED, "withdrawals")
     updates.extend(Update(withdrawn=chunk) for chunk in _chunks(v4_withdrawn, room))
     for afi, prefixes in sorted(mp_withdrawn.items()):
