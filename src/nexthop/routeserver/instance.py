@@ -24,7 +24,7 @@ from collections.abc import Callable, Collection, Iterable
 from nexthop.bgp.constants import CeaseSubcode, ErrorCode
 from nexthop.bgp.rib.adj_rib_in import ImportPolicy
 from nexthop.bgp.rib.decision import Reason
-from nexthop.bgp.rib.path import AttributeInterner, Path, PeerType, Route, make_route
+from nexthop.bgp.rib.path import AttributeInterner, Path, PeerType, make_route
 from nexthop.bgp.wire.errors import LocalProtocolError
 from nexthop.bgp.wire.messages import Notification, PathAttributes, Update
 from nexthop.bgp.wire.negotiated import Negotiated
@@ -319,18 +319,7 @@ class RouteServerInstance:
     def rejected_routes(self, name: str) -> list[tuple[Path, str]]:
         return [(e.path, e.rejected or "") for e in self._peer(name).adj_in.rejected()]
 
-    # --- selection -----------------------------------------------------------
-
-    def _outbound_path(self, prefix: Prefix) -> Route | None:
-        """The path NVAs are offered for ``prefix``: the best among NVA paths
-        (plus gateway paths with branch-to-branch), never NO_ADVERTISE. Split
-        horizon (not back to its source) is applied per peer."""
-        path = self._loc_rib.best_route(prefix)
-        if path is None:
-            return None
-        if path.source in self._gateways and not self.config.branch_to_branch:
-            return self._nva_offer(prefix)
-        return None if rules.is_no_advertise(path.attributes) else path
+    # --- offers to gateways --------------------------------------------------
 
     def _track_offers(self, prefixes: Iterable[Prefix]) -> None:
         offered = self._offered
@@ -489,7 +478,7 @@ class RouteServerInstance:
         self._programming.reprogram(prefixes, held, self._local_spaces(), by_preference)
 
     def _origin_label(self, prefix: Prefix) -> str:
-        path = self._outbound_path(prefix)
+        path = self._selection.outbound_path(prefix, self.config.branch_to_branch)
         if path is not None and path.source in self._gateways:
             return "IBgp"
         return "EBgp"

@@ -4,7 +4,8 @@ Hub routing preference ranks the source kinds (NVA, ExpressRoute, VPN) and
 only the top rank competes; ``decision.best`` breaks the tie. ``Selection``
 owns the Loc-RIB it selects for, and also gives the NVA offer: the best path
 among NVA paths only, which is what NVAs (and, with branch-to-branch, the
-gateways) are offered when a gateway path wins.
+gateways) are offered when a gateway path wins; ``outbound_path`` is the path
+NVAs are offered for one prefix.
 """
 
 from __future__ import annotations
@@ -58,4 +59,15 @@ class Selection:
         if not nva:
             return None
         path, _ = decision.best(nva)
+        return None if rules.is_no_advertise(path.attributes) else path
+
+    def outbound_path(self, prefix: Prefix, branch_to_branch: bool) -> Route | None:
+        """The path NVAs are offered for ``prefix``: the best among NVA paths
+        (plus gateway paths with ``branch_to_branch``), never NO_ADVERTISE.
+        Split horizon (not back to its source) is applied per peer."""
+        path = self.loc_rib.best_route(prefix)
+        if path is None:
+            return None
+        if path.source in self.gateways and not branch_to_branch:
+            return self.nva_offer(prefix)
         return None if rules.is_no_advertise(path.attributes) else path
