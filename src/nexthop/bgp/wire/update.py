@@ -86,8 +86,6 @@ _OPTIONAL = int(AttrFlag.OPTIONAL)
 _TRANSITIVE = int(AttrFlag.TRANSITIVE)
 _PARTIAL = int(AttrFlag.PARTIAL)
 _EXTENDED = int(AttrFlag.EXTENDED_LENGTH)
-_NOT_EXTENDED = 0xFF & ~_EXTENDED
-_ONE_OCTET_MAX = 0xFF  # longest value with a 1-octet length (RFC 4271 §4.3)
 _TYPE_FLAGS = _OPTIONAL | _TRANSITIVE
 # PathAttributes built slot by slot (its frozen __init__ costs more than the
 # decoding of a short list): field order, defaults and slot setters.
@@ -417,7 +415,7 @@ _UPDATE_SETTERS = slot_setters(
 # (type code, flags, encoder) in ascending type order, MP_REACH/MP_UNREACH left
 # out: they live on the Update. Plain ints, one tuple: this runs per UPDATE sent.
 _ENCODERS = tuple(
-    (int(type_code), int(spec.flags) & _NOT_EXTENDED, spec.encode)
+    (int(type_code), int(spec.flags), spec.encode)
     for type_code, spec in sorted(ATTRIBUTES.items())
     if type_code not in (AttrType.MP_REACH_NLRI, AttrType.MP_UNREACH_NLRI)
 )
@@ -429,13 +427,8 @@ def _encode_attributes(u: Update, n: Negotiated) -> bytes:
     if a is not None:
         for type_code, flags, encode in _ENCODERS:
             value = encode(a, n)
-            if value is None:
-                continue
-            size = len(value)
-            if size > _ONE_OCTET_MAX:
-                parts.append(bytes((flags | _EXTENDED, type_code, size >> 8, size & 0xFF)) + value)
-            else:
-                parts.append(bytes((flags, type_code, size)) + value)
+            if value is not None:
+                parts.append(encode_attribute(flags, type_code, value))
         if not a.unknown and u.mp_reach is None and u.mp_unreach is None:
             return b"".join(parts)  # already in ascending type order (RFC 4271 §5)
     items = [(b[1], b) for b in parts]
