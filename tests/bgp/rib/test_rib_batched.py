@@ -72,7 +72,7 @@ def test_update_many_equals_update_one_by_one(ops: list[tuple[object, ...]]) -> 
             assert batched.withdraw(prefix, pid) == single.withdraw(prefix, pid)
         assert _state(batched) == _state(single)
         assert sorted(r.path_id for r in batched.routes()) == sorted(
-            p.path_id for p in single.paths()
+            e.path.path_id for e in single.entries()
         )
         for prefix in PREFIXES:
             for pid in (0, 1, 7):
@@ -99,7 +99,7 @@ def test_update_many_rejected_batch_displaces_accepted_paths() -> None:
     assert sorted(c.key for c in changes) == [(PREFIXES[1], 0), (PREFIXES[2], 0)]
     assert all(c.before is None and c.after == looped.at(c.key[0]) for c in changes)
     assert rib.accepted_count == 3
-    assert sorted(p.prefix for p in rib.paths()) == PREFIXES[:3]
+    assert sorted(e.path.prefix for e in rib.entries()) == PREFIXES[:3]
 
 
 def test_route_at_builds_the_path_and_keeps_a_path_as_is() -> None:
@@ -162,7 +162,6 @@ def test_loc_rib_add_many_equals_add_and_best_matches_decision(
             assert batched.discard(prefix, source, pid) == (gone is not None)
         assert batched.drain_changes() == single.drain_changes()
         assert batched.best_routes(PREFIXES) == [batched.best_route(p) for p in PREFIXES]
-        assert batched.sole_routes(PREFIXES) == [batched.sole(p) for p in PREFIXES]
         for prefix in PREFIXES:
             cands = single.candidates(prefix)
             assert batched.candidates(prefix) == cands
@@ -176,10 +175,6 @@ def test_loc_rib_add_many_equals_add_and_best_matches_decision(
             best_route = batched.best_route(prefix)
             assert (None if best_route is None else best_route.at(prefix)) == (
                 want[0] if want else None
-            )
-            sole = batched.sole(prefix)
-            assert (None if sole is None else sole.at(prefix)) == (
-                cands[0] if len(cands) == 1 else None
             )
 
 
@@ -239,7 +234,6 @@ def test_loc_rib_discard_many_equals_discard(
     for prefix in PREFIXES:
         assert bulk.candidates(prefix) == single.candidates(prefix)
         assert bulk.best(prefix) == single.best(prefix)
-        assert bulk.sole(prefix) == single.sole(prefix)
     held = bulk.held_routes(PREFIXES)
     for prefix, routes_held in zip(PREFIXES, held, strict=True):
         cands = bulk.routes(prefix)

@@ -253,10 +253,6 @@ class AdjRibIn:
     def entries(self) -> Iterator[AdjRibInEntry]:
         return (_view(prefix, stored) for prefix, stored in self._items())
 
-    def paths(self) -> Iterator[Path]:
-        """Every stored path, accepted or not."""
-        return (_route_of(stored).at(prefix) for prefix, stored in self._items())
-
     def routes(self) -> Iterator[Route]:
         """Every stored route, accepted or not, without building a ``Path`` per
         prefix (e.g. to see which attribute sets are still in use)."""

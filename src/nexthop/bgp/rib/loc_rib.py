@@ -126,12 +126,6 @@ class LocRib:
             return list(held.values())
         return [held]
 
-    def sole(self, prefix: Prefix) -> Route | None:
-        """The candidate when ``prefix`` has exactly one (None otherwise): lets a
-        caller skip list building for most of a large table."""
-        held = self._candidates.get(prefix)
-        return None if held is None or isinstance(held, dict) else held
-
     def best(self, prefix: Prefix) -> tuple[Path, Reason] | None:
         held = self._candidates.get(prefix)
         if held is None:
@@ -153,15 +147,6 @@ class LocRib:
         get, best = self._candidates.get, self._best
         return [
             held if held is None or not isinstance(held, dict) else best[prefix][0]
-            for prefix in prefixes
-            for held in (get(prefix),)
-        ]
-
-    def sole_routes(self, prefixes: Sequence[Prefix]) -> list[Route | None]:
-        """``sole`` for each of ``prefixes``, in order (one call per batch)."""
-        get = self._candidates.get
-        return [
-            None if isinstance(held, dict) else held
             for prefix in prefixes
             for held in (get(prefix),)
         ]
