@@ -104,8 +104,9 @@ def import_runs(
                 displaced = adj_in.update_many(prefixes, route, verdict)
                 if verdict is None:
                     loc_rib.add_many(prefixes, route)
-                for prefix in () if verdict is None else displaced:
-                    loc_rib.discard(prefix, name, route.path_id)
+                else:  # rejected: the accepted paths it replaced leave the Loc-RIB
+                    for prefix in displaced:
+                        loc_rib.discard(prefix, name, route.path_id)
             return runs if verdict is None else []
         policy = policy.per_path  # the attributes passed: the rest is per path
     accepted: Runs = []
