@@ -31,7 +31,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -241,6 +241,15 @@ def render_markdown(
     return "\n".join(lines) + "\n"
 
 
+def _rich_table(title: str, headers: Sequence[str], rows: Iterable[Sequence[str]]) -> Table:
+    table = Table(title=title)
+    for header in headers:
+        table.add_column(header)
+    for cells in rows:
+        table.add_row(*cells)
+    return table
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument(
@@ -353,21 +362,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     rows = summarize(results)
     if rows:
-        table = Table(title="nexthop benchmarks")
-        for header in HEADERS:
-            table.add_column(header)
-        for cells in _table_rows(rows):
-            table.add_row(*cells)
-        console.print(table)
+        console.print(_rich_table("nexthop benchmarks", HEADERS, _table_rows(rows)))
     failover_rows = summarize_failover(failover_runs)
     failover_lines: list[str] = []
     if failover_runs:
-        table = Table(title="nexthop lab failover (scenario 5)")
-        for header in FAILOVER_HEADERS:
-            table.add_column(header)
-        for cells in failover_table_rows(failover_rows):
-            table.add_row(*cells)
-        console.print(table)
+        console.print(
+            _rich_table(
+                "nexthop lab failover (scenario 5)",
+                FAILOVER_HEADERS,
+                failover_table_rows(failover_rows),
+            )
+        )
         failover_lines = failover_markdown(failover_rows, args.flows, args.batch)
 
     now = datetime.now(UTC)
