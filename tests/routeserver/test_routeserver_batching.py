@@ -24,7 +24,7 @@ from nexthop.bgp.rib.path import Path
 from nexthop.bgp.wire.messages import MpReach, PathAttributes, Update
 from nexthop.net.prefix import Afi, Prefix, Safi, parse_prefix
 from nexthop.routeserver import IN_0, IN_1, RouteServer, RouteServerConfig
-from nexthop.routeserver.inbound import announced_routes, announced_runs
+from nexthop.routeserver.inbound import announced_runs
 
 A, B, C = "10.100.0.0/16", "10.101.0.0/16", "10.102.0.0/16"
 
@@ -103,6 +103,21 @@ def test_clients_with_the_same_changes_get_the_same_updates() -> None:
 
 
 prefix_st = st.sampled_from(_prefixes(A, B, C))
+
+
+def announced_routes(update: Update) -> list[tuple[Prefix, int, tuple[int, ...]]]:
+    """Every announced NLRI as (prefix, path id, next hops), one by one: the
+    reference ``announced_runs`` must flatten to."""
+    out: list[tuple[Prefix, int, tuple[int, ...]]] = []
+    ids = update.nlri_path_ids or (0,) * len(update.nlri)
+    next_hop = update.attributes.next_hop if update.attributes is not None else None
+    hops = () if next_hop is None else (next_hop,)
+    out.extend((prefix, pid, hops) for prefix, pid in zip(update.nlri, ids, strict=True))
+    if update.mp_reach is not None:
+        mp = update.mp_reach
+        ids = mp.path_ids or (0,) * len(mp.nlri)
+        out.extend((prefix, pid, mp.next_hops) for prefix, pid in zip(mp.nlri, ids, strict=True))
+    return out
 
 
 @given(

@@ -13,9 +13,7 @@ from nexthop.bgp.wire.messages import AsPathSegment, Notification, Update
 from nexthop.net.prefix import Prefix
 
 __all__ = [
-    "Announced",
     "AnnouncedRun",
-    "announced_routes",
     "announced_runs",
     "as_sequence",
     "max_prefix_notification",
@@ -32,30 +30,14 @@ def max_prefix_notification(afi: int, safi: int, limit: int) -> Notification:
     )
 
 
-Announced = tuple[Prefix, int, tuple[int, ...]]  # prefix, path id, next hops
-
-
-def announced_routes(update: Update) -> list[Announced]:
-    out: list[Announced] = []
-    ids = update.nlri_path_ids or (0,) * len(update.nlri)
-    next_hop = update.attributes.next_hop if update.attributes is not None else None
-    hops = () if next_hop is None else (next_hop,)  # one tuple shared by the UPDATE's NLRI
-    out.extend((prefix, pid, hops) for prefix, pid in zip(update.nlri, ids, strict=True))
-    if update.mp_reach is not None:
-        mp = update.mp_reach
-        ids = mp.path_ids or (0,) * len(mp.nlri)
-        out.extend((prefix, pid, mp.next_hops) for prefix, pid in zip(mp.nlri, ids, strict=True))
-    return out
-
-
 AnnouncedRun = tuple[tuple[Prefix, ...], int, tuple[int, ...]]
 """NLRI that share a path id and next hops: (prefixes, path id, next hops)."""
 
 
 def announced_runs(update: Update) -> list[AnnouncedRun]:
-    """``announced_routes`` as runs of consecutive NLRI with the same path id
-    and next hops: one run per NLRI field without ADD-PATH, so nothing is
-    built per prefix."""
+    """The announced NLRI (IPv4 field, then MP_REACH) as runs of consecutive
+    prefixes with the same path id and next hops: one run per NLRI field
+    without ADD-PATH, so nothing is built per prefix."""
     runs: list[AnnouncedRun] = []
     if update.nlri:
         next_hop = update.attributes.next_hop if update.attributes is not None else None
