@@ -9,7 +9,7 @@ running a real ``bgpd`` as an external NVA. See docs/lab.md.
 
 from __future__ import annotations
 
-from nexthop.lab.addresses import (
+from nexthop.runtime.addresses import (
     DEFAULT_BGP_PORT,
     DEFAULT_LOW_PORT_OFFSET,
     AddressMap,

@@ -3,7 +3,7 @@
 ``up()`` starts, on the running asyncio loop:
 
 * one ``RouteServerHost`` per route server (both instances listening on their
-  stand-ins, ``nexthop.lab.addresses``);
+  stand-ins, ``nexthop.runtime.addresses``);
 * one ``BuiltinNva`` per NVA (BGP from its FRR-style config, probe responder, HA
   heartbeat), except the NVAs named in ``external``: for those the lab only
   accepts the sessions, from the address given (a real FRR, for example);
@@ -39,7 +39,7 @@ from nexthop.bgp.fsm import SessionState
 from nexthop.bgp.rib.path import as_path_asns
 from nexthop.config import Topology, route_server_instance_ips
 from nexthop.config.types import ROUTE_SERVER_SUBNET
-from nexthop.lab.addresses import AddressMap, AddressMapError
+from nexthop.runtime.addresses import AddressMap, AddressMapError
 from nexthop.lab.failover import FailoverResult, measure_failover
 from nexthop.lab.nva import DEFAULT_HEARTBEAT_PORT, BuiltinNva
 from nexthop.lab.timers import LAB_AZURE_LIKE, LAB_FAST, LAB_TOPOLOGY, LabTimers

@@ -78,7 +78,7 @@ MAX_DATAGRAM = 512
 
 
 class StandIns(Protocol):
-    """The part of ``nexthop.lab.addresses.AddressMap`` an NVA needs."""
+    """The part of ``nexthop.runtime.addresses.AddressMap`` an NVA needs."""
 
     bgp_port: int
 

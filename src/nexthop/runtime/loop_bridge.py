@@ -13,7 +13,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from nexthop.service import ControlPlaneError
+from nexthop.errors import ControlPlaneError
 
 __all__ = ["CALL_TIMEOUT_S", "LoopBridge"]
 

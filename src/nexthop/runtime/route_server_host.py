@@ -2,7 +2,7 @@
 
 For each of the two instances (route-server-spec §1: ``RouteServiceRole_IN_0``
 and ``_IN_1``) the host listens on the instance address's loopback stand-in
-(``nexthop.lab.addresses.AddressMap``) at the lab BGP port. The route server is
+(``nexthop.runtime.addresses.AddressMap``) at the lab BGP port. The route server is
 passive, like Azure's: NVAs open the sessions (RFC 4271 §8.2.1.1 PassiveTcp
 establishment). An accepted connection is kept only when its source address is
 the stand-in of a configured peering's ``peer_ip``; any other source is reset.
@@ -89,7 +89,7 @@ def fresh_route_server(
 
 
 class AddressTranslator(Protocol):
-    """Topology address <-> loopback stand-in (``nexthop.lab.addresses.AddressMap``)."""
+    """Topology address <-> loopback stand-in (``nexthop.runtime.addresses.AddressMap``)."""
 
     def stand_in(self, address: str) -> str: ...
 

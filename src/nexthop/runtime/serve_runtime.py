@@ -7,7 +7,7 @@ sessions, and a connection is kept only when it comes from a configured peering'
 address. Where it listens (``BgpListen``):
 
 * ``BindMode.STAND_IN`` (default): each instance IP's loopback stand-in
-  (``nexthop.lab.addresses.AddressMap``, ``10.1.1.4`` -> ``127.1.1.4``) on port
+  (``nexthop.runtime.addresses.AddressMap``, ``10.1.1.4`` -> ``127.1.1.4``) on port
   1790, no privilege needed; peers must connect from their own stand-in;
 * ``BindMode.REAL``: the instance IPs themselves on port 179, for a host that
   really owns them; peers connect from their real addresses;
@@ -57,7 +57,7 @@ from nexthop.bgp.constants import BGP_PORT
 from nexthop.bgp.fsm import SessionState
 from nexthop.config import Topology, route_server_instance_ips
 from nexthop.config.types import ROUTE_SERVER_SUBNET
-from nexthop.lab.addresses import DEFAULT_BGP_PORT, AddressMap
+from nexthop.runtime.addresses import DEFAULT_BGP_PORT, AddressMap
 from nexthop.lab.lab import mirror_live_sessions, probe_stand_in
 from nexthop.lb import (
     BackendMarkedDown,
@@ -75,7 +75,7 @@ from nexthop.runtime.route_server_host import (
     RouteServerHost,
     fresh_route_server,
 )
-from nexthop.service import ControlPlaneError
+from nexthop.errors import ControlPlaneError
 from nexthop.world import World, bgp_model
 from nexthop.world.model import LearnedRoute
 

@@ -1,4 +1,5 @@
-"""Errors of the control plane: a code, a human message and, when known, the field.
+"""Errors of the control plane: a code, a human message and, when known, the field
+(``ControlPlaneError`` and ``Unavailable`` come from ``nexthop.errors``).
 
 The API renders them as ``{"error": {"code", "message", "field"}}`` with
 ``status``; the CLI prints the message and exits non-zero.
@@ -9,25 +10,12 @@ from __future__ import annotations
 from pydantic import ValidationError
 
 from nexthop.config import TopologyError, TopologyInvalid, format_path
+from nexthop.errors import ControlPlaneError, Unavailable
 
 __all__ = ["Conflict", "ControlPlaneError", "NotFound", "Unavailable", "from_validation"]
 
-HTTP_BAD_REQUEST = 400
 HTTP_NOT_FOUND = 404
 HTTP_CONFLICT = 409
-HTTP_UNAVAILABLE = 503
-
-
-class ControlPlaneError(Exception):
-    """A request the control plane refuses; nothing was changed."""
-
-    status = HTTP_BAD_REQUEST
-
-    def __init__(self, code: str, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.field = field
 
 
 class NotFound(ControlPlaneError):  # noqa: N818 - the HTTP name reads best
@@ -44,12 +32,6 @@ class Conflict(ControlPlaneError):  # noqa: N818 - the HTTP name reads best
     """The request is well-formed but clashes with the current state."""
 
     status = HTTP_CONFLICT
-
-
-class Unavailable(ControlPlaneError):  # noqa: N818 - the HTTP name reads best
-    """The state could not be written (e.g. the database is locked); nothing changed."""
-
-    status = HTTP_UNAVAILABLE
 
 
 def from_validation(exc: Exception) -> ControlPlaneError:
