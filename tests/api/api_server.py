@@ -48,6 +48,8 @@ def start_server(db: Path, *args: str) -> Server:
     port = free_port()
     command = [sys.executable, "-m", "nexthop.cli.main", "serve", *args]
     command += ["--port", str(port), "--db", str(db)]
+    if "--bgp" not in args:  # the model's API; the live network is tests/serve's
+        command.append("--no-bgp")
     env = {k: v for k, v in os.environ.items() if k not in ("NEXTHOP_TOKEN", "NEXTHOP_DB")}
     process = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env

@@ -203,6 +203,7 @@ def served(tmp_path: Path) -> Iterator[str]:
         str(port),
         "--db",
         str(tmp_path / "served.db"),
+        "--no-bgp",  # the model in both modes; the live network is tests/serve's
     ]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}"

@@ -105,8 +105,26 @@ def test_nvas_peer_both_instances_and_the_vnet_follows(tmp_path: Path) -> None:
         served = await start_serve(tmp_path / "nexthop.db", free_port(), str(EXAMPLE))
         speakers: list[Speaker] = []
         try:
-            async with served.client() as api:  # no peer yet: the model answers
-                assert (await api.get(f"{BASE}/lab/status")).json()["live"] is False
+            async with served.client() as api:  # no peer yet: the live network says so
+                assert (await api.get(f"{BASE}/lab/status")).json()["live"] is True
+                fresh = (await api.get(f"{BASE}/routeservers/rs/peerings")).json()
+                assert {p["name"]: p["connectionState"] for p in fresh} == {
+                    "nva1": "NotConnected",
+                    "nva2": "NotConnected",
+                }
+                detail = (await api.get(f"{BASE}/routeservers/rs/peerings/nva1")).json()
+                assert {s["state"] for s in detail["instances"].values()} == {"Idle"}
+                assert (await _learned(api, "nva1")) == {role: [] for role in ROLES}
+                metrics = (await api.get("/metrics")).text
+                established = [
+                    line.rsplit(" ", 1)[1]
+                    for line in metrics.splitlines()
+                    if line.startswith("nexthop_peering_established{")
+                ]
+                assert established == ["0.0"] * 4  # 2 peerings x 2 instances, none up
+                assert await _effective(api, str(ONPREM)) != [
+                    ("VirtualNetworkGateway", "VirtualNetworkGateway", ["10.1.0.100"])
+                ]
             speakers = await _start_nvas(addresses, served.bgp_port)
             await until(lambda: _all_established(speakers), "every session Established")
             await until(lambda: _reflected(speakers), "routes reflected to the NVAs")

@@ -26,7 +26,7 @@ from typer.testing import CliRunner
 from nexthop.bgp.constants import CeaseSubcode, ErrorCode
 from nexthop.bgp.fsm import SessionState
 from nexthop.cli.main import app
-from nexthop.runtime.serve_runtime import BgpListen, BindMode, parse_bgp_address
+from nexthop.runtime.listen import BgpListen, BindMode, parse_bgp_address
 from nexthop.runtime.speaker import PeerConfig, Speaker
 
 VM2 = {"name": "vm2", "nic": {"vnet": "hub", "subnet": "workload", "ip": "10.1.2.5"}}
@@ -54,7 +54,35 @@ async def _vm2_routes(api: httpx.AsyncClient) -> list[Any]:
     ]
 
 
-def test_changes_keep_or_restart_the_route_servers(tmp_path: Path) -> None:
+SPOKE = """
+  - name: spoke
+    address_space: [10.20.0.0/16]
+    subnets:
+      - name: app
+        prefix: 10.20.1.0/24
+peerings:
+  - name: spoke-to-hub
+    local_vnet: spoke
+    remote_vnet: hub
+    use_remote_gateways: true
+    allow_gateway_transit: true
+"""
+
+
+def _with_spoke(text: str) -> str:
+    """The example with vm2 (as PUT above) and a spoke VNet that uses the hub's
+    route server."""
+    vm2 = "  - name: vm2\n    nic: {vnet: hub, subnet: workload, ip: 10.1.2.5}\n"
+    text = text.replace("vms:\n", "vms:\n" + vm2)
+    head, sep, tail = text.partition("\nroute_servers:")
+    return head.rstrip() + SPOKE + sep + tail
+
+
+def _no_notification(speakers: list[Speaker]) -> bool:
+    return all(s.last_notification(p) is None for s in speakers for p in s.peers)
+
+
+def test_changes_restart_only_what_they_change(tmp_path: Path) -> None:
     async def main() -> None:
         addresses = example_addresses()
         served = await start_serve(tmp_path / "nexthop.db", free_port(), str(EXAMPLE))
@@ -72,24 +100,54 @@ def test_changes_keep_or_restart_the_route_servers(tmp_path: Path) -> None:
                     (["172.16.0.0/12"], ["10.1.0.100"]),
                     (["192.168.0.0/16"], ["10.1.0.100"]),
                 ]
-                assert sorted(await _vm2_routes(api)) == expected
-                assert all(s.last_notification(p) is None for s in speakers for p in s.peers)
+                await until(lambda: _has_routes(api, expected), "vm2's BGP routes")
+                assert _no_notification(speakers)
 
-                # a new peering: the route server restarts with it, everyone reconnects
+                # a probe change: only the load balancer's prober restarts, BGP is untouched
+                lb = (await api.get(f"{BASE}/resources/load_balancers/ilb")).json()
+                lb["probes"][0]["interval_s"] = 6
+                (await api.put(f"{BASE}/resources/load_balancers/ilb", json=lb)).raise_for_status()
+                assert sorted(await _vm2_routes(api)) == expected
+                assert _no_notification(speakers)
+                assert _established(speakers)
+
+                # a VNet peering: ROUTE-REFRESH to every NVA (route-server-spec §1.2), no
+                # reset, and the hub VMs keep their routes throughout
+                refreshes = {id(s): _refreshes(s) for s in speakers}
+                samples: list[list[Any]] = []
+                stop = asyncio.Event()
+
+                async def sample() -> None:
+                    while not stop.is_set():
+                        samples.append(sorted(await _vm2_routes(api)))
+                        await asyncio.sleep(0.01)
+
+                sampler = asyncio.create_task(sample())
+                body = {"yaml": _with_spoke(EXAMPLE.read_text())}
+                await until(lambda: len(samples) >= 3, "vm2's routes sampled before")
+                (await api.post(f"{BASE}/apply", json=body)).raise_for_status()
+                after = len(samples)
+                await until(lambda: len(samples) >= after + 3, "vm2's routes sampled after")
+                await until(
+                    lambda: all(_refreshes(s) > refreshes[id(s)] for s in speakers),
+                    "a ROUTE-REFRESH on every session",
+                )
+                stop.set()
+                await sampler
+                assert samples
+                assert all(sample == expected for sample in samples)
+                assert _no_notification(speakers)
+                assert _established(speakers)
+                hub = addresses.stand_in(INSTANCE_IPS[0])
+                await until(
+                    lambda: all(_advertised(s, hub, "10.20.0.0/16") for s in speakers),
+                    "the spoke's range advertised to the NVAs",
+                )
+
+                # a new peering: added, the others keep their sessions
                 rs = (await api.get(f"{BASE}/resources/route_servers/rs")).json()
                 rs["peerings"] = [*rs["peerings"], NVA3]
                 (await api.put(f"{BASE}/resources/route_servers/rs", json=rs)).raise_for_status()
-                first = addresses.stand_in(INSTANCE_IPS[0])
-                for speaker in speakers:
-                    await until(
-                        lambda s=speaker: s.last_notification(first) is not None, "the Cease"
-                    )
-                    notification = speaker.last_notification(first)
-                    assert notification is not None
-                    assert (notification.code, notification.subcode) == (
-                        ErrorCode.CEASE,
-                        CeaseSubcode.ADMINISTRATIVE_SHUTDOWN,
-                    )
                 for instance in INSTANCE_IPS:
                     nva3.add_peer(
                         PeerConfig(
@@ -104,12 +162,39 @@ def test_changes_keep_or_restart_the_route_servers(tmp_path: Path) -> None:
                 await until(lambda: _established([*speakers, nva3]), "all three NVAs peered")
                 await until(_nva3_learned(api), "nva3's route learned")
                 assert sorted(await _vm2_routes(api))[0] == (["10.200.0.0/16"], ["10.1.0.6"])
+                assert _no_notification(speakers)
+
+                # the peering removed again: Cease/Peer De-configured to nva3 only
+                rs["peerings"] = [p for p in rs["peerings"] if p["name"] != "nva3"]
+                (await api.put(f"{BASE}/resources/route_servers/rs", json=rs)).raise_for_status()
+                first = addresses.stand_in(INSTANCE_IPS[0])
+                await until(lambda: nva3.last_notification(first) is not None, "nva3's Cease")
+                notification = nva3.last_notification(first)
+                assert notification is not None
+                assert (notification.code, notification.subcode) == (
+                    ErrorCode.CEASE,
+                    CeaseSubcode.PEER_DE_CONFIGURED,
+                )
+                assert _no_notification(speakers)
+                assert _established(speakers)
         finally:
             for speaker in [*speakers, nva3]:
                 await speaker.stop()
             served.stop()
 
     asyncio.run(main())
+
+
+def _advertised(speaker: Speaker, peer: str, prefix: str) -> bool:
+    return any(str(p) == prefix for p in speaker.received_routes(peer))
+
+
+def _refreshes(speaker: Speaker) -> int:
+    return sum(speaker.refreshes_received(p) for p in speaker.peers)
+
+
+async def _has_routes(api: httpx.AsyncClient, expected: list[Any]) -> bool:
+    return sorted(await _vm2_routes(api)) == expected
 
 
 def _nva3_learned(api: httpx.AsyncClient) -> Any:

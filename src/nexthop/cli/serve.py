@@ -1,5 +1,5 @@
 """``nexthop serve [FILE]``: restore the stored state, apply FILE, serve the REST API
-and run the topology's BGP-4 route servers (``nexthop.runtime.serve_runtime``).
+and run the topology's BGP-4 route servers and probes (``nexthop.runtime.network``).
 
 Beyond loopback the server refuses to start without ``--token`` (or
 ``NEXTHOP_TOKEN``); changes then need ``Authorization: Bearer <token>``.
@@ -28,7 +28,8 @@ from nexthop.cli.apply import changes_table, read_file
 from nexthop.cli.options import DbOption, TokenOption, fail
 from nexthop.cli.render import progress
 from nexthop.clock import SystemClock
-from nexthop.runtime.serve_runtime import BgpListen, BindMode, ServeRuntime, parse_bgp_address
+from nexthop.runtime.listen import BgpListen, BindMode, parse_bgp_address
+from nexthop.runtime.network import LiveNetwork
 from nexthop.service import ControlPlane, ControlPlaneError
 from nexthop.store import Store, StoreError
 
@@ -62,7 +63,7 @@ class _BgpServer(uvicorn.Server):
     graceful shutdown: uvicorn re-raises SIGTERM/SIGINT once ``serve()`` returns,
     so work after it would not run."""
 
-    def __init__(self, config: uvicorn.Config, runtime: ServeRuntime) -> None:
+    def __init__(self, config: uvicorn.Config, runtime: LiveNetwork) -> None:
         super().__init__(config)
         self.runtime = runtime
 
@@ -83,7 +84,7 @@ async def _serve_with_bgp(
     probes: bool,
     console: Console,
 ) -> None:
-    runtime = ServeRuntime(listen, asyncio.get_running_loop(), probes=probes)
+    runtime = LiveNetwork(asyncio.get_running_loop(), listen=listen, probes=probes)
     try:
         await runtime.start(cp.topology)
     except OSError as exc:

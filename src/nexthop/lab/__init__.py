@@ -9,12 +9,6 @@ running a real ``bgpd`` as an external NVA. See docs/lab.md.
 
 from __future__ import annotations
 
-from nexthop.runtime.addresses import (
-    DEFAULT_BGP_PORT,
-    DEFAULT_LOW_PORT_OFFSET,
-    AddressMap,
-    AddressMapError,
-)
 from nexthop.lab.failover import FailoverResult, measure_failover
 from nexthop.lab.frr import bgpd_command, lab_frr_config
 from nexthop.lab.lab import (
@@ -27,6 +21,12 @@ from nexthop.lab.lab import (
     LabTimers,
 )
 from nexthop.lab.nva import DEFAULT_HEARTBEAT_PORT, BuiltinNva, NvaTimers
+from nexthop.runtime.addresses import (
+    DEFAULT_BGP_PORT,
+    DEFAULT_LOW_PORT_OFFSET,
+    AddressMap,
+    AddressMapError,
+)
 
 __all__ = [
     "AZURE_PROBE_SOURCE",

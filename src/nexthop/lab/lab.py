@@ -1,23 +1,27 @@
 """``Lab``: a whole topology live on loopback, in one process (``nexthop lab up``).
 
-``up()`` starts, on the running asyncio loop:
+The lab is ``nexthop serve`` plus the NVAs and hosts it plays itself: its
+``LiveNetwork`` (``nexthop.runtime.network``, the one runtime of both commands)
+runs the route servers (both instances listening on their stand-ins,
+``nexthop.runtime.addresses``) and one ``ProbeRunner`` per load balancer probing
+the NVAs' responders over real TCP/HTTP from the stand-in of 168.63.129.16
+(route-server-spec §3, PROBE); the lab adds, as the network's ``NvaRuntime``:
 
-* one ``RouteServerHost`` per route server (both instances listening on their
-  stand-ins, ``nexthop.runtime.addresses``);
 * one ``BuiltinNva`` per NVA (BGP from its FRR-style config, probe responder, HA
   heartbeat), except the NVAs named in ``external``: for those the lab only
   accepts the sessions, from the address given (a real FRR, for example);
-* one ``ProbeRunner`` per load balancer, probing the NVAs' responders over real
-  TCP/HTTP from the stand-in of 168.63.129.16 (route-server-spec §3, PROBE).
+* the simulated VMs and branches of ``trace``/``traffic`` (the World's nodes).
 
-A sans-IO ``World`` (``nexthop.world``) built from the same topology is kept in
-step with the live parts so that ``trace``/``traffic`` answer for the live
-state: its route servers ARE the live ``RouteServer`` objects (the fabric is
-re-programmed on every ``RoutesChanged``), its load balancer engines ARE the
-ones the real probes drive, its NVA nodes mirror the live NVAs (up, sessions,
-learned routes, the HA node itself). The world's clock stays at the moment it was
-built: live timers run on the loop, never in the model, so ``trace`` never
-simulates a probe or heartbeat on top of the real ones.
+The World that ``trace``/``traffic``/``status`` read is the network's, built over
+the running parts: its route servers ARE the live ``RouteServer`` objects, its load
+balancer engines ARE the ones the real probes drive, its NVA nodes read the live
+NVAs (the HA node itself). Its clock follows the loop's; live timers run on the
+loop, never in the model, so ``trace`` never simulates a probe or heartbeat on
+top of the real ones.
+
+A committed topology change (``reload``) restarts only what it changes: route
+servers and load balancers as ``LiveNetwork`` does, and only the built-in NVAs
+whose configuration changed.
 
 Timers: ``LAB_FAST`` (probes every 100 ms, heartbeat 100 ms x 3, BGP hold 3 s),
 ``LAB_AZURE_LIKE`` (probes 5 s x 2, heartbeat 5 s x 3) or ``LAB_TOPOLOGY`` (what
@@ -27,38 +31,27 @@ the file says, Azure's BGP timers).
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import functools
 import ipaddress
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import structlog
 
 from nexthop.bgp.fsm import SessionState
 from nexthop.bgp.rib.path import as_path_asns
-from nexthop.config import Topology, route_server_instance_ips
-from nexthop.config.types import ROUTE_SERVER_SUBNET
-from nexthop.runtime.addresses import AddressMap, AddressMapError
+from nexthop.config import Topology
+from nexthop.config.schema import Nva
+from nexthop.errors import ControlPlaneError
 from nexthop.lab.failover import FailoverResult, measure_failover
 from nexthop.lab.nva import DEFAULT_HEARTBEAT_PORT, BuiltinNva
 from nexthop.lab.timers import LAB_AZURE_LIKE, LAB_FAST, LAB_TOPOLOGY, LabTimers
-from nexthop.lb import (
-    BackendMarkedDown,
-    BackendMarkedUp,
-    FailureKind,
-    HaState,
-    LoadBalancerEngine,
-    ProbeOutcome,
-    ProbeTask,
-)
-from nexthop.net.prefix import Prefix
-from nexthop.routeserver import RoutesChanged
-from nexthop.runtime.probes import ProbeRunner, run_probe
-from nexthop.runtime.route_server_host import HostedSession, RouteServerHost, fresh_route_server
-from nexthop.world import bgp_model
+from nexthop.lb import HaState
+from nexthop.runtime.addresses import AddressMap
+from nexthop.runtime.listen import BgpListen
+from nexthop.runtime.network import AZURE_PROBE_SOURCE, LiveNetwork, topology_addresses
+from nexthop.runtime.route_server_host import RouteServerHost
 from nexthop.world.build import World
-from nexthop.world.model import LearnedRoute, NvaNode, WorldOptions
+from nexthop.world.model import LearnedRoute, WorldOptions
 from nexthop.world.trace import Trace, trace
 from nexthop.world.traffic import FlowSpec, TrafficReport, generate_flows, run_traffic
 
@@ -70,48 +63,14 @@ __all__ = [
     "Lab",
     "LabError",
     "LabTimers",
-    "mirror_live_sessions",
-    "probe_stand_in",
 ]
 
-AZURE_PROBE_SOURCE = "168.63.129.16"
-"""Where Azure's health probes come from; the lab probes from its stand-in."""
 
-
-async def probe_stand_in(addresses: AddressMap, task: ProbeTask) -> ProbeOutcome:
-    """Run ``task`` against the backend's stand-in and mapped port, from the
-    stand-in of ``AZURE_PROBE_SOURCE``; a backend without a stand-in fails the probe."""
-    try:
-        stand_in = addresses.stand_in(str(task.ip))
-    except AddressMapError as exc:
-        return ProbeOutcome(success=False, kind=FailureKind.ERROR, detail=str(exc))
-    mapped = dataclasses.replace(
-        task, ip=ipaddress.ip_address(stand_in), port=addresses.port(task.port)
-    )
-    return await run_probe(mapped, source=addresses.stand_in(AZURE_PROBE_SOURCE))
-
-
-def mirror_live_sessions(
-    node: NvaNode,
-    hosts: Mapping[str, RouteServerHost],
-    model_learned: Mapping[tuple[str, str, Prefix], LearnedRoute],
-) -> None:
-    """``node``'s sessions become its Established ones on the live ``hosts``; it
-    keeps the model's learned routes for those (the route server cannot see the
-    NVA's own table) and drops the others."""
-    node.established = {
-        (rs, s.instance)
-        for rs, host in hosts.items()
-        for s in host.sessions()
-        if s.state is SessionState.ESTABLISHED and int(ipaddress.ip_address(s.peer_ip)) == node.ip
-    }
-    node.learned = {
-        key: route for key, route in model_learned.items() if (key[0], key[1]) in node.established
-    }
-
-
-class LabError(RuntimeError):
+class LabError(ControlPlaneError):
     """A lab operation that cannot be done (unknown or external NVA, not up...)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("lab_error", message)
 
 
 def _ip(value: int) -> str:
@@ -148,20 +107,33 @@ class Lab:
             self.addresses = AddressMap(overrides={**overrides, **(addresses or {})})
         self._map_addresses(topology)
         self._heartbeat_port = heartbeat_port
-        self.world: World | None = None
-        self.hosts: dict[str, RouteServerHost] = {}
+        self.network: LiveNetwork | None = None
         self.nvas: dict[str, BuiltinNva] = {}
-        self._runners: dict[str, ProbeRunner] = {}
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._specs: dict[str, tuple[object, ...]] = {}
         self._listeners: list[Callable[[], None]] = []
         self._seen: dict[str, tuple[bool, HaState | None]] = {}
         self._external_learned: dict[str, dict[Any, LearnedRoute]] = {}
         self.log = structlog.get_logger("nexthop.lab").bind(topology=topology.name or "")
 
     def _map_addresses(self, topology: Topology) -> None:
-        for address in _topology_addresses(topology):
+        for address in topology_addresses(topology):
             self.addresses.add(address)
         self.addresses.add(AZURE_PROBE_SOURCE)
+
+    # --- the network's parts ---------------------------------------------------
+
+    @property
+    def world(self) -> World | None:
+        """The World over the running parts (None while the lab is down)."""
+        return self.network.world if self.network is not None else None
+
+    @property
+    def hosts(self) -> dict[str, RouteServerHost]:
+        return self.network.hosts if self.network is not None else {}
+
+    @property
+    def _loop(self) -> asyncio.AbstractEventLoop | None:
+        return self.network.loop if self.network is not None else None
 
     # --- lifecycle -------------------------------------------------------------
 
@@ -173,17 +145,19 @@ class Lab:
         """Start everything; returns once listeners are bound and sessions dialling."""
         if self.world is not None:
             raise LabError("the lab is already up")
-        loop = self._loop = asyncio.get_running_loop()
-        world = World.from_topology(
-            self.topology, loop.time(), WorldOptions(timers=self.timers.world)
+        network = LiveNetwork(
+            asyncio.get_running_loop(),
+            listen=BgpListen(port=self.addresses.bgp_port),
+            addresses=self.addresses,
+            host_timers=self.timers.route_server,
+            options=WorldOptions(timers=self.timers.world),
+            name="lab",
         )
-        self.world = world
+        network.nvas = self
+        network.on_change(self._notify)
+        self.network = network
         try:
-            await self._start_route_servers(world)
-            self._start_nvas(world)
-            for nva in self.nvas.values():
-                await nva.start()
-            self._start_probes(world, loop)
+            await network.start(self.topology)
         except BaseException:
             await self.down()
             raise
@@ -197,103 +171,90 @@ class Lab:
 
     async def down(self) -> None:
         """Stop probes, NVAs (Cease) and route servers; nothing is left listening."""
-        for runner in self._runners.values():
-            await runner.stop()
-        self._runners = {}
-        for nva in self.nvas.values():
-            await nva.stop("lab down")
-        for host in self.hosts.values():
-            await host.stop("lab down")
-        self.nvas = {}
-        self.hosts = {}
-        self._seen = {}
-        self._external_learned = {}
-        if self.world is not None:
+        network = self.network
+        was_up = self.world is not None
+        if network is not None:
+            await network.stop("lab down")
+        await self.stop()  # NVAs a failed start left behind
+        if was_up:
             self.log.info("lab_down")
-        self.world = None
 
     async def reload(self, topology: Topology) -> None:
-        """Bring the lab down and up again on ``topology`` (a committed change)."""
-        was_up = self.world is not None
-        await self.down()
+        """Adopt a committed topology: only what it changes restarts."""
         self.topology = topology
         self._map_addresses(topology)
-        if was_up:
-            await self.up()
+        if self.network is not None and self.world is not None:
+            await self.network.reload(topology)
 
-    # ControlPlane runtime seam (``ControlPlane.attach_runtime``): called from any
-    # thread; the work is handed to the lab's loop.
+    # ControlPlane runtime seam (``ControlPlane.attach_runtime``): the lab's
+    # ``LiveNetwork`` is the runtime; these are for callers holding the lab.
 
     def topology_changed(self, topology: Topology, world: World) -> None:
-        """Adopt a committed topology: restart the running lab on it (the lab
-        keeps its own live World; the control plane's ``world`` is not used)."""
-        if topology == self.topology:
+        """Adopt a committed topology (from any thread; waits when off the loop)."""
+        network = self.network
+        if topology == self.topology and self.world is not None:
             return
-        loop = self._loop
-        if self.world is None or loop is None or loop.is_closed():
-            self.topology = topology
-            self._map_addresses(topology)
+        self.topology = topology
+        self._map_addresses(topology)
+        if network is None or self.world is None or network.loop.is_closed():
             return
-        asyncio.run_coroutine_threadsafe(self.reload(topology), loop)
+        network.topology_changed(topology, world)
 
     def close(self) -> None:
         """Stop the running lab (on its loop)."""
-        loop = self._loop
-        if self.world is not None and loop is not None and not loop.is_closed():
-            asyncio.run_coroutine_threadsafe(self.down(), loop)
+        if self.network is not None:
+            self.network.close()
 
-    async def _start_route_servers(self, world: World) -> None:
-        for name, node in world.route_servers.items():
-            live = fresh_route_server(
-                node.server, region=node.region, frontend_region=world.frontend_region
-            )
-            node.server = live
-            host = RouteServerHost(
-                live,
-                addresses=self.addresses,
-                port=self.addresses.bgp_port,
-                timers=self.timers.route_server,
-                on_routes_changed=self._routes_changed,
-                on_session_change=self._session_changed,
-                name=name,
-            )
-            self.hosts[name] = host
-            await host.start()
-        bgp_model.program(world)  # nothing learned yet: clears the model's routes
+    # --- NvaRuntime: the built-in NVAs ---------------------------------------------
 
-    def _start_nvas(self, world: World) -> None:
-        for nva in self.topology.nvas:
-            node = world.nva(nva.name)
-            if nva.name in self.external:
-                node.ha = None
-                self._external_learned[nva.name] = dict(node.learned)
-                continue
-            peer = nva.ha.heartbeat.peer if nva.ha.heartbeat is not None else None
-            peer_nva = self.topology.nva(peer) if peer is not None else None
-            live = BuiltinNva(
-                nva,
-                addresses=self.addresses,
-                timers=self.timers.nva,
-                ha=node.ha.config if node.ha is not None else None,
-                ha_peer=str(peer_nva.nic.ip) if peer_nva is not None else None,
-                heartbeat_port=self._heartbeat_port,
-                extra_networks=node.branch_prefixes,
-                on_change=self._nva_changed,
-            )
+    def _spec(self, world: World, nva: Nva) -> tuple[object, ...]:
+        """What a built-in NVA is started from: a change restarts it."""
+        peer = nva.ha.heartbeat.peer if nva.ha.heartbeat is not None else None
+        peer_nva = self.topology.nva(peer) if peer is not None else None
+        return (nva, world.nva(nva.name).branch_prefixes, peer_nva.nic.ip if peer_nva else None)
+
+    async def adopt(self, world: World) -> None:
+        """Start, keep or stop the built-in NVAs for ``world``'s topology and attach
+        each to its World node (the node reads the live NVA)."""
+        wanted = {n.name: n for n in world.topology.nvas if n.name not in self.external}
+        for name in [
+            n
+            for n in self.nvas
+            if n not in wanted or self._specs[n] != self._spec(world, wanted[n])
+        ]:
+            await self.nvas.pop(name).stop("configuration changed")
+            self._specs.pop(name, None)
+            self._seen.pop(name, None)
+        for name, nva in wanted.items():
+            node = world.nva(name)
+            live = self.nvas.get(name)
+            if live is None:
+                peer = nva.ha.heartbeat.peer if nva.ha.heartbeat is not None else None
+                peer_nva = world.topology.nva(peer) if peer is not None else None
+                live = BuiltinNva(
+                    nva,
+                    addresses=self.addresses,
+                    timers=self.timers.nva,
+                    ha=world.ha_configs.get(name),
+                    ha_peer=str(peer_nva.nic.ip) if peer_nva is not None else None,
+                    heartbeat_port=self._heartbeat_port,
+                    extra_networks=node.branch_prefixes,
+                    on_change=self._nva_changed,
+                )
+                self.nvas[name] = live
+                self._specs[name] = self._spec(world, nva)
+                await live.start()
             node.ha = live.ha  # the model sees the live election
-            self.nvas[nva.name] = live
+        for name in self.external:
+            self._external_learned[name] = {}
 
-    def _start_probes(self, world: World, loop: asyncio.AbstractEventLoop) -> None:
-        for name, node in world.load_balancers.items():
-            # Health starts Unknown: only real probe answers count.
-            node.engine = LoadBalancerEngine(node.engine.lb, loop.time())
-            runner = ProbeRunner(
-                node.engine,
-                probe=functools.partial(probe_stand_in, self.addresses),
-                on_events=functools.partial(self._health_changed, name),
-            )
-            self._runners[name] = runner
-            runner.start()
+    async def stop(self) -> None:
+        for nva in self.nvas.values():
+            await nva.stop("lab down")
+        self.nvas = {}
+        self._specs = {}
+        self._seen = {}
+        self._external_learned = {}
 
     # --- faults ------------------------------------------------------------------
 
@@ -344,26 +305,6 @@ class Lab:
             raise LabError("the lab is not up")
         return self.world
 
-    def _routes_changed(self, change: RoutesChanged) -> None:
-        if self.world is not None:
-            bgp_model.program(self.world)
-        self._notify()
-
-    def _session_changed(self, session: HostedSession) -> None:
-        if self.world is not None and self.external:
-            self._sync_external(self.world)
-        self._notify()
-
-    def _health_changed(
-        self, lb: str, events: Sequence[BackendMarkedUp | BackendMarkedDown]
-    ) -> None:
-        if self.world is None:
-            return
-        for event in events:
-            kind = "backend_up" if isinstance(event, BackendMarkedUp) else "backend_down"
-            self.world.record(event.at, kind, event.backend, f"{lb}: {event.reason.value}")
-        self._notify()
-
     def _nva_changed(self, nva: BuiltinNva) -> None:
         world = self.world
         if world is not None and self._loop is not None:
@@ -411,9 +352,17 @@ class Lab:
         return world
 
     def _sync_external(self, world: World) -> None:
-        # What an external NVA learned is not visible: keep the model's view of it.
+        # What an external NVA learned is not visible (interim, until NVA nodes
+        # read live state): its sessions are the route server's.
         for name in self.external:
-            mirror_live_sessions(world.nva(name), self.hosts, self._external_learned.get(name, {}))
+            node = world.nva(name)
+            node.established = {
+                (rs, s.instance)
+                for rs, host in self.hosts.items()
+                for s in host.sessions()
+                if s.state is SessionState.ESTABLISHED
+                and int(ipaddress.ip_address(s.peer_ip)) == node.ip
+            }
 
     def on_change(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` after any live change (routes, health, NVA state)."""
@@ -541,21 +490,3 @@ class Lab:
             if row["name"] == backend:
                 return str(row["state"])
         return None
-
-
-def _topology_addresses(topology: Topology) -> list[str]:
-    """Every address the lab serves or connects from, in a stable order."""
-    addresses: list[str] = []
-    for rs in topology.route_servers:
-        subnet = topology.subnet(rs.vnet, ROUTE_SERVER_SUBNET)
-        if subnet is not None:
-            addresses += [str(ip) for ip in route_server_instance_ips(subnet.prefix)]
-        for peering in rs.peerings:
-            addresses.append(str(peering.peer_ip))
-    for nva in topology.nvas:
-        addresses.append(str(nva.nic.ip))
-    for vm in topology.vms:
-        addresses.append(str(vm.nic.ip))
-    for lb in topology.load_balancers:
-        addresses.append(str(lb.frontend.ip))
-    return addresses

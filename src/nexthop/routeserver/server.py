@@ -90,6 +90,11 @@ class RouteServer:
     def config(self) -> RouteServerConfig:
         return self._config
 
+    def set_frontend_region(self, frontend_region: RegionOf | None) -> None:
+        """Where load balancer frontends are (for next hop validation): a running
+        route server kept across topology changes gets the new topology's."""
+        self._frontend_region = frontend_region
+
     # --- configuration -------------------------------------------------------
 
     def peerings(self) -> list[PeeringConfig]:

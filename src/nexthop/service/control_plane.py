@@ -7,12 +7,14 @@ path: build the candidate topology, validate it whole, build its World, and
 only then commit to SQLite in one transaction and swap the in-memory state; any
 failure before the commit leaves the database and memory as they were.
 
-Runtime seam: ``attach_runtime(runtime)`` hands a live runtime (real TCP route
-server and NVAs, ``nexthop.lab.Lab`` through ``nexthop.cli.lab_runtime``) the
-current topology and World; it is told ``topology_changed(topology, world)``
-after each committed change and ``close()`` on ``close()``/``lab_down()``. A
-``LiveRuntime`` (``live`` true) also answers the views from its live-synced
-World and receives the lab's NVA faults; otherwise the model answers.
+Runtime seam: ``attach_runtime(runtime)`` hands a live runtime (the
+``nexthop.runtime.network.LiveNetwork`` of ``nexthop serve`` and ``nexthop lab
+up``) the current topology; it is told ``topology_changed(topology, world)``
+after each committed change and ``close()`` on ``close()``/``lab_down()``. While
+a ``LiveRuntime`` runs (``live`` true) every view answers from its World, which
+is built over the running route servers, sessions, probes and NVAs; NVA faults
+go to the running NVAs only. The model World here answers only when nothing
+runs (``nexthop trace`` on a database with no server, ``apply --dry-run``).
 """
 
 from __future__ import annotations
@@ -406,13 +408,14 @@ class ControlPlane:
         with self._lock:
             self._require_nva(nva)
             if nva not in self._failed:
+                live = self._live()
+                if live is not None:
+                    live.fail_nva(nva)  # the running NVA: the model is not touched
                 failed = [*self._failed, nva]
                 self._persist_failed(failed, ("lab.fail", {"nva": nva}))
                 self._failed = failed
-                self._skew += views.fail_nva(self._tick(), nva)
-                live = self._live()
-                if live is not None:
-                    live.fail_nva(nva)
+                if live is None:
+                    self._skew += views.fail_nva(self._tick(), nva)
             return self.lab_status()
 
     def lab_restore(self, nva: str) -> dict[str, Any]:
@@ -420,14 +423,15 @@ class ControlPlane:
         with self._lock:
             self._require_nva(nva)
             if nva in self._failed:
+                live = self._live()
+                if live is not None:
+                    live.restore_nva(nva)
                 failed = [n for n in self._failed if n != nva]
                 event = ("lab.restore", {"nva": nva})
                 self._persist_failed(failed, event)
                 self._failed = failed
-                self._skew += views.restore_nva(self._tick(), nva)
-                live = self._live()
-                if live is not None:
-                    live.restore_nva(nva)
+                if live is None:
+                    self._skew += views.restore_nva(self._tick(), nva)
             return self.lab_status()
 
     def lab_status(self) -> dict[str, Any]:

@@ -39,12 +39,12 @@ __all__ = [
     "best_learned",
     "nva_prefixes",
     "outbound_updates",
+    "plan_sessions",
     "program",
     "sessions_down",
     "sessions_up",
     "start",
 ]
-
 
 
 def nva_prefixes(node: NvaNode) -> tuple[Prefix, ...]:
@@ -103,10 +103,16 @@ def _sessions(world: World, node: NvaNode) -> tuple[Session, ...]:
     return tuple(sessions)
 
 
-def start(world: World, now: float) -> None:
-    """Open every session of every live NVA, then program the fabric once."""
+def plan_sessions(world: World) -> None:
+    """Each NVA node's sessions: its neighbor statements that name a route server
+    instance with a peering for it (the structure, whether modelled or live)."""
     for node in world.nvas.values():
         node.sessions = _sessions(world, node)
+
+
+def start(world: World, now: float) -> None:
+    """Open every session of every live NVA, then program the fabric once."""
+    plan_sessions(world)
     for node in world.nvas.values():
         sessions_up(world, node, now, reprogram=False)
     program(world)

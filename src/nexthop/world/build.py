@@ -77,22 +77,58 @@ class World:
         self.events: list[WorldEvent] = []
         self.now = 0.0
         self.pending: list[liveness.Pending] = []
+        # Built over running parts (``from_topology(live=True)``): their own
+        # timers run on the runtime's loop, so the model never fires them.
+        self.live = False
+        # Live: the HA settings each NVA node's own (running) election is started
+        # with; the model's HaNode objects are not used.
+        self.ha_configs: dict[str, HaConfig] = {}
 
     # -- construction -----------------------------------------------------------
 
     @classmethod
     def from_topology(
-        cls, topology: Topology, now: float, options: WorldOptions | None = None
+        cls,
+        topology: Topology,
+        now: float,
+        options: WorldOptions | None = None,
+        *,
+        live: bool = False,
     ) -> World:
+        """The model of ``topology`` at ``now``. ``live``: the structure only, for a
+        runtime that supplies the running parts (``use_route_server``,
+        ``use_engine``, the NVAs' own HA nodes and speakers): no model HA
+        election, no model probes, no model BGP sessions; time then only moves
+        the clock (nothing is pending)."""
         world = cls(topology, options or WorldOptions())
         world.now = now
         world.fabric = build_fabric(topology)
         world._build_nodes()
         world._build_route_servers()
         world._build_load_balancers(now)
+        if live:
+            world.live = True
+            bgp_model.plan_sessions(world)
+            for node in world.nvas.values():
+                if node.ha is not None:
+                    world.ha_configs[node.name] = node.ha.config
+                node.ha = None  # the running NVA's own election, when it has one
+            return world
         liveness.start(world, now)
         bgp_model.start(world, now)
         return world
+
+    def use_route_server(self, name: str, server: RouteServer) -> None:
+        """Serve route server ``name`` with ``server`` (a running one kept across a
+        topology change): its programming is what the fabric now shows."""
+        node = self.route_servers[name]
+        node.server = server
+        server.set_frontend_region(self.frontend_region)
+        bgp_model.program(self)
+
+    def use_engine(self, name: str, engine: LoadBalancerEngine) -> None:
+        """Serve load balancer ``name`` with ``engine`` (the one real probes drive)."""
+        self.load_balancers[name].engine = engine
 
     def _region(self, vnet: str) -> str:
         return self.topology.region_of(vnet)
@@ -284,7 +320,11 @@ class World:
 
     def advance(self, now: float) -> None:
         """Fire everything due up to ``now``: heartbeats, probes, probe timeouts,
-        BGP hold timers (``liveness``)."""
+        BGP hold timers (``liveness``). A live world only moves its clock: the
+        running probes, heartbeats and sessions keep their own time."""
+        if self.live:
+            self.now = max(self.now, now)
+            return
         liveness.advance(self, now)
 
     def next_deadline(self) -> float | None:

@@ -141,6 +141,13 @@ def start(world: World, now: float) -> None:
     for node in world.nvas.values():
         if node.ha is not None:
             _deliver(world, node.ha.handle(Start(now=now)), now)
+    settle_probes(world, now)
+
+
+def settle_probes(world: World, now: float) -> None:
+    """Give each load balancer ``threshold`` probe rounds at ``now``, answered as
+    the model says the backends would (``probe_outcome``): the health of a world
+    whose probes are not run for real (``nexthop serve --no-probes``)."""
     for lb in world.load_balancers.values():
         engine = lb.engine
         for probe in engine.lb.probes:
