@@ -11,13 +11,13 @@ route selection; ``next_hop`` answers where a packet goes over a compiled list.
 
 from __future__ import annotations
 
+from nexthop.vnet.bgp_index import BgpSource, StaticBgpSource
 from nexthop.vnet.effective import (
     compute_effective_routes,
     effective_routes,
     merge_bgp_routes,
     to_az_json,
 )
-from nexthop.vnet.bgp_index import BgpSource, StaticBgpSource
 from nexthop.vnet.fabric import Fabric, filter_injectable
 from nexthop.vnet.lookup import LookupIndex, RouteDecision, compile_routes, next_hop
 from nexthop.vnet.model import (
