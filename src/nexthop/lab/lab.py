@@ -349,6 +349,9 @@ class Lab:
         for nva in self.nvas.values():
             self._mirror(world, nva)
         self._sync_external(world)
+        if self.network is not None:
+            # the lab clock: flows age with the rules' idle timeouts
+            world.advance(self.network.loop.time())
         return world
 
     def _sync_external(self, world: World) -> None:

@@ -11,10 +11,14 @@
 * ``NvaNode``s (NIC address, parsed FRR configuration, HA node, fronted branch
   prefixes), ``VmNode``s and ``BranchNode``s;
 
-then starts the HA pairs, gives each load balancer its first probe verdicts, brings
-the BGP sessions up and programs the route servers' routes into the fabric
-(``bgp_model``). A topology that passed ``nexthop.config`` validation always builds;
-a missing reference still raises ``WorldError`` naming it (the ``Fabric``'s own
+then starts the HA pairs, gives each load balancer its first probe verdicts and
+brings the BGP sessions up (``bgp_model``). Each route server is attached to the
+fabric as its VNet's BGP source (``Fabric.attach_bgp_source``, spec §1.6): the
+fabric reads the route server itself, so nothing is copied; ``routes_changed``
+tells it which prefixes one UPDATE changed, and ``attach_route_server`` swaps in
+another ``RouteServer`` (a runtime's live one) for a route server node. A
+topology that passed ``nexthop.config`` validation always builds; a missing
+reference still raises ``WorldError`` naming it (the ``Fabric``'s own
 ``ValueError`` for an unknown VNet, subnet or route table).
 """
 
@@ -96,7 +100,7 @@ class World:
         live: bool = False,
     ) -> World:
         """The model of ``topology`` at ``now``. ``live``: the structure only, for a
-        runtime that supplies the running parts (``use_route_server``,
+        runtime that supplies the running parts (``attach_route_server``,
         ``use_engine``, the NVAs' own HA nodes and speakers): no model HA
         election, no model probes, no model BGP sessions; time then only moves
         the clock (nothing is pending)."""
@@ -117,14 +121,6 @@ class World:
         liveness.start(world, now)
         bgp_model.start(world, now)
         return world
-
-    def use_route_server(self, name: str, server: RouteServer) -> None:
-        """Serve route server ``name`` with ``server`` (a running one kept across a
-        topology change): its programming is what the fabric now shows."""
-        node = self.route_servers[name]
-        node.server = server
-        server.set_frontend_region(self.frontend_region)
-        bgp_model.program(self)
 
     def use_engine(self, name: str, engine: LoadBalancerEngine) -> None:
         """Serve load balancer ``name`` with ``engine`` (the one real probes drive)."""
@@ -256,6 +252,22 @@ class World:
                 server=server,
                 instance_ips={roles[0]: first, roles[1]: second},
             )
+            self.fabric.attach_bgp_source(rs.vnet, server)
+
+    def attach_route_server(self, name: str, server: RouteServer) -> None:
+        """``server`` becomes route server ``name`` (e.g. the runtime's running one,
+        kept across a topology change) and its VNet's BGP source; the fabric reads
+        it in full once, at the next query."""
+        node = self.route_servers[name]
+        node.server = server
+        server.set_frontend_region(self.frontend_region)
+        self.fabric.attach_bgp_source(node.vnet, server)
+
+    def routes_changed(self, name: str, prefixes: Iterable[Prefix]) -> None:
+        """Route server ``name`` changed the VNet programming of ``prefixes``
+        (``RoutesChanged.prefixes``): the fabric re-reads those prefixes, and only
+        those, at its next query. O(len(prefixes))."""
+        self.fabric.bgp_routes_changed(self.route_servers[name].vnet, prefixes)
 
     def _member_ips(self) -> dict[str, int]:
         """Backend pool members (NVAs and VMs) by name -> NIC address."""
