@@ -9,7 +9,7 @@ each stage is timed on its own, in this process, with no sockets or event loop:
 * ``decode``: ``MessageReader`` (interning on, as ``Session`` uses it) over the
   whole byte stream, fed in 64 KiB reads;
 * ``speaker``: the decoded UPDATEs applied to the plain speaker's Adj-RIB-In
-  (``runtime.routes.AdjRibIn.apply``, what ``benchmarks.nexthop_target`` counts);
+  (``runtime.routes.ReceivedTable.apply``, what ``benchmarks.nexthop_target`` counts);
 * ``rs_ingest``: ``RouteServer.receive_update`` with only the sending peer up
   (on one instance, or both with ``--instances 2`` as ``RouteServerHost`` does);
 * ``rs_propagate``: the same with 2 route-server clients established, so every
@@ -51,7 +51,7 @@ from nexthop.bgp.wire.messages import Message
 from nexthop.net.prefix import parse_prefix
 from nexthop.routeserver import IN_0, INSTANCE_ROLES, PeeringConfig, RouteServer, SendUpdate
 from nexthop.routeserver.config import AZURE_ASN, RouteServerConfig
-from nexthop.runtime.routes import AdjRibIn
+from nexthop.runtime.routes import ReceivedTable
 from nexthop.runtime.speaker import use_bulk_gc_thresholds
 
 __all__ = ["main", "run"]
@@ -99,8 +99,8 @@ def decode(stream: bytes) -> list[Message]:
     return out
 
 
-def speaker_ingest(updates: list[Update]) -> AdjRibIn:
-    rib = AdjRibIn()
+def speaker_ingest(updates: list[Update]) -> ReceivedTable:
+    rib = ReceivedTable()
     for update in updates:
         rib.apply(update)
     return rib

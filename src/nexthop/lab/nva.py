@@ -38,7 +38,7 @@ from typing import Any, Protocol
 
 import structlog
 
-from nexthop.bgp.constants import CeaseSubcode, Origin
+from nexthop.bgp.constants import CeaseSubcode
 from nexthop.bgp.fsm import (
     Event,
     Session,
@@ -62,9 +62,9 @@ from nexthop.lb import (
 )
 from nexthop.lb.ha import HaOutput, Start, Stop
 from nexthop.net.prefix import Afi, Prefix, format_address
-from nexthop.nva import Accepted, Direction, FrrConfig, evaluate_neighbor
+from nexthop.nva import FrrConfig
 from nexthop.nva.model import Neighbor
-from nexthop.nva.policy import prepend_as_path
+from nexthop.nva.speaker import NvaSpeaker, Outbound, import_route
 from nexthop.runtime.bgp_transport import SessionDriver
 from nexthop.runtime.probes import ProbeResponder, self_signed_context
 from nexthop.runtime.probes import ResponderMode as ServeMode
@@ -143,8 +143,14 @@ class BuiltinNva:
         self._neighbors: list[_Neighbor] = []
         bgp = self.config.bgp if self.config is not None else None
         self.networks: tuple[Prefix, ...] = ()
-        if bgp is not None:
-            self.networks = tuple(dict.fromkeys((*bgp.networks, *extra_networks)))
+        self.speaker: NvaSpeaker | None = None
+        if bgp is not None and self.config is not None:
+            self.speaker = NvaSpeaker(
+                self.config,
+                int(ipaddress.IPv4Address(self.address)),
+                extra_prefixes=extra_networks,
+            )
+            self.networks = self.speaker.prefixes
             self._neighbors = [
                 _Neighbor(config=n, address=format_address(Afi.IPV4, n.address))
                 for n in bgp.neighbors
@@ -331,30 +337,12 @@ class BuiltinNva:
         driver.start()
 
     def _outbound(self, neighbor: _Neighbor) -> list[tuple[Prefix, PathAttributes]]:
-        assert self.config is not None
-        assert self.config.bgp is not None
-        base = PathAttributes(origin=Origin.IGP, next_hop=int(ipaddress.IPv4Address(self.address)))
-        out: list[tuple[Prefix, PathAttributes]] = []
-        for prefix in self.networks:
-            if prefix.afi != Afi.IPV4:
-                continue
-            verdict = evaluate_neighbor(
-                self.config, neighbor.config.address, Direction.OUT, prefix, base
-            )
-            if not isinstance(verdict, Accepted):
-                continue
-            attrs = verdict.attributes
-            if neighbor.config.remote_as != self._asn():  # eBGP (RFC 4271 §5.1.2)
-                attrs = PathAttributes(
-                    origin=attrs.origin,
-                    as_path=prepend_as_path(attrs.as_path, (self._asn(),)),
-                    next_hop=attrs.next_hop,
-                    med=attrs.med,
-                    communities=attrs.communities,
-                    large_communities=attrs.large_communities,
-                )
-            out.append((prefix, attrs))
-        return out
+        return list(self._outbound_of(neighbor).routes.items())
+
+    def _outbound_of(self, neighbor: _Neighbor) -> Outbound:
+        """``NvaSpeaker.outbound``: the one place for an NVA's outbound policy."""
+        assert self.speaker is not None
+        return self.speaker.outbound(neighbor.config.address)
 
     def _on_event(self, neighbor: _Neighbor, driver: SessionDriver, event: Event) -> None:
         if driver is not neighbor.driver:
@@ -362,8 +350,8 @@ class BuiltinNva:
         match event:
             case SessionEstablished():
                 neighbor.rib_in = {}
-                for prefix, attrs in self._outbound(neighbor):
-                    driver.send_update(Update(attributes=attrs, nlri=(prefix,)))
+                for update in self._outbound_of(neighbor).updates:
+                    driver.send_update(update)
                 driver.send_update(end_of_rib(IPV4_UNICAST))
             case UpdateReceived(update=update):
                 self._receive(neighbor, update)
@@ -385,13 +373,12 @@ class BuiltinNva:
             if attrs is None or update.treat_as_withdraw:
                 rib.pop(prefix, None)
                 continue
-            verdict = evaluate_neighbor(
-                self.config, neighbor.config.address, Direction.IN, prefix, attrs
-            )
-            if isinstance(verdict, Accepted):
-                rib[prefix] = verdict.attributes
-            else:
+            # own-AS loop check (RFC 4271 §9.1.2) and inbound route-map, as the model
+            verdict = import_route(self.config, neighbor.config.address, prefix, attrs)
+            if isinstance(verdict, str):
                 rib.pop(prefix, None)
+            else:
+                rib[prefix] = verdict.attributes
 
     # --- HA heartbeat ----------------------------------------------------------------
 

@@ -122,8 +122,15 @@ def _ipv4_prefix(text: str) -> Prefix:
     return Prefix(Afi.IPV4, int(net.network_address), net.prefixlen)
 
 
-def parse_community(text: str) -> int:
-    """``AA:NN`` (each 0-65535), a 32-bit number, or a well-known name (RFC 1997)."""
+def parse_community(text: str | int) -> int:
+    """``AA:NN`` (each 0-65535), a 32-bit number (as text or int), or a well-known
+    name (RFC 1997). The one community parser: FRR ``set community`` and the plain
+    speaker's ``announce(communities=...)`` both use it."""
+    if isinstance(text, int):
+        if 0 <= text <= 0xFFFFFFFF:
+            return text
+        msg = f"invalid community {text!r} (a 32-bit value is 0-4294967295)"
+        raise ValueError(msg)
     name = COMMUNITY_NAMES.get(text.lower())
     if name is not None:
         return int(name)

@@ -1,12 +1,14 @@
 """The plain speaker's routes: what it originates and what each peer sent it.
 
-No I/O here; ``Speaker`` keeps one ``AdjRibIn`` per peer and turns each
+No I/O here; ``Speaker`` keeps one ``ReceivedTable`` per peer (named so as not to
+clash with the route server's ``nexthop.bgp.rib.AdjRibIn``) and turns each
 ``LocalRoute`` into an UPDATE per peer with ``build_update``.
 
+* Communities are parsed by ``nexthop.nva.parse_community`` (one parser).
 * UPDATE building: RFC 4271 §5.1.2 (eBGP prepends our AS; iBGP carries
   LOCAL_PREF, §5.1.5), §5.1.3 (NEXT_HOP, here possibly a third party's), RFC 4760
   §3 (other families in MP_REACH_NLRI), RFC 2545 §3 (IPv6 global next hop).
-* Adj-RIB-In: RFC 4271 §3.2 and §9; RFC 7606 treat-as-withdraw; RFC 7313 §4
+* Received table (the Adj-RIB-In): RFC 4271 §3.2 and §9; RFC 7606 treat-as-withdraw; RFC 7313 §4
   (routes not re-advertised between BoRR and EoRR are stale and purged).
 """
 
@@ -22,26 +24,14 @@ from nexthop.fastinit import slot_setters
 from nexthop.net.prefix import Afi, Prefix, Safi, format_address
 
 __all__ = [
-    "AdjRibIn",
     "LocalRoute",
     "ReceivedRoute",
+    "ReceivedTable",
     "build_update",
     "build_withdraw",
     "family_of",
-    "parse_community",
     "parse_large_community",
 ]
-
-
-def parse_community(text: str | int) -> int:
-    """``"65001:100"`` (or an int) to the 32-bit RFC 1997 value."""
-    if isinstance(text, int):
-        return text
-    high, low = (int(x) for x in text.split(":"))
-    if not (0 <= high <= 0xFFFF and 0 <= low <= 0xFFFF):
-        msg = f"community {text!r} needs two 16-bit halves"
-        raise ValueError(msg)
-    return (high << 16) | low
 
 
 def parse_large_community(text: str | tuple[int, int, int]) -> tuple[int, int, int]:
@@ -144,7 +134,7 @@ def _route(prefix: Prefix, entry: _Entry) -> ReceivedRoute:
     return route
 
 
-class AdjRibIn:
+class ReceivedTable:
     """One peer's routes as received (prefix -> ``ReceivedRoute``).
 
     Stored as one shared (attributes, next hops, stale) entry per UPDATE, so

@@ -44,16 +44,16 @@ from nexthop.bgp.wire import (
 )
 from nexthop.bgp.wire.negotiated import Family
 from nexthop.net.prefix import Afi, Prefix, parse_address, parse_prefix
+from nexthop.nva import parse_community
 from nexthop.runtime.bgp_transport import ConnectionInfo, SessionDriver
 from nexthop.runtime.peering import END_OF_RIB_ONLY, PeerConfig, Peering, normalize_address
 from nexthop.runtime.routes import (
-    AdjRibIn,
     LocalRoute,
     ReceivedRoute,
+    ReceivedTable,
     build_update,
     build_withdraw,
     family_of,
-    parse_community,
     parse_large_community,
 )
 
@@ -90,7 +90,7 @@ def use_bulk_gc_thresholds() -> bool:
 class _PeerRoutes:
     """What we know of one peer's routes and messages."""
 
-    rib_in: AdjRibIn = field(default_factory=AdjRibIn)
+    rib_in: ReceivedTable = field(default_factory=ReceivedTable)
     end_of_rib: set[Family] = field(default_factory=set)
     refreshes_received: int = 0
     last_notification: Notification | None = None  # the last one the peer sent

@@ -19,16 +19,13 @@ server itself, re-reads exactly those prefixes (spec §1.6).
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from nexthop.bgp.constants import Origin
-from nexthop.bgp.rib.path import as_path_asns, prepend_as
-from nexthop.bgp.wire.messages import PathAttributes, Update
+from nexthop.bgp.wire.messages import Update
 from nexthop.bgp.wire.negotiated import Negotiated
 from nexthop.net.prefix import Afi, Prefix
 from nexthop.net.trie import PrefixTrie
-from nexthop.nva import Accepted, Direction, evaluate_neighbor
+from nexthop.nva.speaker import NvaSpeaker, import_route
 from nexthop.routeserver import (
     AZURE_ASN,
     Output,
@@ -62,24 +59,13 @@ def nva_prefixes(node: NvaNode) -> tuple[Prefix, ...]:
 
 
 def outbound_updates(node: NvaNode, session: Session) -> tuple[list[Update], dict[Prefix, str]]:
-    """The UPDATEs ``node`` sends on ``session``, and the prefixes its route-map denied."""
-    config = node.config
-    if config is None or node.asn is None:
+    """The UPDATEs ``node`` sends on ``session``, and the prefixes its route-map denied
+    (``nexthop.nva.speaker.NvaSpeaker.outbound``)."""
+    if node.config is None or node.config.bgp is None:
         return [], {}
-    base = PathAttributes(origin=Origin.IGP, as_path=(), next_hop=node.ip)
-    groups: dict[PathAttributes, list[Prefix]] = {}
-    denied: dict[Prefix, str] = {}
-    for prefix in nva_prefixes(node):
-        result = evaluate_neighbor(config, session.instance_ip, Direction.OUT, prefix, base)
-        if not isinstance(result, Accepted):
-            where = "implicit deny" if result.sequence is None else f"deny {result.sequence}"
-            denied[prefix] = f"route-map {result.route_map} out: {where}"
-            continue
-        attributes = result.attributes
-        attributes = replace(attributes, as_path=prepend_as(attributes.as_path, node.asn))
-        groups.setdefault(attributes, []).append(prefix)
-    updates = [Update(attributes=attrs, nlri=tuple(prefixes)) for attrs, prefixes in groups.items()]
-    return updates, denied
+    speaker = NvaSpeaker(node.config, node.ip, extra_prefixes=node.branch_prefixes)
+    out = speaker.outbound(session.instance_ip)
+    return out.updates, out.denied
 
 
 def _sessions(world: World, node: NvaNode) -> tuple[Session, ...]:
@@ -229,26 +215,21 @@ def _receive(node: NvaNode, session: Session, update: Update) -> None:
         for prefix in announced:
             node.learned.pop((rs, instance, prefix), None)
         return
-    path = as_path_asns(attrs)
     for prefix in announced:
         key = (rs, instance, prefix)
         node.learned.pop(key, None)
-        if node.asn is not None and node.asn in path:
-            node.rejected[key] = f"AS_PATH {' '.join(map(str, path))} holds own AS {node.asn}"
-            continue
-        result = evaluate_neighbor(node.config, session.instance_ip, Direction.IN, prefix, attrs)
-        if not isinstance(result, Accepted):
-            node.rejected[key] = f"route-map {result.route_map} in denies it"
+        verdict = import_route(node.config, session.instance_ip, prefix, attrs)
+        if isinstance(verdict, str):
+            node.rejected[key] = verdict
             continue
         node.rejected.pop(key, None)
-        accepted = result.attributes
         node.learned[key] = LearnedRoute(
             prefix=prefix,
-            next_hop=accepted.next_hop if accepted.next_hop is not None else session.instance_ip,
-            as_path=as_path_asns(accepted),
+            next_hop=verdict.next_hop,
+            as_path=verdict.as_path,
             route_server=rs,
             instance=instance,
-            route_map=result.route_map,
+            route_map=verdict.route_map,
         )
 
 
