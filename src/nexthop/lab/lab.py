@@ -38,7 +38,6 @@ from typing import Any
 import structlog
 
 from nexthop.bgp.fsm import SessionState
-from nexthop.bgp.rib.path import as_path_asns
 from nexthop.config import Topology
 from nexthop.config.schema import Nva
 from nexthop.errors import ControlPlaneError
@@ -51,7 +50,7 @@ from nexthop.runtime.listen import BgpListen
 from nexthop.runtime.network import AZURE_PROBE_SOURCE, LiveNetwork, topology_addresses
 from nexthop.runtime.route_server_host import RouteServerHost
 from nexthop.world.build import World
-from nexthop.world.model import LearnedRoute, WorldOptions
+from nexthop.world.model import LearnedRoute, Session, WorldOptions
 from nexthop.world.trace import Trace, trace
 from nexthop.world.traffic import FlowSpec, TrafficReport, generate_flows, run_traffic
 
@@ -75,6 +74,42 @@ class LabError(ControlPlaneError):
 
 def _ip(value: int) -> str:
     return str(ipaddress.IPv4Address(value))
+
+
+class BuiltinView:
+    """A built-in NVA as its World node reads it (``nexthop.world.model.LiveNva``):
+    its running flag, its sessions' states and its speaker's table, on read."""
+
+    def __init__(self, nva: BuiltinNva, sessions: Iterable[Session]) -> None:
+        self._nva = nva
+        self._by_neighbor = {s.instance_ip: (s.route_server, s.instance) for s in sessions}
+
+    @property
+    def running(self) -> bool:
+        return self._nva.running
+
+    def established_sessions(self) -> set[tuple[str, str]]:
+        return {
+            self._by_neighbor[neighbor]
+            for address, state in self._nva.sessions().items()
+            if state is SessionState.ESTABLISHED
+            and (neighbor := int(ipaddress.IPv4Address(address))) in self._by_neighbor
+        }
+
+    def best_route(self, address: int) -> LearnedRoute | None:
+        speaker = self._nva.speaker
+        route = speaker.best(address) if speaker is not None else None
+        if route is None:
+            return None
+        rs, instance = self._by_neighbor.get(route.neighbor, ("", ""))
+        return LearnedRoute(
+            prefix=route.prefix,
+            next_hop=route.next_hop,
+            as_path=route.as_path,
+            route_server=rs,
+            instance=instance,
+            route_map=route.route_map,
+        )
 
 
 class Lab:
@@ -112,7 +147,6 @@ class Lab:
         self._specs: dict[str, tuple[object, ...]] = {}
         self._listeners: list[Callable[[], None]] = []
         self._seen: dict[str, tuple[bool, HaState | None]] = {}
-        self._external_learned: dict[str, dict[Any, LearnedRoute]] = {}
         self.log = structlog.get_logger("nexthop.lab").bind(topology=topology.name or "")
 
     def _map_addresses(self, topology: Topology) -> None:
@@ -245,8 +279,7 @@ class Lab:
                 self._specs[name] = self._spec(world, nva)
                 await live.start()
             node.ha = live.ha  # the model sees the live election
-        for name in self.external:
-            self._external_learned[name] = {}
+            node.live = BuiltinView(live, node.sessions)  # read, never copied
 
     async def stop(self) -> None:
         for nva in self.nvas.values():
@@ -254,7 +287,6 @@ class Lab:
         self.nvas = {}
         self._specs = {}
         self._seen = {}
-        self._external_learned = {}
 
     # --- faults ------------------------------------------------------------------
 
@@ -316,56 +348,16 @@ class Lab:
             if seen[1] is not None and (was is None or was[1] != seen[1]):
                 world.record(now, f"ha_{seen[1].value.lower()}", nva.name)
             self._seen[nva.name] = seen
-            self._mirror(world, nva)
         self._notify()
 
-    def _mirror(self, world: World, nva: BuiltinNva) -> None:
-        """Copy the live NVA's state onto its model node."""
-        node = world.nva(nva.name)
-        node.up = nva.running
-        node.established = set()
-        node.learned = {}
-        states = nva.sessions()
-        for session in node.sessions:
-            neighbor = _ip(session.instance_ip)
-            if states.get(neighbor) is not SessionState.ESTABLISHED:
-                continue
-            node.established.add((session.route_server, session.instance))
-            for prefix, attrs in nva.received_routes(neighbor).items():
-                node.learned[(session.route_server, session.instance, prefix)] = LearnedRoute(
-                    prefix=prefix,
-                    next_hop=attrs.next_hop if attrs.next_hop is not None else session.instance_ip,
-                    as_path=as_path_asns(attrs),
-                    route_server=session.route_server,
-                    instance=session.instance,
-                )
-
     def synced_world(self) -> World:
-        """The live-synced world, every NVA mirrored now (``trace``/``traffic`` use it).
-
-        Built-in NVAs, sessions and routes are also mirrored as they change, so
-        ``Lab.world`` is current between calls too."""
+        """The World over the running parts at the lab's clock (``trace``/``traffic``
+        use it): its NVA nodes read the live NVAs, nothing is copied; the clock
+        moves to the loop's, so flows age with the rules' idle timeouts."""
         world = self._require_world()
-        for nva in self.nvas.values():
-            self._mirror(world, nva)
-        self._sync_external(world)
         if self.network is not None:
-            # the lab clock: flows age with the rules' idle timeouts
             world.advance(self.network.loop.time())
         return world
-
-    def _sync_external(self, world: World) -> None:
-        # What an external NVA learned is not visible (interim, until NVA nodes
-        # read live state): its sessions are the route server's.
-        for name in self.external:
-            node = world.nva(name)
-            node.established = {
-                (rs, s.instance)
-                for rs, host in self.hosts.items()
-                for s in host.sessions()
-                if s.state is SessionState.ESTABLISHED
-                and int(ipaddress.ip_address(s.peer_ip)) == node.ip
-            }
 
     def on_change(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` after any live change (routes, health, NVA state)."""
@@ -451,7 +443,7 @@ class Lab:
                 "kind": "external" if name in self.external else "builtin",
                 "address": _ip(node.ip),
                 "stand_in": self.addresses.stand_in(_ip(node.ip)),
-                "up": node.up,
+                "up": node.running,
                 "ha": node.ha.state.value if node.ha is not None else None,
                 "answers_probe": self.nvas[name].answers_probe if name in self.nvas else None,
             }

@@ -48,7 +48,7 @@ from nexthop.bgp.fsm import (
     SessionState,
     UpdateReceived,
 )
-from nexthop.bgp.wire import IPV4_UNICAST, PathAttributes, Update, cease_notification, end_of_rib
+from nexthop.bgp.wire import IPV4_UNICAST, PathAttributes, cease_notification, end_of_rib
 from nexthop.config.schema import Nva
 from nexthop.config.types import ProbeProtocol, ResponderMode
 from nexthop.lb import (
@@ -64,7 +64,7 @@ from nexthop.lb.ha import HaOutput, Start, Stop
 from nexthop.net.prefix import Afi, Prefix, format_address
 from nexthop.nva import FrrConfig
 from nexthop.nva.model import Neighbor
-from nexthop.nva.speaker import NvaSpeaker, Outbound, import_route
+from nexthop.nva.speaker import NvaSpeaker, Outbound
 from nexthop.runtime.bgp_transport import SessionDriver
 from nexthop.runtime.probes import ProbeResponder, self_signed_context
 from nexthop.runtime.probes import ResponderMode as ServeMode
@@ -110,7 +110,6 @@ class _Neighbor:
     config: Neighbor
     address: str  # topology address
     driver: SessionDriver | None = None
-    rib_in: dict[Prefix, PathAttributes] | None = None
 
 
 class BuiltinNva:
@@ -217,7 +216,7 @@ class BuiltinNva:
         self.running = False
         for neighbor in self._neighbors:
             driver, neighbor.driver = neighbor.driver, None
-            neighbor.rib_in = None
+            self._session_down(neighbor)
             if driver is not None:
                 if driver.stream is not None:
                     driver.stream.abort()
@@ -234,7 +233,7 @@ class BuiltinNva:
         closing: list[asyncio.Future[None]] = []
         for neighbor in self._neighbors:
             driver, neighbor.driver = neighbor.driver, None
-            neighbor.rib_in = None
+            self._session_down(neighbor)
             if driver is None:
                 continue
             if driver.stream is not None:
@@ -289,10 +288,13 @@ class BuiltinNva:
         }
 
     def received_routes(self, neighbor: str) -> dict[Prefix, PathAttributes]:
-        """Routes accepted from ``neighbor`` (after its inbound route-map)."""
+        """Routes accepted from ``neighbor`` (after its inbound route-map), read from
+        the speaker's table."""
         for n in self._neighbors:
             if n.address == neighbor:
-                return dict(n.rib_in or {})
+                assert self.speaker is not None  # neighbors come from its config
+                routes = self.speaker.routes(n.config.address)
+                return {prefix: route.attributes for prefix, route in routes.items()}
         raise KeyError(neighbor)
 
     def advertisements(self, neighbor: str) -> dict[Prefix, PathAttributes]:
@@ -349,36 +351,25 @@ class BuiltinNva:
             return
         match event:
             case SessionEstablished():
-                neighbor.rib_in = {}
-                for update in self._outbound_of(neighbor).updates:
+                assert self.speaker is not None
+                for update in self.speaker.session_up(neighbor.config.address).updates:
                     driver.send_update(update)
                 driver.send_update(end_of_rib(IPV4_UNICAST))
             case UpdateReceived(update=update):
-                self._receive(neighbor, update)
+                # withdrawals, own-AS loop check (RFC 4271 §9.1.2), inbound route-map:
+                # the one NVA speaker's rules, as in the model
+                if self.speaker is not None:
+                    self.speaker.receive(neighbor.config.address, update)
+                return  # routes are read from the speaker: nothing to announce
             case SessionDown():
-                neighbor.rib_in = None
+                self._session_down(neighbor)
             case _:
                 pass
         self._changed()
 
-    def _receive(self, neighbor: _Neighbor, update: Update) -> None:
-        assert self.config is not None
-        rib = neighbor.rib_in
-        if rib is None:
-            return
-        for prefix in update.withdrawn:
-            rib.pop(prefix, None)
-        attrs = update.attributes
-        for prefix in update.nlri:
-            if attrs is None or update.treat_as_withdraw:
-                rib.pop(prefix, None)
-                continue
-            # own-AS loop check (RFC 4271 §9.1.2) and inbound route-map, as the model
-            verdict = import_route(self.config, neighbor.config.address, prefix, attrs)
-            if isinstance(verdict, str):
-                rib.pop(prefix, None)
-            else:
-                rib[prefix] = verdict.attributes
+    def _session_down(self, neighbor: _Neighbor) -> None:
+        if self.speaker is not None:
+            self.speaker.session_down(neighbor.config.address)
 
     # --- HA heartbeat ----------------------------------------------------------------
 

@@ -72,6 +72,7 @@ from nexthop.world.model import WorldOptions
 
 __all__ = [
     "AZURE_PROBE_SOURCE",
+    "ExternalNva",
     "LiveNetwork",
     "NvaRuntime",
     "probe_stand_in",
@@ -100,6 +101,32 @@ async def probe_stand_in(addresses: AddressMap, task: ProbeTask) -> ProbeOutcome
         task, ip=ipaddress.ip_address(stand_in), port=addresses.port(task.port)
     )
     return await run_probe(mapped, source=addresses.stand_in(AZURE_PROBE_SOURCE))
+
+
+class ExternalNva:
+    """An NVA that is another process, as its World node reads it
+    (``nexthop.world.model.LiveNva``): its sessions are what the route servers
+    see; its own table is not visible, so traces through it use its default
+    route (``best_route`` is None) and it counts as running."""
+
+    def __init__(self, network: LiveNetwork, address: int) -> None:
+        self._network = network
+        self._address = address
+
+    @property
+    def running(self) -> bool:
+        return True
+
+    def established_sessions(self) -> set[tuple[str, str]]:
+        return {
+            (rs, session.instance)
+            for rs, session in self._network.sessions()
+            if session.state is SessionState.ESTABLISHED
+            and int(ipaddress.ip_address(session.peer_ip)) == self._address
+        }
+
+    def best_route(self, address: int) -> None:
+        return None
 
 
 class NvaRuntime(Protocol):
@@ -249,6 +276,8 @@ class LiveNetwork:
             await self._stop_all("route server failed to start")
             raise
         await self._adopt_probes(world)
+        for nva in world.nvas.values():
+            nva.live = ExternalNva(self, nva.ip)  # the lab replaces its built-in ones
         if self.nvas is not None:
             await self.nvas.adopt(world)
         self._notify()

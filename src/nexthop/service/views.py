@@ -203,9 +203,9 @@ def lab_status(world: World, topology: Topology, failed: list[str]) -> dict[str,
             {
                 "name": n.name,
                 "ip": str(n.nic.ip),
-                "up": bool(node.up) if node is not None else False,
+                "up": node.running if node is not None else False,
                 "failed": n.name in failed,
-                "established": sorted(f"{rs}/{inst}" for rs, inst in node.established)
+                "established": sorted(f"{rs}/{inst}" for rs, inst in node.established_now)
                 if node is not None
                 else [],
             }

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Protocol
 
 from nexthop.lb import HaNode, LoadBalancerEngine
 from nexthop.net.prefix import Prefix
@@ -34,6 +35,7 @@ __all__ = [
     "BranchNode",
     "LbNode",
     "LearnedRoute",
+    "LiveNva",
     "NvaNode",
     "ReturnPath",
     "RsNode",
@@ -144,6 +146,22 @@ class Session:
     peering: str
 
 
+class LiveNva(Protocol):
+    """A running NVA as its World node reads it (the lab's built-in NVA, or an
+    external one seen through the route server): never copied into the node."""
+
+    @property
+    def running(self) -> bool: ...
+
+    def established_sessions(self) -> set[tuple[str, str]]:
+        """(route server, instance) pairs whose session is Established now."""
+        ...
+
+    def best_route(self, address: int) -> LearnedRoute | None:
+        """The NVA's own BGP route for ``address`` now, if it has one."""
+        ...
+
+
 @dataclass(slots=True, kw_only=True)
 class NvaNode:
     name: str
@@ -167,11 +185,24 @@ class NvaNode:
     established: set[tuple[str, str]] = field(default_factory=set)
     learned: dict[tuple[str, str, Prefix], LearnedRoute] = field(default_factory=dict)
     rejected: dict[tuple[str, str, Prefix], str] = field(default_factory=dict)
+    # The running NVA in a live World: read for ``running``/``established_now``
+    # and routes; ``up``/``established``/``learned`` are then the model's, unused.
+    live: LiveNva | None = None
+
+    @property
+    def running(self) -> bool:
+        """Whether the NVA runs: the live NVA's word, else the model's ``up``."""
+        return self.live.running if self.live is not None else self.up
+
+    @property
+    def established_now(self) -> set[tuple[str, str]]:
+        """(route server, instance) pairs Established now (live or modelled)."""
+        return self.live.established_sessions() if self.live is not None else self.established
 
     @property
     def answers_probe(self) -> bool:
         """Whether the probe responder answers: up, and active when it must be."""
-        if not self.up or self.probe_port is None:
+        if not self.running or self.probe_port is None:
             return False
         return not self.probe_when_active or self.active
 
@@ -186,7 +217,7 @@ class NvaNode:
     def serving(self) -> bool:
         """Whether the NVA takes traffic from its branches: up, and the active one
         of an HA pair (a standby neither answers the probe nor attracts branch traffic)."""
-        return self.up and self.active
+        return self.running and self.active
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

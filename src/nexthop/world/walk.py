@@ -414,11 +414,11 @@ class _Walk:
     def at_nva(self, place: Place) -> Place | None:
         world = self.world
         node = world.nva(place.name)
-        if place.source and node.up:
+        if place.source and node.running:
             self.hop(
                 HopKind.SOURCE, node.name, f"{node.name} ({_ip(node.ip)}) sends {self.describe()}"
             )
-        elif not node.up:
+        elif not node.running:
             self.nvas.append(node.name)
             self.dropped(
                 DropCause.NVA_DOWN,
@@ -447,7 +447,8 @@ class _Walk:
             )
             self.deliver(f"branch:{branch.name}", branch.name, f"delivered to branch {branch.name}")
             return None
-        learned = best_learned(node, self.dst)
+        live = node.live
+        learned = live.best_route(self.dst) if live is not None else best_learned(node, self.dst)
         if learned is not None:
             path = " ".join(str(a) for a in learned.as_path)
             self.hop(
