@@ -164,7 +164,9 @@ def wait_for_count(
             return now - start, value
         if value != last:
             last, last_change = value, now
-        elif now - last_change > stall:
+        elif now - last_change > stall and (value >= 0 or deadline is None):
+            # with a deadline, a target whose API does not answer is waited for until
+            # the deadline (issue 10: serve's API stops answering while it is busy)
             msg = (
                 f"count stalled at {value} of {goal} for {stall:.0f}s"
                 if value >= 0
