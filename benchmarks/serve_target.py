@@ -112,6 +112,7 @@ class NexthopServe(Target):
 
     name = "nexthop"
     label = "nexthop serve (the product: REST API, route server over TCP)"
+    extra_advertised = 1  # the hub's address space, 10.0.0.0/8
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -139,6 +139,9 @@ class Target:
 
     name: ClassVar[str] = "target"
     label: ClassVar[str] = "target"
+    # prefixes of its own the target advertises to route-server clients on top of
+    # the feeder's (nexthop serve: its VNet's address space, route-server-spec §1.6)
+    extra_advertised: ClassVar[int] = 0
 
     def __init__(
         self, workdir: Path, *, address: str = TARGET_ADDRESS, port: int = TARGET_PORT
