@@ -102,7 +102,9 @@ def test_real_captured_updates_decode_identically(native: ModuleType) -> None:
 
 
 @pytest.mark.parametrize("shape", ["single", "eight", "table"])
-def test_benchmark_streams_decode_natively_and_identically(native: ModuleType, shape: str) -> None:
+def test_benchmark_streams_decode_natively_and_identically(
+    native: ModuleType, shape: str
+) -> None:
     stream, count = build_stream(shape, 3000)
     i, seen = 0, 0
     while i < len(stream):
@@ -197,7 +199,9 @@ UNUSUAL = {
     "unknown optional transitive": raw_body(BASE + attribute(OPTIONAL | TRANSITIVE, 99, b"x")),
     "unknown well-known": raw_body(BASE + attribute(TRANSITIVE, 99, b"x")),
     "duplicate ORIGIN": raw_body(BASE + attribute(TRANSITIVE, AttrType.ORIGIN, b"\x01")),
-    "ORIGIN flags conflict": raw_body(attribute(OPTIONAL, AttrType.ORIGIN, b"\x00") + BASE[4:]),
+    "ORIGIN flags conflict": raw_body(
+        attribute(OPTIONAL, AttrType.ORIGIN, b"\x00") + BASE[4:]
+    ),
     "ORIGIN undefined": raw_body(attribute(TRANSITIVE, AttrType.ORIGIN, b"\x03") + BASE[4:]),
     "missing NEXT_HOP": raw_body(BASE[:-7]),
     "NLRI without attributes": raw_body(b""),
