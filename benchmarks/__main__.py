@@ -2,23 +2,32 @@
 
 Examples::
 
-    python -m benchmarks                                   # ingest, 100k, 3 runs, all targets
-    python -m benchmarks --scenario ingest --n 1000000 --targets bird,frr,nexthop
+    python -m benchmarks                                   # ingest, 100k, 3 runs, default targets
+    python -m benchmarks --scenario ingest --n 1000000 --shape eight --targets bird,nexthop,rs-core
     python -m benchmarks --scenario propagation --n 100000
     python -m benchmarks --scenario churn --n 100000 --shape table
     python -m benchmarks --scenario peers --peers 8,64     # 4,000 routes per peer
+    python -m benchmarks --scenario scaling                # nexthop serve at 10k, 100k, 1M
+    python -m benchmarks --scenario lab-convergence        # lab up, 8 NVAs x 4,000 routes
     python -m benchmarks --mrt ../shared/vectors/mrt/bgpdump/test_data/bview.20020722.2337.gz
     python -m benchmarks --quick                           # 10k, 1 run: a smoke run
     python -m benchmarks --scenario failover               # live lab, fast probes, 3 runs each
     python -m benchmarks --scenario failover --timers fast,azure-like
 
+Targets: bird, frr, gobgp, exabgp, nexthop (the product: ``nexthop serve`` counted
+through its REST API) and the stage profiles rs-core (its RouteServer behind
+RouteServerHost alone, in-process) and speaker-core (the plain Speaker). The
+default set is bird, frr, gobgp, exabgp, nexthop, rs-core; ``scaling`` runs
+nexthop only unless ``--targets`` is given. Every run is bounded by ``--timeout``
+(seconds from its first UPDATE; "did not finish in T s"); in ``scaling`` a size
+that does not finish skips the larger ones.
+
 Results go to ``benchmarks/results/<UTC timestamp>.json`` and
-``benchmarks/results/latest.md``. Ratios are nexthop's (and nexthop-rs's) median
+``benchmarks/results/latest.md``. Ratios are nexthop's (and rs-core's) median
 over each target's median for the same scenario and parameters in the same
-invocation (>1 means nexthop is slower). Targets: bird, frr, gobgp, exabgp,
-nexthop (the default set) and nexthop-rs (``--targets ...,nexthop-rs``).
-The ``failover`` scenario runs no daemon: it times NVA failover in nexthop's live
-lab (``benchmarks.failover``) and gets its own table.
+invocation (>1 means nexthop is slower); a second table gives nexthop / rs-core
+(time, peak RSS, CPU) per workload. ``failover`` and ``lab-convergence`` run no
+daemon and get their own tables.
 """
 
 from __future__ import annotations
@@ -53,21 +62,46 @@ from benchmarks.failover import (
     runs_as_dicts,
     summarize_failover,
 )
-from benchmarks.routes import SHAPES
-from benchmarks.scenarios import (
-    PEERS_ROUTES,
-    SCENARIOS,
-    RunResult,
-    Workload,
-    median,
-    run_scenario,
+from benchmarks.lab_convergence import (
+    DEFAULT_NVAS,
+    DEFAULT_ROUTES,
+    DEFAULT_SETTLE,
+    LAB_HEADERS,
+    LAB_TIMERS,
+    LabRun,
+    lab_markdown,
+    lab_table_rows,
+    run_lab_convergence,
+    summarize_lab,
 )
-from benchmarks.targets import TARGETS, Target, TargetUnavailableError
+from benchmarks.lab_convergence import runs_as_dicts as lab_runs_as_dicts
+from benchmarks.registry import DEFAULT_TARGETS, PRODUCT, TARGETS
+from benchmarks.routes import SHAPES
+from benchmarks.scenarios import PEERS_ROUTES, SCENARIOS, RunResult, Workload, run_scenario
+from benchmarks.tables import (
+    HEADERS,
+    PRODUCT_HEADERS,
+    SCALING_HEADERS,
+    fmt,
+    product_rows,
+    product_table_rows,
+    render_markdown,
+    scaling_rows,
+    scaling_table_rows,
+    summarize,
+    table_rows,
+)
+from benchmarks.targets import Target, TargetUnavailableError
 
-__all__ = ["machine_info", "main", "summarize"]
+__all__ = ["machine_info", "main", "plan_workloads"]
 
 RESULTS = Path(__file__).resolve().parent / "results"
 FAILOVER = "failover"
+LAB = "lab-convergence"
+SCALING = "scaling"
+DEFAULT_SIZES = (100_000,)
+SCALING_SIZES = (10_000, 100_000, 1_000_000)
+DEFAULT_TIMEOUT = 600.0
 
 
 def machine_info() -> dict[str, Any]:
@@ -114,133 +148,6 @@ def snapshot_source() -> str:
     return f"{head}{' + uncommitted changes in src/' if dirty else ''}"
 
 
-def summarize(results: list[RunResult]) -> list[dict[str, Any]]:
-    """Median per (scenario, n, shape, peers, target), with nexthop/target ratios."""
-    keys: dict[tuple[str, int, str, int, str], list[RunResult]] = {}
-    for r in results:
-        keys.setdefault((r.scenario, r.n, r.shape, r.peers, r.target), []).append(r)
-    rows: list[dict[str, Any]] = []
-    for (scenario, n, shape, peers, target), runs in keys.items():
-        good = [r for r in runs if r.ok]
-        statuses = sorted({r.status for r in runs})
-        rows.append(
-            {
-                "scenario": scenario,
-                "n": n,
-                "shape": shape,
-                "peers": peers,
-                "target": target,
-                "runs": len(runs),
-                "ok_runs": len(good),
-                "status": "ok" if len(good) == len(runs) else "/".join(statuses),
-                "error": next((r.error for r in runs if r.error), None),
-                "elapsed_s": median([r.elapsed_s for r in good if r.elapsed_s is not None]),
-                "send_s": median([r.send_s for r in good if r.send_s is not None]),
-                "cpu_s": median([r.cpu_s for r in good if r.cpu_s is not None]),
-                "peak_rss_mb": median(
-                    [r.peak_rss_bytes / 1e6 for r in good if r.peak_rss_bytes is not None]
-                ),
-                "all_elapsed_s": [r.elapsed_s for r in runs],
-            }
-        )
-    for row in rows:
-        for ours, key in (("nexthop", "nexthop_ratio"), ("nexthop-rs", "nexthop_rs_ratio")):
-            mine = next(
-                (
-                    x
-                    for x in rows
-                    if x["target"] == ours
-                    and (x["scenario"], x["n"], x["shape"], x["peers"])
-                    == (row["scenario"], row["n"], row["shape"], row["peers"])
-                ),
-                None,
-            )
-            if mine and mine["elapsed_s"] and row["elapsed_s"]:
-                row[key] = mine["elapsed_s"] / row["elapsed_s"]
-            else:
-                row[key] = None
-    return rows
-
-
-def _fmt(value: float | None, digits: int = 2) -> str:
-    return "-" if value is None else f"{value:.{digits}f}"
-
-
-def _table_rows(rows: list[dict[str, Any]]) -> list[list[str]]:
-    out = []
-    for r in rows:
-        runs = " / ".join(
-            _fmt(x) if x is not None else ("fail" if r["ok_runs"] < r["runs"] else "-")
-            for x in r["all_elapsed_s"]
-        )
-        if r["status"] in ("n/a", "unavailable"):
-            runs = "-"
-        status = r["status"] if r["status"] == "ok" else f"{r['status']}: {r['error']}"
-        out.append(
-            [
-                r["scenario"],
-                f"{r['n']:,}" + (f" ({r['peers']} peers)" if r["scenario"] == "peers" else ""),
-                r["shape"],
-                r["target"],
-                _fmt(r["elapsed_s"], 3),
-                runs,
-                _fmt(r["send_s"], 3),
-                _fmt(r["cpu_s"]),
-                _fmt(r["peak_rss_mb"], 0),
-                _fmt(r["nexthop_ratio"]),
-                _fmt(r.get("nexthop_rs_ratio")),
-                status,
-            ]
-        )
-    return out
-
-
-HEADERS = [
-    "scenario",
-    "routes",
-    "shape",
-    "target",
-    "median s",
-    "runs (s)",
-    "send s",
-    "CPU-s",
-    "peak RSS MB",
-    "nexthop/target",
-    "nexthop-rs/target",
-    "status",
-]
-
-
-def render_markdown(
-    meta: dict[str, Any], rows: list[dict[str, Any]], failover: Sequence[str] = ()
-) -> str:
-    """``latest.md``: the daemon table (if any row) and the failover section (if given)."""
-    m = meta["machine"]
-    lines = [
-        f"# Benchmark results {meta['date']}",
-        "",
-        f"- Machine: {m['nproc']} CPUs ({m['cpu_model']}), {m['ram_gb']} GB RAM, "
-        f"kernel {m['kernel']}, load average at start {' '.join(m['loadavg_start'])}"
-        f", at end {' '.join(m.get('loadavg_end', ['?']))}",
-        f"- Python {m['python']}; targets: "
-        + ("; ".join(f"{k}: {v}" for k, v in meta["versions"].items()) or "none"),
-        f"- nexthop code: {meta.get('nexthop_code', '?')}",
-        f"- Command: `{meta['command']}`",
-    ]
-    if rows:
-        lines += [
-            "- Time: first UPDATE written until the target reports all routes (medians of "
-            "successful runs); `send s` is the injector's own write time.",
-            "",
-            "| " + " | ".join(HEADERS) + " |",
-            "|" + "---|" * len(HEADERS),
-        ]
-        lines += ["| " + " | ".join(cells) + " |" for cells in _table_rows(rows)]
-    if failover:
-        lines += ["", *failover]
-    return "\n".join(lines) + "\n"
-
-
 def _rich_table(title: str, headers: Sequence[str], rows: Iterable[Sequence[str]]) -> Table:
     table = Table(title=title)
     for header in headers:
@@ -250,18 +157,138 @@ def _rich_table(title: str, headers: Sequence[str], rows: Iterable[Sequence[str]
     return table
 
 
+def _ints(text: str) -> list[int]:
+    return [int(x) for x in text.split(",") if x]
+
+
+def plan_workloads(
+    scenarios: Sequence[str],
+    *,
+    sizes: Sequence[int] | None,
+    shape: str,
+    mrt: str | None,
+    peers: Sequence[int],
+    timeout: float | None,
+    targets: Sequence[str] | None,
+) -> list[tuple[Workload, list[str]]]:
+    """(workload, target names) for the daemon scenarios, in order; ``sizes``/``targets``
+    None: each scenario's defaults (100k and the default targets; ``scaling``: 10k,
+    100k, 1M on nexthop). ``ValueError`` names an unknown scenario or target."""
+    unknown = [t for t in targets or () if t not in TARGETS]
+    if unknown:
+        msg = f"unknown target {unknown[0]} (known: {', '.join(TARGETS)})"
+        raise ValueError(msg)
+    plan: list[tuple[Workload, list[str]]] = []
+    for scenario in scenarios:
+        if scenario in (FAILOVER, LAB):
+            continue
+        if scenario not in SCENARIOS:
+            msg = f"unknown scenario {scenario}"
+            raise ValueError(msg)
+        if scenario == SCALING:
+            names = list(targets or [PRODUCT])
+            plan += [
+                (Workload(scenario=scenario, n=n, shape=shape, mrt=mrt, timeout=timeout), names)
+                for n in sorted(sizes or SCALING_SIZES)
+            ]
+            continue
+        names = list(targets or DEFAULT_TARGETS)
+        if scenario == "peers":
+            plan += [
+                (
+                    Workload(
+                        scenario=scenario, n=PEERS_ROUTES, shape=shape, peers=p, timeout=timeout
+                    ),
+                    names,
+                )
+                for p in peers
+            ]
+        else:
+            plan += [
+                (Workload(scenario=scenario, n=n, shape=shape, mrt=mrt, timeout=timeout), names)
+                for n in sizes or DEFAULT_SIZES
+            ]
+    return plan
+
+
+def _skip(workload: Workload, target: str, i: int, reason: str) -> RunResult:
+    return RunResult(
+        scenario=workload.scenario, target=target, run=i, n=workload.n, shape=workload.shape,
+        peers=workload.peers, status="skipped", error=reason,
+    )  # fmt: skip
+
+
+def _run_daemons(
+    plan: list[tuple[Workload, list[str]]],
+    runs: int,
+    root: Path,
+    console: Console,
+) -> tuple[list[RunResult], dict[str, str]]:
+    """Every (workload, target) ``runs`` times; a scaling size that did not finish
+    skips that target's larger sizes."""
+    targets: dict[str, Target] = {}
+    versions: dict[str, str] = {}
+    for name in dict.fromkeys(n for _, names in plan for n in names):
+        target = TARGETS[name](root / name)
+        try:
+            target.check()
+            versions[name] = target.version()
+        except TargetUnavailableError as exc:
+            versions[name] = f"unavailable: {exc}"
+        targets[name] = target
+    results: list[RunResult] = []
+    unfinished: dict[str, int] = {}  # scaling: target -> smallest size that did not finish
+    for workload, names in plan:
+        for name in names:
+            target = targets[name]
+            for i in range(runs):
+                if versions[name].startswith("unavailable"):
+                    result = _skip(workload, name, i, versions[name])
+                    result.status = "unavailable"
+                elif workload.scenario == SCALING and name in unfinished:
+                    result = _skip(workload, name, i, f"{unfinished[name]:,} routes did not finish")
+                else:
+                    result = run_scenario(target, workload, i)
+                results.append(result)
+                console.print(
+                    f"{workload.scenario} n={result.n:,} {name} run {i + 1}/{runs}: "
+                    f"{result.status} {fmt(result.elapsed_s, 3)} s"
+                    + (f" ({result.error})" if result.error else "")
+                )
+                if workload.scenario == SCALING and result.status in ("timeout", "failed"):
+                    unfinished.setdefault(name, workload.n)
+                if result.status in ("n/a", "unavailable", "skipped", "timeout"):
+                    break
+    return results, versions
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument(
-        "--scenario", default="ingest", help="ingest|propagation|churn|peers|failover|all"
+        "--scenario",
+        default="ingest",
+        help="ingest|propagation|churn|peers|scaling|failover|lab-convergence|all",
     )
-    parser.add_argument("--n", default="100000", help="routes, comma-separated for several")
+    parser.add_argument(
+        "--n", help="routes, comma-separated for several (default 100000; scaling: "
+        + ",".join(map(str, SCALING_SIZES)) + ")",
+    )  # fmt: skip
     parser.add_argument("--shape", default="single", choices=SHAPES)
     parser.add_argument("--mrt", help="replay this MRT file (routes capped at --n)")
     parser.add_argument("--peers", default="8,64", help="peer counts for the peers scenario")
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--targets", default="bird,frr,gobgp,exabgp,nexthop")
+    parser.add_argument(
+        "--targets",
+        help=f"comma-separated, from {', '.join(TARGETS)} (default {','.join(DEFAULT_TARGETS)};"
+        f" scaling: {PRODUCT})",
+    )
     parser.add_argument("--quick", action="store_true", help="10k routes, 1 run")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        help="seconds per run from its first UPDATE (lab-convergence: from lab up)",
+    )
     parser.add_argument(
         "--topologies",
         default=",".join(TOPOLOGIES),
@@ -276,67 +303,51 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--batch", type=int, default=DEFAULT_BATCH, help="failover: new flows traced per poll"
     )
+    parser.add_argument("--lab-nvas", type=int, default=DEFAULT_NVAS, help="lab-convergence")
+    parser.add_argument(
+        "--lab-routes", type=int, default=DEFAULT_ROUTES, help="lab-convergence: per NVA"
+    )
+    parser.add_argument(
+        "--lab-timers",
+        default="default",
+        choices=list(LAB_TIMERS),
+        help="lab-convergence: lab up's default (fast) timers or --topology-timers",
+    )
+    parser.add_argument(
+        "--lab-settle",
+        type=float,
+        default=DEFAULT_SETTLE,
+        help="lab-convergence: seconds to keep counting flaps after convergence",
+    )
     parser.add_argument("--results", type=Path, default=RESULTS, help="where results are saved")
     parser.add_argument("--no-save", action="store_true")
     args = parser.parse_args(argv)
 
-    sizes = [int(x) for x in args.n.split(",")]
+    sizes = _ints(args.n) if args.n else None
     runs = args.runs
     if args.quick:
         sizes, runs = [10_000], 1
-    scenarios = [*SCENARIOS, FAILOVER] if args.scenario == "all" else args.scenario.split(",")
-    workloads: list[Workload] = []
-    for scenario in scenarios:
-        if scenario == FAILOVER:
-            continue
-        if scenario not in SCENARIOS:
-            parser.error(f"unknown scenario {scenario}")
-        if scenario == "peers":
-            workloads += [
-                Workload(scenario=scenario, n=PEERS_ROUTES, shape=args.shape, peers=int(p))
-                for p in args.peers.split(",")
-            ]
-        else:
-            workloads += [
-                Workload(scenario=scenario, n=n, shape=args.shape, mrt=args.mrt) for n in sizes
-            ]
+    everything = [*SCENARIOS, FAILOVER, LAB]
+    scenarios = everything if args.scenario == "all" else args.scenario.split(",")
+    try:
+        plan = plan_workloads(
+            scenarios,
+            sizes=sizes,
+            shape=args.shape,
+            mrt=args.mrt,
+            peers=_ints(args.peers),
+            timeout=args.timeout,
+            targets=args.targets.split(",") if args.targets else None,
+        )
+    except ValueError as exc:
+        parser.error(str(exc))
 
     started = datetime.now(UTC)
     machine = machine_info()
     code = snapshot_source()
     console = Console(width=200)
     root = Path(tempfile.mkdtemp(prefix="nexthop-bench-"))
-    targets: list[Target] = []
-    versions: dict[str, str] = {}
-    results: list[RunResult] = []
-    for name in args.targets.split(",") if workloads else []:
-        target = TARGETS[name](root / name)
-        try:
-            target.check()
-            versions[name] = target.version()
-        except TargetUnavailableError as exc:
-            versions[name] = f"unavailable: {exc}"
-        targets.append(target)
-
-    for workload in workloads:
-        for target in targets:
-            for i in range(runs):
-                if versions[target.name].startswith("unavailable"):
-                    result = RunResult(
-                        scenario=workload.scenario, target=target.name, run=i, n=workload.n,
-                        shape=workload.shape, peers=workload.peers, status="unavailable",
-                        error=versions[target.name],
-                    )  # fmt: skip
-                else:
-                    result = run_scenario(target, workload, i)
-                results.append(result)
-                console.print(
-                    f"{workload.scenario} n={result.n:,} {target.name} run {i + 1}/{runs}: "
-                    f"{result.status} {_fmt(result.elapsed_s, 3)} s"
-                    + (f" ({result.error})" if result.error else "")
-                )
-                if result.status in ("n/a", "unavailable"):
-                    break
+    results, versions = _run_daemons(plan, runs, root, console)
 
     failover_runs: list[FailoverRun] = []
     if FAILOVER in scenarios:
@@ -345,7 +356,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             time = run.result["failover_time"] if run.result is not None else None
             console.print(
                 f"failover {run.topology} ({run.timers}) run {run.run + 1}/{runs}: "
-                f"{run.status} {_fmt(time, 3)} s" + (f" ({run.error})" if run.error else "")
+                f"{run.status} {fmt(time, 3)} s" + (f" ({run.error})" if run.error else "")
             )
 
         try:
@@ -360,11 +371,55 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ValueError as exc:
             parser.error(str(exc))
 
+    lab_runs: list[LabRun] = []
+    if LAB in scenarios:
+
+        def lab_progress(run: LabRun) -> None:
+            console.print(
+                f"lab-convergence {run.nvas} x {run.routes} run {run.run + 1}/{runs}: "
+                f"{run.status} {fmt(run.converged_s)} s, max /healthz "
+                f"{fmt(run.max_healthz_s, 3)} s, {run.flaps} flaps"
+                + (f" ({run.error})" if run.error else "")
+            )
+
+        try:
+            lab_runs = run_lab_convergence(
+                nvas=args.lab_nvas,
+                routes=args.lab_routes,
+                runs=runs,
+                timers=args.lab_timers,
+                timeout=args.timeout,
+                settle=args.lab_settle,
+                report=lab_progress,
+            )
+        except ValueError as exc:
+            parser.error(str(exc))
+        versions[LAB] = f"nexthop lab up ({args.lab_timers} timers)"
+
     rows = summarize(results)
-    if rows:
-        console.print(_rich_table("nexthop benchmarks", HEADERS, _table_rows(rows)))
+    daemon_rows = [r for r in rows if r["scenario"] != SCALING]
+    if daemon_rows:
+        console.print(_rich_table("nexthop benchmarks", HEADERS, table_rows(daemon_rows)))
+    product = product_rows(daemon_rows)
+    if product:
+        console.print(
+            _rich_table(
+                "nexthop serve over its core (rs-core)",
+                PRODUCT_HEADERS,
+                product_table_rows(product),
+            )
+        )
+    scaling = scaling_rows(rows)
+    if scaling:
+        console.print(
+            _rich_table(
+                "scaling: nexthop ingest per 100k routes",
+                SCALING_HEADERS,
+                scaling_table_rows(scaling),
+            )
+        )
+    extra: list[str] = []
     failover_rows = summarize_failover(failover_runs)
-    failover_lines: list[str] = []
     if failover_runs:
         console.print(
             _rich_table(
@@ -373,7 +428,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 failover_table_rows(failover_rows),
             )
         )
-        failover_lines = failover_markdown(failover_rows, args.flows, args.batch)
+        extra += failover_markdown(failover_rows, args.flows, args.batch)
+    lab_rows = summarize_lab(lab_runs)
+    if lab_runs:
+        console.print(
+            _rich_table("nexthop lab up convergence", LAB_HEADERS, lab_table_rows(lab_rows))
+        )
+        extra += ["", *lab_markdown(lab_rows)] if extra else lab_markdown(lab_rows)
 
     now = datetime.now(UTC)
     machine["loadavg_end"] = Path("/proc/loadavg").read_text().split()[:3]
@@ -390,6 +451,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         out.mkdir(parents=True, exist_ok=True)
         stamp = now.strftime("%Y-%m-%dT%H%M%SZ")
         payload = {**meta, "summary": rows, "runs": [asdict(r) for r in results]}
+        if product:
+            payload["product_vs_core"] = product
+        if scaling:
+            payload[SCALING] = scaling
         if failover_runs:
             payload[FAILOVER] = {
                 "flows": args.flows,
@@ -397,10 +462,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "summary": failover_rows,
                 "runs": runs_as_dicts(failover_runs),
             }
+        if lab_runs:
+            payload["lab_convergence"] = {"summary": lab_rows, "runs": lab_runs_as_dicts(lab_runs)}
         (out / f"{stamp}.json").write_text(json.dumps(payload, indent=1) + "\n")
-        (out / "latest.md").write_text(render_markdown(meta, rows, failover_lines))
+        (out / "latest.md").write_text(render_markdown(meta, rows, extra))
         console.print(f"saved {out / f'{stamp}.json'} and {out / 'latest.md'}")
-    ok = all(r.status != "failed" for r in results) and all(r.ok for r in failover_runs)
+    ok = (
+        all(r.status not in ("failed", "timeout") for r in results)
+        and all(r.ok for r in failover_runs)
+        and all(r.ok for r in lab_runs)
+    )
     return 0 if ok else 1
 
 

@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from benchmarks.__main__ import HEADERS, _table_rows
 from benchmarks.failover import FAILOVER_HEADERS, failover_table_rows
+from benchmarks.tables import HEADERS, table_rows
 
 __all__ = ["merge"]
 
@@ -40,7 +40,7 @@ def merge(paths: list[Path]) -> str:
     ]
     for f in files:
         load = " ".join(f["machine"]["loadavg_start"])
-        for cells in _table_rows(f["summary"]):
+        for cells in table_rows(f["summary"]):
             lines.append(f"| {f['date']} | {load} | " + " | ".join(cells) + " |")
     failover = [f for f in files if f.get("failover")]
     if failover:

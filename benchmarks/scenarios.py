@@ -6,13 +6,24 @@
    two monitor peers (``benchmarks.peer``) must each receive all N.
 3. ``churn``: after ingesting N, withdraw 10% of the table, then re-announce it;
    time each phase until the target's count returns to 0.9 N, then N.
-4. ``peers``: P peers (8 or 64) each send 4,000 distinct routes at once.
+4. ``peers``: P peers (8 or 64) each send 4,000 distinct routes at once; the
+   route-server targets (``nexthop``, ``rs-core``) also reflect every peer's
+   routes to the others while they ingest.
+6. ``scaling``: ingest at several sizes (10k, 100k, 1M by default) on the product;
+   seconds per 100k routes by size (``benchmarks.tables.scaling_rows``).
+
+(5, ``failover``, and 7, ``lab-convergence``, run the live lab, not a daemon:
+``benchmarks.failover`` and ``benchmarks.lab_convergence``.)
 
 Every run starts a fresh target. A run fails if the count does not change for
 ``STALL_SECONDS`` (bgperf2's rule), if the target dies, or if a session does not
-come up. CPU seconds come from /proc deltas of the target's process tree, peak
-RSS from VmHWM; the injector's own send time and the harness CPU are recorded so
-a result can show it measured the target, not the injector.
+come up; with ``Workload.timeout`` it ends as ``timeout`` ("did not finish in T
+s") once that many seconds have passed since its first UPDATE, however slowly
+the count still moves. Sends run in a thread, so a target that stops reading
+cannot hold the harness past the timeout either. CPU seconds come from /proc
+deltas of the target's process tree, peak RSS from VmHWM; the injector's own
+send time and the harness CPU are recorded so a result can show it measured the
+target, not the injector.
 """
 
 from __future__ import annotations
@@ -46,6 +57,7 @@ __all__ = [
     "STALL_SECONDS",
     "Layout",
     "RunResult",
+    "RunTimeoutError",
     "Workload",
     "run_scenario",
     "wait_for_count",
@@ -84,6 +96,7 @@ class Workload:
     shape: str = "single"
     peers: int = 1
     mrt: str | None = None
+    timeout: float | None = None  # seconds from the first UPDATE; None: stall rule only
 
 
 @dataclass(slots=True, kw_only=True)
@@ -95,7 +108,7 @@ class RunResult:
     shape: str
     peers: int
     ok: bool = False
-    status: str = "ok"  # ok | failed | unavailable | n/a
+    status: str = "ok"  # ok | failed | timeout | unavailable | n/a
     error: str | None = None
     elapsed_s: float | None = None
     send_s: float | None = None
@@ -111,6 +124,14 @@ class RunFailedError(RuntimeError):
     pass
 
 
+class RunTimeoutError(RunFailedError):
+    """The run passed its timeout; the message is "did not finish in T s"."""
+
+
+def did_not_finish(timeout: float) -> str:
+    return f"did not finish in {timeout:g} s"
+
+
 def wait_for_count(
     read: Callable[[], int],
     goal: int,
@@ -118,15 +139,22 @@ def wait_for_count(
     alive: Callable[[], bool] = lambda: True,
     stall: float = STALL_SECONDS,
     poll: float = POLL_SECONDS,
+    deadline: float | None = None,
+    timeout: float | None = None,
 ) -> tuple[float, int]:
     """Poll ``read()`` until it equals ``goal``; return (seconds, count).
 
     Raises ``RunFailedError`` when the count is unchanged for ``stall`` seconds or
-    ``alive()`` turns false.
+    ``alive()`` turns false, ``RunTimeoutError`` once ``time.perf_counter()`` passes
+    ``deadline`` (``timeout`` is the run's limit, for the message).
     """
     start = time.perf_counter()
     last, last_change = -1, start
     while True:
+        if deadline is not None and time.perf_counter() > deadline:
+            limit = timeout if timeout is not None else deadline - start
+            msg = f"{did_not_finish(limit)} (count {last} of {goal})"
+            raise RunTimeoutError(msg)
         try:
             value = read()
         except CliTimeoutError:
@@ -136,7 +164,9 @@ def wait_for_count(
             return now - start, value
         if value != last:
             last, last_change = value, now
-        elif now - last_change > stall:
+        elif now - last_change > stall and (value >= 0 or deadline is None):
+            # with a deadline, a target whose API does not answer is waited for until
+            # the deadline (issue 10: serve's API stops answering while it is busy)
             msg = (
                 f"count stalled at {value} of {goal} for {stall:.0f}s"
                 if value >= 0
@@ -183,6 +213,36 @@ class _Run:
         self.peers: list[Peer] = []
         self.cpu0 = 0.0
         self.harness0 = 0.0
+        self.timeout: float | None = None
+        self.deadline: float | None = None
+        self.senders: list[threading.Thread] = []
+
+    def clock(self) -> float:
+        """Start the run's clock (the first UPDATE is about to be written): returns
+        ``time.perf_counter()`` and arms the deadline of ``timeout``."""
+        t0 = time.perf_counter()
+        if self.timeout is not None and self.deadline is None:
+            self.deadline = t0 + self.timeout
+        return t0
+
+    def wait(
+        self, read: Callable[[], int], goal: int, poll: float = POLL_SECONDS
+    ) -> tuple[float, int]:
+        """``wait_for_count`` on this run's target, stall rule and deadline."""
+        return wait_for_count(
+            read,
+            goal,
+            alive=self.target.alive,
+            poll=poll,
+            deadline=self.deadline,
+            timeout=self.timeout,
+        )
+
+    def send(self, blaster: Blaster, stream: Stream, *, end_of_rib: bool = True) -> _Send:
+        """Write ``stream`` from a thread (see ``_Send``); ``close()`` ends a stuck one."""
+        sending = _Send(blaster, stream, end_of_rib)
+        self.senders.append(sending.thread)
+        return sending
 
     def add_blaster(self, i: int, asn: int, rs: bool = False) -> tuple[Blaster, PeerSpec]:
         blaster = Blaster(local_address=self.layout.blaster(i), local_asn=asn)
@@ -193,6 +253,7 @@ class _Run:
             port=self.layout.blaster_port,
             asn=asn,
             route_server_client=rs,
+            name=f"feeder{i}",
         )
         return blaster, spec
 
@@ -205,6 +266,7 @@ class _Run:
             port=self.layout.monitor_port,
             asn=MONITOR_ASN + i,
             route_server_client=True,
+            name=f"client{i}",
         )
         return monitor, spec
 
@@ -225,7 +287,31 @@ class _Run:
     def close(self) -> None:
         for peer in self.peers:
             peer.close()
+        for thread in self.senders:  # closed sockets end any sendall still blocked
+            thread.join(timeout=10)
         self.target.stop()
+
+
+class _Send:
+    """One blaster write in a thread: ``result()`` waits for it and returns the
+    seconds ``sendall`` took (None if the socket was closed under it)."""
+
+    def __init__(self, blaster: Blaster, stream: Stream, end_of_rib: bool) -> None:
+        self.seconds: float | None = None
+        self.error: OSError | None = None
+
+        def write() -> None:
+            try:
+                self.seconds = blaster.blast(stream, end_of_rib=end_of_rib)
+            except OSError as exc:
+                self.error = exc
+
+        self.thread = threading.Thread(target=write, daemon=True)
+        self.thread.start()
+
+    def result(self) -> float | None:
+        self.thread.join()
+        return self.seconds
 
 
 def _own_cpu() -> float:
@@ -265,10 +351,11 @@ def _ingest(run: _Run, workload: Workload) -> None:
     run.result.n = goal
     blaster, spec = run.add_blaster(0, BLASTER_ASN)
     run.start([spec])
-    t0 = time.perf_counter()
-    run.result.send_s = blaster.blast(stream)
-    _, count = wait_for_count(run.target.received, goal, alive=run.target.alive)
+    t0 = run.clock()
+    sending = run.send(blaster, stream)
+    _, count = run.wait(run.target.received, goal)
     run.result.elapsed_s = time.perf_counter() - t0
+    run.result.send_s = sending.result()
     run.result.count = count
     run.finish()
 
@@ -280,13 +367,15 @@ def _propagation(run: _Run, workload: Workload) -> None:
     blaster, spec = run.add_blaster(0, BLASTER_ASN, rs=True)
     monitors = [run.add_monitor(i) for i in range(2)]
     run.start([spec] + [m[1] for m in monitors])
-    t0 = time.perf_counter()
-    run.result.send_s = blaster.blast(stream)
+    t0 = run.clock()
+    sending = run.send(blaster, stream)
     times = []
     for monitor, _ in monitors:
-        wait_for_count(lambda m=monitor: m.count, goal, alive=run.target.alive, poll=0.02)  # type: ignore[misc]
+        clients_goal = goal + run.target.extra_advertised
+        run.wait(lambda m=monitor: m.count, clients_goal, poll=0.02)  # type: ignore[misc]
         times.append(time.perf_counter() - t0)
     run.result.elapsed_s = max(times)
+    run.result.send_s = sending.result()
     run.result.count = min(m.count for m, _ in monitors)
     run.result.extra["monitor_s"] = times
     run.finish()
@@ -308,20 +397,22 @@ def _churn(run: _Run, workload: Workload) -> None:
     )
     blaster, spec = run.add_blaster(0, BLASTER_ASN)
     run.start([spec])
-    t0 = time.perf_counter()
-    blaster.blast(stream)
-    wait_for_count(run.target.received, goal, alive=run.target.alive)
+    t0 = run.clock()
+    sending = run.send(blaster, stream)
+    run.wait(run.target.received, goal)
     ingest_s = time.perf_counter() - t0
+    sending.result()
     t1 = time.perf_counter()
-    send_w = blaster.blast(withdraw, end_of_rib=False)
-    wait_for_count(run.target.received, goal - len(churned), alive=run.target.alive)
+    sending = run.send(blaster, withdraw, end_of_rib=False)
+    run.wait(run.target.received, goal - len(churned))
     withdraw_s = time.perf_counter() - t1
+    send_w = sending.result() or 0.0
     t2 = time.perf_counter()
-    send_a = blaster.blast(again, end_of_rib=False)
-    _, count = wait_for_count(run.target.received, goal, alive=run.target.alive)
+    sending = run.send(blaster, again, end_of_rib=False)
+    _, count = run.wait(run.target.received, goal)
     announce_s = time.perf_counter() - t2
     run.result.elapsed_s = withdraw_s + announce_s
-    run.result.send_s = send_w + send_a
+    run.result.send_s = send_w + (sending.result() or 0.0)
     run.result.count = count
     run.result.extra.update(
         ingest_s=ingest_s, withdraw_s=withdraw_s, reannounce_s=announce_s, churned=len(churned)
@@ -346,21 +437,11 @@ def _many_peers(run: _Run, workload: Workload) -> None:
         specs.append(spec)
     goal = per_peer * workload.peers
     run.start(specs)
-    sends: list[float] = [0.0] * len(blasters)
-
-    def send(i: int) -> None:
-        with contextlib.suppress(OSError):
-            sends[i] = blasters[i].blast(streams[i])
-
-    threads = [threading.Thread(target=send, args=(i,)) for i in range(len(blasters))]
-    t0 = time.perf_counter()
-    for t in threads:
-        t.start()
-    _, count = wait_for_count(run.target.received, goal, alive=run.target.alive)
+    t0 = run.clock()
+    sendings = [run.send(b, s) for b, s in zip(blasters, streams, strict=True)]
+    _, count = run.wait(run.target.received, goal)
     run.result.elapsed_s = time.perf_counter() - t0
-    for t in threads:
-        t.join()
-    run.result.send_s = max(sends)
+    run.result.send_s = max((s.result() or 0.0) for s in sendings)
     run.result.count = count
     run.finish()
 
@@ -370,13 +451,14 @@ SCENARIOS: dict[str, Callable[[_Run, Workload], None]] = {
     "propagation": _propagation,
     "churn": _churn,
     "peers": _many_peers,
+    # the ingest run at several table sizes (benchmarks.tables.scaling_rows)
+    "scaling": _ingest,
 }
 
 # Targets that cannot take part in a scenario, and why.
 NOT_APPLICABLE: dict[tuple[str, str], str] = {
     ("propagation", "exabgp"): "ExaBGP has no RIB and does not re-advertise received routes",
-    ("peers", "nexthop-rs"): "the route server reflects every peer's routes to all the others;"
-    " not comparable with the ingest-only peers runs",
+    ("propagation", "speaker-core"): "the plain Speaker does not re-advertise (see rs-core)",
 }
 
 
@@ -396,13 +478,15 @@ def run_scenario(
         result.status, result.error = "n/a", reason
         return result
     run = _Run(target, result, layout or Layout())
+    run.timeout = workload.timeout
     try:
         SCENARIOS[workload.scenario](run, workload)
         result.ok = True
     except TargetUnavailableError as exc:
         result.status, result.error = "unavailable", str(exc)
     except (RunFailedError, OSError) as exc:
-        result.status, result.error = "failed", str(exc)
+        timed_out = isinstance(exc, RunTimeoutError)
+        result.status, result.error = ("timeout" if timed_out else "failed"), str(exc)
         with contextlib.suppress(CliTimeoutError):
             result.count = target.received() if target.alive() else result.count
         tail = target.tail_log(5)

@@ -8,11 +8,16 @@ its process ids so the harness can read CPU seconds and peak RSS from /proc.
 * FRR 8 (``bgpd -Z``, no zebra): ``vtysh show bgp summary json`` pfxRcd, summed.
 * GoBGP 3: ``gobgp neighbor -j`` adj_table.accepted, summed.
 * ExaBGP 4: its JSON API feeds ``benchmarks.exabgp_counter`` (ExaBGP has no RIB).
-* nexthop: ``benchmarks.nexthop_target`` runs the project's Speaker (Adj-RIB-In
-  only) in a subprocess and answers ``count`` on stdin with the number of
-  received routes; in propagation runs it runs the RouteServer instead.
-* nexthop-rs: the same process running nexthop's RouteServer (Loc-RIB, best
-  path, per-client export) in every scenario; the harness dials it (passive).
+* nexthop (the product, ``benchmarks.serve_target``): ``nexthop serve TOPOLOGY``
+  with the harness peers as external peerings, counted through its REST API.
+* Stage profiles of nexthop's core, not the product (``benchmarks.nexthop_target``
+  in a subprocess, answering ``count`` on stdin):
+  * speaker-core: the plain asyncio Speaker (codec, sessions, Adj-RIB-In only);
+    n/a in propagation (it does not re-advertise);
+  * rs-core: the RouteServer (Loc-RIB, best path, per-client export) behind
+    ``RouteServerHost`` alone, no control plane, API or VNet views; passive, the
+    harness dials it. ``nexthop`` / ``rs-core`` is the cost of the product's
+    layers over its route server.
 """
 
 from __future__ import annotations
@@ -33,17 +38,17 @@ from typing import ClassVar
 from benchmarks.nexthop_target import RS_INSTANCE_STAND_IN
 
 __all__ = [
-    "TARGETS",
     "Bird",
     "CliTimeoutError",
     "ExaBgp",
     "Frr",
     "GoBgp",
-    "Nexthop",
-    "NexthopRouteServer",
     "PeerSpec",
+    "RouteServerCore",
+    "SpeakerCore",
     "Target",
     "TargetUnavailableError",
+    "bench_pythonpath",
     "process_tree",
     "tree_cpu_seconds",
     "tree_peak_rss",
@@ -69,6 +74,15 @@ class PeerSpec:
     port: int
     asn: int
     route_server_client: bool = False
+    name: str | None = None  # the peering's name where the target has named peerings
+
+
+def bench_pythonpath() -> str:
+    """PYTHONPATH for a nexthop subprocess: the repository (for ``benchmarks``) and the
+    source measured. ``NEXTHOP_BENCH_SRC`` is a frozen copy of src/ (``python -m
+    benchmarks`` makes one) so that every run of an invocation measures the same code."""
+    src = os.environ.get("NEXTHOP_BENCH_SRC", str(_REPO / "src"))
+    return os.pathsep.join([str(_REPO), src])
 
 
 # --- /proc accounting ---------------------------------------------------------
@@ -125,6 +139,9 @@ class Target:
 
     name: ClassVar[str] = "target"
     label: ClassVar[str] = "target"
+    # prefixes of its own the target advertises to route-server clients on top of
+    # the feeder's (nexthop serve: its VNet's address space, route-server-spec §1.6)
+    extra_advertised: ClassVar[int] = 0
 
     def __init__(
         self, workdir: Path, *, address: str = TARGET_ADDRESS, port: int = TARGET_PORT
@@ -490,9 +507,11 @@ class ExaBgp(Target):
 # --- nexthop -------------------------------------------------------------------------
 
 
-class Nexthop(Target):
-    name = "nexthop"
-    label = "nexthop (Python): Speaker for ingest, RouteServer for propagation"
+class SpeakerCore(Target):
+    """Stage profile: nexthop's plain Speaker in ``benchmarks.nexthop_target``."""
+
+    name = "speaker-core"
+    label = "stage profile: nexthop Speaker (sessions, codec, Adj-RIB-In) in-process"
 
     def check(self) -> None:
         result = subprocess.run(
@@ -532,18 +551,15 @@ class Nexthop(Target):
 
     @property
     def route_server_mode(self) -> bool:
-        """Propagation runs use nexthop's RouteServer (passive) instead of the Speaker."""
-        return any(p.route_server_client for p in self.peers)
+        """The Speaker (False) or the RouteServer behind RouteServerHost (True)."""
+        return False
 
     def dial_address(self) -> str | None:
         return RS_INSTANCE_STAND_IN if self.route_server_mode else None
 
     def environment(self) -> dict[str, str]:
         env = dict(os.environ)
-        # NEXTHOP_BENCH_SRC: a frozen copy of src/ (python -m benchmarks makes one) so
-        # that every run of an invocation measures the same nexthop code.
-        src = os.environ.get("NEXTHOP_BENCH_SRC", str(_REPO / "src"))
-        env["PYTHONPATH"] = os.pathsep.join([str(_REPO), src])
+        env["PYTHONPATH"] = bench_pythonpath()
         return env
 
     def command(self) -> list[str]:
@@ -595,18 +611,14 @@ class Nexthop(Target):
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
-class NexthopRouteServer(Nexthop):
-    """nexthop's RouteServer (Loc-RIB, decision process, per-peer export) in every
-    scenario; the count is the routes accepted on instance IN_0."""
+class RouteServerCore(SpeakerCore):
+    """Stage profile: nexthop's RouteServer (Loc-RIB, decision process, per-peer
+    export) behind ``RouteServerHost`` in every scenario, without the product's
+    control plane and API; the count is the routes accepted on instance IN_0."""
 
-    name = "nexthop-rs"
-    label = "nexthop RouteServer (Python)"
+    name = "rs-core"
+    label = "stage profile: nexthop RouteServer behind RouteServerHost in-process"
 
     @property
     def route_server_mode(self) -> bool:
         return True
-
-
-TARGETS: dict[str, type[Target]] = {
-    cls.name: cls for cls in (Bird, Frr, GoBgp, ExaBgp, Nexthop, NexthopRouteServer)
-}

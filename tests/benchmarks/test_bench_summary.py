@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from benchmarks.__main__ import HEADERS, render_markdown, summarize
 from benchmarks.scenarios import RunResult
+from benchmarks.tables import HEADERS, render_markdown, summarize
 
 
 def run(target: str, elapsed: float | None, status: str = "ok", run_index: int = 0) -> RunResult:
@@ -36,7 +36,7 @@ def test_medians_and_ratios_per_target() -> None:
     assert rows["nexthop"]["ok_runs"] == 2
     assert rows["nexthop"]["status"] == "failed/ok"
     assert rows["bird"]["nexthop_ratio"] == 3.0
-    assert rows["bird"]["nexthop_rs_ratio"] is None
+    assert rows["bird"]["rs_core_ratio"] is None
 
 
 def test_markdown_has_one_row_per_target_and_the_failure() -> None:
