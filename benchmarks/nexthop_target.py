@@ -77,7 +77,7 @@ def topology_address(stand_in: str) -> str:
 
 async def _serve_route_server(spec: dict[str, Any]) -> None:
     import structlog  # noqa: PLC0415
-    from nexthop.lab.addresses import AddressMap  # noqa: PLC0415
+    from nexthop.runtime.addresses import AddressMap  # noqa: PLC0415
 
     from nexthop.net.prefix import parse_prefix  # noqa: PLC0415
     from nexthop.routeserver import PeeringConfig, RouteServer, RouteServerConfig  # noqa: PLC0415
