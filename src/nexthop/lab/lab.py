@@ -12,8 +12,8 @@
 
 A sans-IO ``World`` (``nexthop.world``) built from the same topology is kept in
 step with the live parts so that ``trace``/``traffic`` answer for the live
-state: its route servers ARE the live ``RouteServer`` objects (the fabric is
-re-programmed on every ``RoutesChanged``), its load balancer engines ARE the
+state: its route servers ARE the live ``RouteServer`` objects (the fabric's BGP
+sources; each ``RoutesChanged`` re-reads only its prefixes), its load balancer engines ARE the
 ones the real probes drive, its NVA nodes mirror the live NVAs (up, sessions,
 learned routes, the HA node itself). The world's clock stays at the moment it was
 built: live timers run on the loop, never in the model, so ``trace`` never
@@ -56,7 +56,6 @@ from nexthop.net.prefix import Prefix
 from nexthop.routeserver import RoutesChanged
 from nexthop.runtime.probes import ProbeRunner, run_probe
 from nexthop.runtime.route_server_host import HostedSession, RouteServerHost, fresh_route_server
-from nexthop.world import bgp_model
 from nexthop.world.build import World
 from nexthop.world.model import LearnedRoute, NvaNode, WorldOptions
 from nexthop.world.trace import Trace, trace
@@ -247,19 +246,18 @@ class Lab:
             live = fresh_route_server(
                 node.server, region=node.region, frontend_region=world.frontend_region
             )
-            node.server = live
+            world.attach_route_server(name, live)  # nothing learned yet
             host = RouteServerHost(
                 live,
                 addresses=self.addresses,
                 port=self.addresses.bgp_port,
                 timers=self.timers.route_server,
-                on_routes_changed=self._routes_changed,
+                on_routes_changed=functools.partial(self._routes_changed, name),
                 on_session_change=self._session_changed,
                 name=name,
             )
             self.hosts[name] = host
             await host.start()
-        bgp_model.program(world)  # nothing learned yet: clears the model's routes
 
     def _start_nvas(self, world: World) -> None:
         for nva in self.topology.nvas:
@@ -344,9 +342,9 @@ class Lab:
             raise LabError("the lab is not up")
         return self.world
 
-    def _routes_changed(self, change: RoutesChanged) -> None:
+    def _routes_changed(self, name: str, change: RoutesChanged) -> None:
         if self.world is not None:
-            bgp_model.program(self.world)
+            self.world.routes_changed(name, change.prefixes)
         self._notify()
 
     def _session_changed(self, session: HostedSession) -> None:

@@ -112,6 +112,14 @@ class PrefixTrie(Generic[V]):
     def __delitem__(self, prefix: Prefix) -> None:
         self.remove(prefix)
 
+    def pop(self, prefix: Prefix, default: V | None = None) -> V | None:
+        """Remove ``prefix`` and return its value, or ``default`` when absent."""
+        family, key = self._family(prefix)
+        table = family.by_length.get(prefix.length)
+        if table is None or key not in table:
+            return default
+        return self.remove(prefix)
+
     def get(self, prefix: Prefix, default: V | None = None) -> V | None:
         """The value stored for exactly ``prefix``, or ``default``."""
         family, key = self._family(prefix)

@@ -272,6 +272,10 @@ class RouteServerInstance:
         """Prefix -> distinct ECMP next hops this instance programs into the VNet."""
         return dict(self._programming.programmed)
 
+    def programmed_hops(self, prefix: Prefix) -> tuple[int, ...]:
+        """The next hops this instance programs for ``prefix`` (``()`` if none)."""
+        return self._programming.programmed.get(prefix, ())
+
     def drain_programming_changes(self) -> list[Prefix]:
         """Prefixes whose programming changed since the last drain, each once,
         in the order they changed."""

@@ -246,6 +246,17 @@ class RouteServer:
                 merged.setdefault(prefix, set()).update(hops)
         return [(prefix, tuple(sorted(hops))) for prefix, hops in sorted(merged.items())]
 
+    def vnet_route(self, prefix: Prefix) -> tuple[int, ...]:
+        """What the VNet is programmed with for ``prefix`` alone: the distinct ECMP
+        next hops, the union over both instances, sorted; ``()`` if none. O(1) in
+        the table size (the fabric re-reads each prefix a ``RoutesChanged`` names)."""
+        first, second = (inst.programmed_hops(prefix) for inst in self.instances.values())
+        if not second or first == second:
+            return first
+        if not first:
+            return second
+        return tuple(sorted({*first, *second}))
+
     def learned_routes(self, peering: str) -> dict[str, list[RouteRow]]:
         """``az network routeserver peering list-learned-routes`` (every row)."""
         self._require_peering(peering)

@@ -16,8 +16,9 @@ address. Where it listens (``BgpListen``):
 
 A ``World`` built from the same topology is kept in step with the live route
 servers, as the lab does (``nexthop.lab.lab``): its route servers ARE the live
-``RouteServer`` objects, the VNet fabric is re-programmed from
-``RouteServer.vnet_routes()`` on every ``RoutesChanged`` (spec §1.6), and each
+``RouteServer`` objects (``World.attach_route_server``: the fabric reads them as
+its BGP sources), each ``RoutesChanged`` re-reads only its prefixes
+(``World.routes_changed``, spec §1.6), and each
 NVA node's sessions mirror the live ones (what an NVA learned is not visible
 here: the model's view is kept for its sessions that are up). Through the
 control plane's ``LiveRuntime`` seam the views (learned routes, effective
@@ -76,7 +77,7 @@ from nexthop.runtime.route_server_host import (
     fresh_route_server,
 )
 from nexthop.service import ControlPlaneError
-from nexthop.world import World, bgp_model
+from nexthop.world import World
 from nexthop.world.model import LearnedRoute
 
 __all__ = [
@@ -269,17 +270,16 @@ class ServeRuntime:
             for name, node in world.route_servers.items():
                 host = self.hosts.get(name)
                 if host is not None:
-                    node.server = host.route_server
+                    world.attach_route_server(name, host.route_server)
                     continue
                 live = fresh_route_server(
                     node.server, region=node.region, frontend_region=world.frontend_region
                 )
-                node.server = live
+                world.attach_route_server(name, live)  # what it knows, nothing more
                 await self._start_host(name, live, strict=strict)
         except OSError:
             await self._stop_all("route server failed to start")
             raise
-        bgp_model.program(world)  # what the live route servers know, nothing more
         self._sync_nvas(world)
         await self._adopt_probes(world)
 
@@ -288,7 +288,7 @@ class ServeRuntime:
             live,
             self.listen,
             addresses=self.addresses,
-            on_routes_changed=self._routes_changed,
+            on_routes_changed=functools.partial(self._routes_changed, name),
             on_session_change=self._session_changed,
             name=name,
         )
@@ -384,9 +384,9 @@ class ServeRuntime:
         """(route server, session) for every configured (instance, peering)."""
         return [(name, s) for name, host in self.hosts.items() for s in host.sessions()]
 
-    def _routes_changed(self, change: RoutesChanged) -> None:
+    def _routes_changed(self, name: str, change: RoutesChanged) -> None:
         if self.world is not None:
-            bgp_model.program(self.world)
+            self.world.routes_changed(name, change.prefixes)
 
     def _session_changed(self, session: HostedSession) -> None:
         if session.state is SessionState.ESTABLISHED:

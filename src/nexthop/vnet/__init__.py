@@ -1,11 +1,17 @@
 """The Azure virtual network model: effective routes and next hop lookup (spec §2).
 
-Sans-IO: no sockets, no clock. ``Fabric`` owns the topology; ``effective_routes``
-applies Azure's route selection; ``next_hop`` answers where a packet goes.
+Sans-IO: no sockets, no clock. ``Fabric`` owns the topology; each VNet's BGP
+routes stay in their source (the route server, ``Fabric.attach_bgp_source``),
+indexed per prefix (``bgp_index``: re-read only for the prefixes
+``bgp_routes_changed`` names, lazily at the next query); ``subnet_routes``
+combines a subnet's static routes with those indexes for rows, pages and
+lookups; ``compute_effective_routes`` is the whole-table reference of Azure's
+route selection; ``next_hop`` answers where a packet goes over a compiled list.
 """
 
 from __future__ import annotations
 
+from nexthop.vnet.bgp_index import BgpSource, StaticBgpSource
 from nexthop.vnet.effective import (
     compute_effective_routes,
     effective_routes,
@@ -37,6 +43,7 @@ __all__ = [
     "RESERVED_RANGES",
     "ROUTE_SERVER_SUBNET",
     "BgpRoute",
+    "BgpSource",
     "EffectiveRoute",
     "Fabric",
     "LookupIndex",
@@ -48,6 +55,7 @@ __all__ = [
     "RouteSource",
     "RouteState",
     "RouteTable",
+    "StaticBgpSource",
     "Subnet",
     "VirtualNetwork",
     "VnetPeering",

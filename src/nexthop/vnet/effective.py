@@ -43,13 +43,33 @@ if TYPE_CHECKING:
     from nexthop.vnet.fabric import Fabric
 
 __all__ = [
+    "BGP_SAME_PREFIX",
+    "EARLIER_SYSTEM_SAME_PREFIX",
+    "GUARDING_TYPES",
     "compute_effective_routes",
     "effective_routes",
+    "guarded_reason",
     "merge_bgp_routes",
     "to_az_json",
+    "user_same_prefix_reason",
 ]
 
-_GUARDING_TYPES = frozenset({NextHopType.VNET_LOCAL, NextHopType.VNET_PEERING})
+GUARDING_TYPES = frozenset({NextHopType.VNET_LOCAL, NextHopType.VNET_PEERING})
+"""System routes that BGP routes inside them never beat (the §2 exception)."""
+BGP_SAME_PREFIX = "a BGP route has the same prefix"
+EARLIER_SYSTEM_SAME_PREFIX = "an earlier system route has the same prefix"
+
+
+def guarded_reason(winner: Prefix) -> str:
+    """Why a BGP route inside system route ``winner`` is Invalid."""
+    return (
+        f"system route {winner} for the virtual network or a peering is "
+        "preferred even over more specific BGP routes"
+    )
+
+
+def user_same_prefix_reason(name: str) -> str:
+    return f"user route {name!r} has the same prefix"
 
 
 def merge_bgp_routes(bgp_routes: Iterable[BgpRoute]) -> dict[Prefix, tuple[int, ...]]:
@@ -88,7 +108,7 @@ def compute_effective_routes(
 
     guards: PrefixTrie[None] = PrefixTrie()
     for route in system:
-        if route.next_hop_type in _GUARDING_TYPES:
+        if route.next_hop_type in GUARDING_TYPES:
             guards.insert(route.prefix, None)
     user_by_prefix = {route.address_prefix: route for route in user}
 
@@ -101,14 +121,11 @@ def compute_effective_routes(
         if covering:
             winner = covering[-1][0]
             state = RouteState.INVALID
-            reason = (
-                f"system route {winner} for the virtual network or a peering is "
-                "preferred even over more specific BGP routes"
-            )
+            reason = guarded_reason(winner)
         elif prefix in user_by_prefix:
             winner = prefix
             state = RouteState.INVALID
-            reason = f"user route {user_by_prefix[prefix].name!r} has the same prefix"
+            reason = user_same_prefix_reason(user_by_prefix[prefix].name)
         else:
             active_bgp.add(prefix)
         bgp_rows.append(
@@ -129,13 +146,13 @@ def compute_effective_routes(
         state, reason, winner = RouteState.ACTIVE, "", None
         if route.prefix in user_by_prefix:
             state, winner = RouteState.INVALID, route.prefix
-            reason = f"user route {user_by_prefix[route.prefix].name!r} has the same prefix"
+            reason = user_same_prefix_reason(user_by_prefix[route.prefix].name)
         elif route.prefix in active_bgp:
             state, winner = RouteState.INVALID, route.prefix
-            reason = "a BGP route has the same prefix"
+            reason = BGP_SAME_PREFIX
         elif route.prefix in seen_system:
             state, winner = RouteState.INVALID, route.prefix
-            reason = "an earlier system route has the same prefix"
+            reason = EARLIER_SYSTEM_SAME_PREFIX
         seen_system.add(route.prefix)
         result.append(
             EffectiveRoute(

@@ -5,15 +5,22 @@ the current state before touching anything, so a rejected change leaves the fabr
 as it was. Rejections raise ``ValueError`` naming the object and field; asking for
 (or removing) something by a name that does not exist raises ``KeyError``.
 
-BGP routes come from the route server through ``set_bgp_routes(vnet, routes)``. They
+BGP routes come from a source per VNet, the route server that programs them
+(``attach_bgp_source(vnet, source)``; ``set_bgp_routes`` attaches a fixed list).
+The fabric keeps no copy of them, only a per-prefix index over the source
+(``nexthop.vnet.bgp_index``) that ``bgp_routes_changed(vnet, prefixes)`` marks for
+exactly the prefixes one UPDATE changed and that the next query brings up to date
+(lazy: an UPDATE costs O(len(prefixes)) here and nothing is re-read twice). They
 reach the NICs of that VNet and of every VNet whose peering to it uses "the remote
 virtual network's gateway or Route Server" while the reverse link allows gateway
 transit (route-server-spec §1.1, §1.6 "Scope"). The route server does not inject a
 route equal to or more specific than the address space of its VNet or of those
 peered VNets (spec §1.4 "Prefix acceptance", §1.11 ``program``); supernets pass.
 
-Effective routes and the compiled lookup table are cached per subnet (all NICs in a
-subnet share them) and invalidated by any change that can affect them.
+Per subnet only the small static part (system and user routes) is cached
+(``nexthop.vnet.subnet_routes``), rebuilt by structural changes (peerings, route
+tables, subnets, sources); effective routes, pages and lookups combine it with the
+BGP indexes at query time, so a BGP change invalidates nothing.
 """
 
 from __future__ import annotations
@@ -24,8 +31,9 @@ from typing import TypeVar
 
 from nexthop.net.prefix import Afi, Prefix, format_address, parse_address
 from nexthop.net.trie import PrefixTrie
-from nexthop.vnet.effective import compute_effective_routes, to_az_json
-from nexthop.vnet.lookup import LookupIndex, RouteDecision, next_hop
+from nexthop.vnet.bgp_index import BgpIndex, BgpSource, StaticBgpSource
+from nexthop.vnet.effective import merge_bgp_routes, to_az_json
+from nexthop.vnet.lookup import NO_ROUTE, LookupIndex, RouteDecision, parse_destination
 from nexthop.vnet.model import (
     GATEWAY_SUBNET,
     BgpRoute,
@@ -37,6 +45,7 @@ from nexthop.vnet.model import (
     VirtualNetwork,
     VnetPeering,
 )
+from nexthop.vnet.subnet_routes import SubnetRoutes
 
 __all__ = ["Fabric", "filter_injectable"]
 
@@ -70,14 +79,6 @@ def _check_gateway_subnet_table(subnet: Subnet, table: RouteTable) -> None:
         )
 
 
-class _Compiled:
-    __slots__ = ("index", "routes")
-
-    def __init__(self, routes: list[EffectiveRoute]) -> None:
-        self.routes = tuple(routes)
-        self.index: LookupIndex | None = None
-
-
 class Fabric:
     """The virtual network control plane state (sans-IO, no clock)."""
 
@@ -88,8 +89,8 @@ class Fabric:
         self._nics: dict[str, Nic] = {}
         self._peerings: dict[tuple[str, str], VnetPeering] = {}
         self._route_tables: dict[str, RouteTable] = {}
-        self._bgp: dict[str, tuple[BgpRoute, ...]] = {}
-        self._cache: dict[_SubnetKey, _Compiled] = {}
+        self._bgp: dict[str, BgpIndex] = {}
+        self._cache: dict[_SubnetKey, SubnetRoutes] = {}
 
     # -- queries -----------------------------------------------------------------
 
@@ -146,9 +147,17 @@ class Fabric:
         return list(self._route_tables.values())
 
     def bgp_routes(self, vnet: str) -> tuple[BgpRoute, ...]:
-        """The routes last set for ``vnet`` by ``set_bgp_routes``."""
+        """What the source attached to ``vnet`` programs now, before the injection
+        filter (reads the whole source: a view, not for the hot path)."""
         self.vnet(vnet)
-        return self._bgp.get(vnet, ())
+        index = self._bgp.get(vnet)
+        if index is None:
+            return ()
+        return tuple(
+            BgpRoute(prefix=prefix, next_hops=hops)
+            for prefix, hops in index.source.vnet_routes()
+            if hops
+        )
 
     def _linked(self, vnet: str) -> set[str]:
         """VNets with a peering link to or from ``vnet`` (connected or not)."""
@@ -182,61 +191,92 @@ class Fabric:
             if remote == hub and hub in self._transit_hubs(local)
         ]
 
+    def _injection_ranges(self, source: str) -> list[Prefix]:
+        """The address spaces a route server in ``source`` does not inject into
+        (its VNet's and its gateway-transit spokes', spec §1.4)."""
+        return [
+            space
+            for name in (source, *self._transit_spokes(source))
+            for space in self._vnets[name].address_spaces
+        ]
+
     def programmed_bgp_routes(self, vnet: str) -> list[BgpRoute]:
-        """BGP routes programmed for the NICs of ``vnet``: its own route server's
-        routes and those of gateway-transit hubs, each after the injection filter."""
+        """BGP routes programmed for the NICs of ``vnet``, computed from scratch: its
+        own route server's routes and those of gateway-transit hubs, each after the
+        injection filter, merged per prefix, sorted by prefix. The reference for the
+        incremental index (reads every source in full)."""
         self.vnet(vnet)
         routes: list[BgpRoute] = []
         for source in (vnet, *self._transit_hubs(vnet)):
-            learned = self._bgp.get(source, ())
-            if not learned:
+            index = self._bgp.get(source)
+            if index is None:
                 continue
-            ranges = [
-                space
-                for name in (source, *self._transit_spokes(source))
-                for space in self._vnets[name].address_spaces
+            learned = [
+                BgpRoute(prefix=prefix, next_hops=hops)
+                for prefix, hops in index.source.vnet_routes()
+                if hops
             ]
-            routes.extend(filter_injectable(learned, ranges))
-        return routes
+            routes.extend(filter_injectable(learned, self._injection_ranges(source)))
+        return [
+            BgpRoute(prefix=prefix, next_hops=hops)
+            for prefix, hops in sorted(merge_bgp_routes(routes).items())
+        ]
 
     # -- effective routes and lookup ---------------------------------------------
 
-    def _compiled(self, vnet: str, subnet: str) -> _Compiled:
+    def _routes_of(self, vnet: str, subnet: str) -> SubnetRoutes:
+        """The subnet's routes, its BGP indexes brought up to date."""
         key = (vnet, subnet)
-        compiled = self._cache.get(key)
-        if compiled is None:
+        view = self._cache.get(key)
+        if view is None:
             record = self.subnet(vnet, subnet)
             table = self._route_tables[record.route_table] if record.route_table else None
-            routes = compute_effective_routes(
-                vnet=self._vnets[vnet],
-                peered_vnets=self.peered_vnets(vnet),
-                route_table=table,
-                bgp_routes=()
-                if table and table.disable_bgp_route_propagation
-                else self.programmed_bgp_routes(vnet),
+            sources = tuple(
+                self._bgp[name] for name in (vnet, *self._transit_hubs(vnet)) if name in self._bgp
             )
-            compiled = self._cache[key] = _Compiled(routes)
-        return compiled
+            view = self._cache[key] = SubnetRoutes(
+                self._vnets[vnet], self.peered_vnets(vnet), table, sources
+            )
+        for index in view.sources:
+            index.settle()
+        return view
+
+    def _nic_routes(self, nic_name: str) -> SubnetRoutes:
+        nic = self.nic(nic_name)
+        return self._routes_of(nic.vnet, nic.subnet)
 
     def effective_routes(self, nic_name: str) -> list[EffectiveRoute]:
-        """The effective routes of a NIC (spec §2), Active and Invalid."""
-        nic = self.nic(nic_name)
-        return list(self._compiled(nic.vnet, nic.subnet).routes)
+        """The effective routes of a NIC (spec §2), Active and Invalid: system,
+        BGP (sorted by prefix), user."""
+        return self._nic_routes(nic_name).rows()
+
+    def effective_routes_page(
+        self, nic_name: str, *, prefix: Prefix | None = None, skip: int = 0, top: int | None = None
+    ) -> tuple[list[EffectiveRoute], int]:
+        """A page of ``effective_routes``: the rows whose prefix lies inside
+        ``prefix`` (equal or more specific; all rows when None), from position
+        ``skip``, at most ``top``; and how many such rows there are. The BGP part
+        costs O(log n + top), not the table."""
+        if skip < 0:
+            raise _fail(f"effective_routes_page({nic_name!r})", "skip", f"must be >= 0, got {skip}")
+        if top is not None and top < 0:
+            raise _fail(f"effective_routes_page({nic_name!r})", "top", f"must be >= 0, got {top}")
+        return self._nic_routes(nic_name).page(prefix, skip, top)
 
     def effective_route_table(self, nic_name: str) -> dict[str, list[dict[str, object]]]:
         """``az network nic show-effective-route-table`` JSON for a NIC."""
         return to_az_json(self.effective_routes(nic_name))
 
     def lookup_index(self, nic_name: str) -> LookupIndex:
-        nic = self.nic(nic_name)
-        compiled = self._compiled(nic.vnet, nic.subnet)
-        if compiled.index is None:
-            compiled.index = LookupIndex(compiled.routes)
-        return compiled.index
+        """A compiled whole-table index of the NIC's effective routes (O(table) to
+        build; ``lookup`` does not need it)."""
+        return LookupIndex(self.effective_routes(nic_name))
 
     def lookup(self, nic_name: str, destination_ip: str | tuple[int, int]) -> RouteDecision:
-        """Where a packet from ``nic_name`` to ``destination_ip`` goes."""
-        return next_hop(self.lookup_index(nic_name), destination_ip)
+        """Where a packet from ``nic_name`` to ``destination_ip`` goes (spec §2)."""
+        afi, address = parse_destination(destination_ip)
+        decision = self._nic_routes(nic_name).decide(afi, address)
+        return NO_ROUTE if decision is None else decision
 
     def _invalidate_all(self) -> None:
         self._cache.clear()
@@ -245,6 +285,14 @@ class Fabric:
         names = set(names)
         for key in [key for key in self._cache if key[0] in names]:
             del self._cache[key]
+
+    def _peerings_changed(self) -> None:
+        """Transit and peered ranges may have changed: every static part is rebuilt
+        and each BGP index gets its injection ranges (only routes inside ranges
+        that changed move)."""
+        self._invalidate_all()
+        for vnet, index in self._bgp.items():
+            index.set_ranges(self._injection_ranges(vnet))
 
     # -- regions and VNets -------------------------------------------------------
 
@@ -279,7 +327,7 @@ class Fabric:
             raise _fail(owner, "peerings", "remove its peerings first")
         del self._vnets[name]
         self._bgp.pop(name, None)
-        self._invalidate_all()
+        self._peerings_changed()
 
     # -- subnets -----------------------------------------------------------------
 
@@ -454,7 +502,7 @@ class Fabric:
                     "the reverse link already uses this VNet's gateway",
                 )
         self._peerings[(peering.local, peering.remote)] = peering
-        self._invalidate_all()
+        self._peerings_changed()
 
     def _check_no_overlap(
         self, owner: str, field: str, new: VirtualNetwork, existing: VirtualNetwork
@@ -472,12 +520,64 @@ class Fabric:
     def remove_peering(self, local: str, remote: str) -> None:
         self.peering(local, remote)
         del self._peerings[(local, remote)]
-        self._invalidate_all()
+        self._peerings_changed()
 
     # -- BGP routes from the route server ----------------------------------------
 
+    def attach_bgp_source(self, vnet_name: str, source: BgpSource) -> None:
+        """``source`` (a ``RouteServer``) programs ``vnet_name``'s BGP routes from now
+        on (spec §1.6); it is read in full once, at the next query, and then only
+        for the prefixes ``bgp_routes_changed`` names. Replaces any earlier source."""
+        self.vnet(vnet_name)
+        self._bgp[vnet_name] = BgpIndex(source, self._injection_ranges(vnet_name))
+        self._invalidate_vnets({vnet_name, *self._transit_spokes(vnet_name)})
+
+    def detach_bgp_source(self, vnet_name: str) -> None:
+        """``vnet_name`` has no BGP routes any more."""
+        self.vnet(vnet_name)
+        if self._bgp.pop(vnet_name, None) is not None:
+            self._invalidate_vnets({vnet_name, *self._transit_spokes(vnet_name)})
+
+    def bgp_source(self, vnet_name: str) -> BgpSource | None:
+        self.vnet(vnet_name)
+        index = self._bgp.get(vnet_name)
+        return None if index is None else index.source
+
+    def bgp_routes_changed(self, vnet_name: str, prefixes: Iterable[Prefix]) -> None:
+        """The source of ``vnet_name`` changed its programming of ``prefixes``
+        (``RoutesChanged.prefixes``). O(len(prefixes)): recorded, applied at the
+        next query or ``settle_bgp``."""
+        index = self._bgp.get(vnet_name)
+        if index is None:
+            self.vnet(vnet_name)
+            msg = f"virtual network {vnet_name!r} has no BGP source attached"
+            raise KeyError(msg)
+        index.mark(prefixes)
+
+    def pending_bgp(self) -> int:
+        """Changed prefixes recorded but not yet applied, over every VNet."""
+        return sum(max(index.pending, 0) for index in self._bgp.values())
+
+    def settle_bgp(self, limit: int | None = None) -> int:
+        """Apply recorded BGP changes, at most ``limit`` prefixes in all (a runtime
+        can drain a large backlog in slices between event-loop turns so that the
+        first query after a full table does not pay for it at once); returns how
+        many are left. Queries settle what they read by themselves."""
+        left = 0
+        for index in self._bgp.values():
+            if limit is not None and limit <= 0:
+                left += max(index.pending, 0)
+                continue
+            before = max(index.pending, 0)
+            remaining = index.settle(limit)
+            if limit is not None:
+                limit -= before - remaining
+            left += remaining
+        return left
+
     def set_bgp_routes(self, vnet_name: str, routes: Iterable[BgpRoute]) -> None:
-        """Replace the routes the route server in ``vnet_name`` programs (spec §1.6)."""
+        """Attach a fixed list of routes as ``vnet_name``'s source (tests, models
+        without a route server); repeated prefixes merge their next hops."""
         self.vnet(vnet_name)
         stored = tuple(routes)
         for route in stored:
@@ -485,6 +585,4 @@ class Fabric:
                 raise _fail(
                     f"set_bgp_routes({vnet_name!r})", "routes", f"not a BgpRoute: {route!r}"
                 )
-        self._bgp[vnet_name] = stored
-        affected = {vnet_name, *self._transit_spokes(vnet_name)}
-        self._invalidate_vnets(affected)
+        self.attach_bgp_source(vnet_name, StaticBgpSource(merge_bgp_routes(stored)))

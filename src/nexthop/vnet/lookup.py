@@ -21,7 +21,14 @@ from nexthop.net.prefix import Afi, Prefix, format_address, parse_address
 from nexthop.net.trie import PrefixTrie
 from nexthop.vnet.model import EffectiveRoute, NextHopType, RouteSource, RouteState
 
-__all__ = ["LookupIndex", "RouteDecision", "compile_routes", "next_hop"]
+__all__ = [
+    "NO_ROUTE",
+    "LookupIndex",
+    "RouteDecision",
+    "compile_routes",
+    "next_hop",
+    "parse_destination",
+]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -77,7 +84,7 @@ class RouteDecision:
         return reason
 
 
-_NO_ROUTE = RouteDecision(
+NO_ROUTE = RouteDecision(
     prefix=None,
     source=None,
     next_hop_type=NextHopType.NONE,
@@ -124,11 +131,22 @@ class LookupIndex:
     def lookup(self, afi: int, address: int) -> RouteDecision:
         """The decision for ``address`` of family ``afi`` (the fast path)."""
         match = self._trie.longest_match(afi, address)
-        return _NO_ROUTE if match is None else match[1]
+        return NO_ROUTE if match is None else match[1]
 
 
 def compile_routes(routes: Iterable[EffectiveRoute]) -> LookupIndex:
     return LookupIndex(routes)
+
+
+def parse_destination(destination_ip: str | tuple[int, int]) -> tuple[int, int]:
+    """``(afi, address)`` from text ("10.0.0.4", "2001:db8::1") or ``(afi, int)``."""
+    if isinstance(destination_ip, str):
+        return parse_address(destination_ip)
+    afi, address = destination_ip
+    if afi not in (Afi.IPV4, Afi.IPV6):
+        msg = f"destination_ip: unknown address family {afi}"
+        raise ValueError(msg)
+    return afi, address
 
 
 def next_hop(index: LookupIndex, destination_ip: str | tuple[int, int]) -> RouteDecision:
@@ -136,11 +154,4 @@ def next_hop(index: LookupIndex, destination_ip: str | tuple[int, int]) -> Route
 
     ``destination_ip`` is text ("10.0.0.4", "2001:db8::1") or ``(afi, int)``.
     """
-    if isinstance(destination_ip, str):
-        afi, address = parse_address(destination_ip)
-    else:
-        afi, address = destination_ip
-        if afi not in (Afi.IPV4, Afi.IPV6):
-            msg = f"destination_ip: unknown address family {afi}"
-            raise ValueError(msg)
-    return index.lookup(afi, address)
+    return index.lookup(*parse_destination(destination_ip))

@@ -12,8 +12,9 @@ route-server-spec §1.8), then its own AS prepended as an eBGP speaker does
 The other direction: every ``SendUpdate`` the route server returns is applied to the
 receiving NVA's table for that instance. The NVA drops routes carrying its own AS
 (RFC 4271 §9.1.2 loop detection, which is why reflected NVA routes go nowhere) and
-runs its inbound route-map. The route server's ``vnet_routes()`` is then programmed
-into the fabric (``Fabric.set_bgp_routes``, spec §1.6).
+runs its inbound route-map. Each ``RoutesChanged`` the route server returns is
+handed to ``World.routes_changed``: the fabric, whose BGP source is the route
+server itself, re-reads exactly those prefixes (spec §1.6).
 """
 
 from __future__ import annotations
@@ -28,8 +29,14 @@ from nexthop.bgp.wire.negotiated import Negotiated
 from nexthop.net.prefix import Afi, Prefix
 from nexthop.net.trie import PrefixTrie
 from nexthop.nva import Accepted, Direction, evaluate_neighbor
-from nexthop.routeserver import AZURE_ASN, Output, RouteServerWarning, SendUpdate, TeardownPeering
-from nexthop.vnet import BgpRoute
+from nexthop.routeserver import (
+    AZURE_ASN,
+    Output,
+    RoutesChanged,
+    RouteServerWarning,
+    SendUpdate,
+    TeardownPeering,
+)
 from nexthop.world.model import LearnedRoute, NvaNode, Session
 
 if TYPE_CHECKING:
@@ -39,7 +46,6 @@ __all__ = [
     "best_learned",
     "nva_prefixes",
     "outbound_updates",
-    "program",
     "sessions_down",
     "sessions_up",
     "start",
@@ -104,12 +110,11 @@ def _sessions(world: World, node: NvaNode) -> tuple[Session, ...]:
 
 
 def start(world: World, now: float) -> None:
-    """Open every session of every live NVA, then program the fabric once."""
+    """Open every session of every live NVA."""
     for node in world.nvas.values():
         node.sessions = _sessions(world, node)
     for node in world.nvas.values():
-        sessions_up(world, node, now, reprogram=False)
-    program(world)
+        sessions_up(world, node, now)
 
 
 def _negotiated(world: World, node: NvaNode) -> Negotiated:
@@ -127,7 +132,7 @@ def _negotiated(world: World, node: NvaNode) -> Negotiated:
     )
 
 
-def sessions_up(world: World, node: NvaNode, now: float, *, reprogram: bool = True) -> None:
+def sessions_up(world: World, node: NvaNode, now: float) -> None:
     """Establish the NVA's sessions that are down and send its routes on them."""
     if not node.up:
         return
@@ -153,8 +158,6 @@ def sessions_up(world: World, node: NvaNode, now: float, *, reprogram: bool = Tr
                 session.route_server,
                 server.receive_update(session.instance, session.peering, update, now),
             )
-    if reprogram:
-        program(world)
 
 
 def sessions_down(world: World, node: NvaNode, now: float, reason: str) -> None:
@@ -169,7 +172,6 @@ def sessions_down(world: World, node: NvaNode, now: float, reason: str) -> None:
         outputs = server.peer_down(session.instance, session.peering, now, reason)
         _handle(world, session.route_server, outputs)
     node.learned.clear()
-    program(world)
 
 
 def _find_session(
@@ -197,6 +199,8 @@ def _handle(world: World, rs: str, outputs: list[Output]) -> None:
                     for key in [k for k in node.learned if k[:2] == (rs, instance)]:
                         del node.learned[key]
                     world.record(world.now, "bgp_teardown", node.name, reason)
+            case RoutesChanged(prefixes=prefixes):
+                world.routes_changed(rs, prefixes)
             case RouteServerWarning(message=message):
                 world.record(world.now, "rs_warning", rs, message)
             case _:
@@ -256,14 +260,3 @@ def best_learned(node: NvaNode, address: int) -> LearnedRoute | None:
     if match is None:
         return None
     return min(match[1], key=lambda r: (len(r.as_path), r.next_hop, r.instance))
-
-
-def program(world: World) -> None:
-    """Program every route server's VNet routes into the fabric (spec §1.6)."""
-    for rs in world.route_servers.values():
-        routes = [
-            BgpRoute(prefix=prefix, next_hops=hops)
-            for prefix, hops in rs.server.vnet_routes()
-            if hops
-        ]
-        world.fabric.set_bgp_routes(rs.vnet, routes)

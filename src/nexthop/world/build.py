@@ -11,10 +11,14 @@
 * ``NvaNode``s (NIC address, parsed FRR configuration, HA node, fronted branch
   prefixes), ``VmNode``s and ``BranchNode``s;
 
-then starts the HA pairs, gives each load balancer its first probe verdicts, brings
-the BGP sessions up and programs the route servers' routes into the fabric
-(``bgp_model``). A topology that passed ``nexthop.config`` validation always builds;
-a missing reference still raises ``WorldError`` naming it (the ``Fabric``'s own
+then starts the HA pairs, gives each load balancer its first probe verdicts and
+brings the BGP sessions up (``bgp_model``). Each route server is attached to the
+fabric as its VNet's BGP source (``Fabric.attach_bgp_source``, spec §1.6): the
+fabric reads the route server itself, so nothing is copied; ``routes_changed``
+tells it which prefixes one UPDATE changed, and ``attach_route_server`` swaps in
+another ``RouteServer`` (a runtime's live one) for a route server node. A
+topology that passed ``nexthop.config`` validation always builds; a missing
+reference still raises ``WorldError`` naming it (the ``Fabric``'s own
 ``ValueError`` for an unknown VNet, subnet or route table).
 """
 
@@ -220,6 +224,20 @@ class World:
                 server=server,
                 instance_ips={roles[0]: first, roles[1]: second},
             )
+            self.fabric.attach_bgp_source(rs.vnet, server)
+
+    def attach_route_server(self, name: str, server: RouteServer) -> None:
+        """``server`` becomes route server ``name`` (e.g. the runtime's live one) and
+        its VNet's BGP source; the fabric reads it in full once, at the next query."""
+        node = self.route_servers[name]
+        node.server = server
+        self.fabric.attach_bgp_source(node.vnet, server)
+
+    def routes_changed(self, name: str, prefixes: Iterable[Prefix]) -> None:
+        """Route server ``name`` changed the VNet programming of ``prefixes``
+        (``RoutesChanged.prefixes``): the fabric re-reads those prefixes, and only
+        those, at its next query. O(len(prefixes))."""
+        self.fabric.bgp_routes_changed(self.route_servers[name].vnet, prefixes)
 
     def _member_ips(self) -> dict[str, int]:
         """Backend pool members (NVAs and VMs) by name -> NIC address."""
