@@ -51,6 +51,12 @@ def test_json_and_yaml_carry_the_same_data(runner: CliRunner, db: Path, command:
         as_json.pop("at"), as_yaml.pop("at")
     if command[:2] == ["lab", "traffic"]:
         as_json.pop("at"), as_yaml.pop("at")
+    if command[:2] == ["routeserver", "peering"] and command[2] == "show":
+        # each local invocation starts the model now: its sessions are established now
+        for data in (as_json, as_yaml):
+            for status in data["instances"].values():
+                assert isinstance(status["established_at"], str)
+                status["established_at"] = None
     assert as_json == as_yaml
     assert as_json
 

@@ -82,6 +82,15 @@ class RouteRowOut(_Out):
     weight: int
 
 
+class RoutePageOut(_Out):
+    """A page of learned/advertised routes: ``RouteServiceRole_IN_0``/``_IN_1`` row
+    lists (the ``az`` shape) and ``nextLink`` (absolute URL) while more rows exist."""
+
+    RouteServiceRole_IN_0: list[RouteRowOut] = []
+    RouteServiceRole_IN_1: list[RouteRowOut] = []
+    nextLink: str | None = None  # noqa: N815
+
+
 class PeeringOut(_Out):
     """``az network routeserver peering list`` item."""
 
@@ -112,4 +121,7 @@ class EffectiveRouteOut(_Out):
 
 
 class EffectiveRouteTableOut(_Out):
+    """A page of effective routes; ``nextLink`` (absolute URL) while more exist."""
+
     value: list[EffectiveRouteOut]
+    nextLink: str | None = None  # noqa: N815

@@ -27,9 +27,27 @@ class Client(Protocol):
     def apply_text(self, text: str, source: str, *, dry_run: bool) -> dict[str, Any]: ...
     def peerings(self, rs: str) -> list[dict[str, Any]]: ...
     def peering(self, rs: str, name: str) -> dict[str, Any]: ...
-    def learned_routes(self, rs: str, name: str) -> dict[str, list[dict[str, Any]]]: ...
-    def advertised_routes(self, rs: str, name: str) -> dict[str, list[dict[str, Any]]]: ...
-    def effective_route_table(self, nic: str) -> dict[str, list[dict[str, Any]]]: ...
+    def learned_routes(
+        self,
+        rs: str,
+        name: str,
+        *,
+        prefix: str | None = None,
+        skip: int = 0,
+        top: int | None = None,
+    ) -> dict[str, Any]: ...
+    def advertised_routes(
+        self,
+        rs: str,
+        name: str,
+        *,
+        prefix: str | None = None,
+        skip: int = 0,
+        top: int | None = None,
+    ) -> dict[str, Any]: ...
+    def effective_route_table(
+        self, nic: str, *, prefix: str | None = None, skip: int = 0, top: int | None = None
+    ) -> dict[str, Any]: ...
     def backend_health(self, lb: str) -> dict[str, Any]: ...
     def trace(self, source: str, destination: str, protocol: str, port: int) -> dict[str, Any]: ...
     def lab_fail(self, nva: str) -> dict[str, Any]: ...
@@ -58,14 +76,32 @@ class LocalClient:
     def peering(self, rs: str, name: str) -> dict[str, Any]:
         return self.cp.routeserver_peering(rs, name)
 
-    def learned_routes(self, rs: str, name: str) -> dict[str, list[dict[str, Any]]]:
-        return self.cp.learned_routes(rs, name)
+    def learned_routes(
+        self,
+        rs: str,
+        name: str,
+        *,
+        prefix: str | None = None,
+        skip: int = 0,
+        top: int | None = None,
+    ) -> dict[str, Any]:
+        return self.cp.learned_routes(rs, name, prefix=prefix, skip=skip, top=top)
 
-    def advertised_routes(self, rs: str, name: str) -> dict[str, list[dict[str, Any]]]:
-        return self.cp.advertised_routes(rs, name)
+    def advertised_routes(
+        self,
+        rs: str,
+        name: str,
+        *,
+        prefix: str | None = None,
+        skip: int = 0,
+        top: int | None = None,
+    ) -> dict[str, Any]:
+        return self.cp.advertised_routes(rs, name, prefix=prefix, skip=skip, top=top)
 
-    def effective_route_table(self, nic: str) -> dict[str, list[dict[str, Any]]]:
-        return self.cp.effective_route_table(nic)
+    def effective_route_table(
+        self, nic: str, *, prefix: str | None = None, skip: int = 0, top: int | None = None
+    ) -> dict[str, Any]:
+        return self.cp.effective_route_table(nic, prefix=prefix, skip=skip, top=top)
 
     def backend_health(self, lb: str) -> dict[str, Any]:
         return self.cp.backend_health(lb)
@@ -90,6 +126,16 @@ class LocalClient:
 
     def close(self) -> None:
         self.cp.close()
+
+
+def _page(prefix: str | None, skip: int, top: int | None) -> dict[str, str | int]:
+    """The query of a page request (``top`` omitted: the server's default page)."""
+    params: dict[str, str | int] = {"skip": skip}
+    if top is not None:
+        params["top"] = top
+    if prefix is not None:
+        params["prefix"] = prefix
+    return params
 
 
 class RemoteClient:
@@ -131,20 +177,37 @@ class RemoteClient:
         result: dict[str, Any] = self._call("GET", f"/routeservers/{rs}/peerings/{name}")
         return result
 
-    def learned_routes(self, rs: str, name: str) -> dict[str, list[dict[str, Any]]]:
+    def learned_routes(
+        self,
+        rs: str,
+        name: str,
+        *,
+        prefix: str | None = None,
+        skip: int = 0,
+        top: int | None = None,
+    ) -> dict[str, Any]:
         path = f"/routeservers/{rs}/peerings/{name}/learned-routes"
-        result: dict[str, list[dict[str, Any]]] = self._call("GET", path)
+        result: dict[str, Any] = self._call("GET", path, params=_page(prefix, skip, top))
         return result
 
-    def advertised_routes(self, rs: str, name: str) -> dict[str, list[dict[str, Any]]]:
+    def advertised_routes(
+        self,
+        rs: str,
+        name: str,
+        *,
+        prefix: str | None = None,
+        skip: int = 0,
+        top: int | None = None,
+    ) -> dict[str, Any]:
         path = f"/routeservers/{rs}/peerings/{name}/advertised-routes"
-        result: dict[str, list[dict[str, Any]]] = self._call("GET", path)
+        result: dict[str, Any] = self._call("GET", path, params=_page(prefix, skip, top))
         return result
 
-    def effective_route_table(self, nic: str) -> dict[str, list[dict[str, Any]]]:
-        result: dict[str, list[dict[str, Any]]] = self._call(
-            "GET", f"/nics/{nic}/effective-route-table"
-        )
+    def effective_route_table(
+        self, nic: str, *, prefix: str | None = None, skip: int = 0, top: int | None = None
+    ) -> dict[str, Any]:
+        path = f"/nics/{nic}/effective-route-table"
+        result: dict[str, Any] = self._call("GET", path, params=_page(prefix, skip, top))
         return result
 
     def backend_health(self, lb: str) -> dict[str, Any]:

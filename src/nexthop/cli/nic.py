@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from nexthop.cli.options import DbOption, OutputOption, ServerOption, TokenOption, run
+from nexthop.cli.paging import PrefixOption, SkipOption, TopOption, fetch_pages
 from nexthop.cli.render import Output, emit, key, rows_table
 
 __all__ = ["app"]
@@ -15,15 +16,27 @@ app = typer.Typer(no_args_is_help=True, help="Network interfaces (az network nic
 
 
 @app.command("show-effective-route-table")
-def show_effective_route_table(
+def show_effective_route_table(  # noqa: PLR0917 - Typer maps parameters to options
     name: Annotated[str, typer.Option("--name", "-n", help="NIC name, or its VM/NVA.")],
     output: OutputOption = Output.TABLE,
     db: DbOption = None,
     server: ServerOption = None,
     token: TokenOption = None,
+    top: TopOption = None,
+    skip: SkipOption = 0,
+    prefix: PrefixOption = None,
 ) -> None:
-    """The routes in effect on a NIC: system, BGP (from route servers) and user routes."""
-    data = run(db, server, token, lambda c: c.effective_route_table(name))
+    """The routes in effect on a NIC: system, BGP (from route servers) and user routes
+    (every route, or one page with ``--top``; ``--prefix``: that prefix and more
+    specifics)."""
+    data = run(
+        db,
+        server,
+        token,
+        lambda c: fetch_pages(
+            lambda at, n: c.effective_route_table(name, prefix=prefix, skip=at, top=n), skip, top
+        ),
+    )
     columns = (
         ("Source", key("source")),
         ("State", key("state")),

@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from nexthop.cli.options import DbOption, OutputOption, ServerOption, TokenOption, run
+from nexthop.cli.paging import PrefixOption, SkipOption, TopOption, fetch_pages, rows_only
 from nexthop.cli.render import Output, emit, key, rows_table
 
 __all__ = ["app"]
@@ -33,8 +34,10 @@ ROUTE_COLUMNS = (
 
 
 def _routes_table(title: str) -> Any:
-    def build(data: dict[str, list[dict[str, Any]]]) -> Table:
-        rows = [{"instance": role, **row} for role, routes in data.items() for row in routes]
+    def build(data: dict[str, Any]) -> Table:
+        rows = [
+            {"instance": role, **row} for role, routes in rows_only(data).items() for row in routes
+        ]
         return rows_table(rows, ROUTE_COLUMNS, title)
 
     return build
@@ -92,9 +95,22 @@ def list_learned_routes(  # noqa: PLR0917 - Typer maps parameters to options
     db: DbOption = None,
     server: ServerOption = None,
     token: TokenOption = None,
+    top: TopOption = None,
+    skip: SkipOption = 0,
+    prefix: PrefixOption = None,
 ) -> None:
-    """Routes the route server learned from the peer, per instance."""
-    data = run(db, server, token, lambda c: c.learned_routes(routeserver, name))
+    """Routes the route server learned from the peer, per instance
+    (every row, or one page with ``--top``; ``--prefix``: that prefix and more specifics)."""
+    data = run(
+        db,
+        server,
+        token,
+        lambda c: fetch_pages(
+            lambda at, n: c.learned_routes(routeserver, name, prefix=prefix, skip=at, top=n),
+            skip,
+            top,
+        ),
+    )
     emit(data, output, _routes_table(f"Routes learned from {name}"))
 
 
@@ -106,7 +122,20 @@ def list_advertised_routes(  # noqa: PLR0917 - Typer maps parameters to options
     db: DbOption = None,
     server: ServerOption = None,
     token: TokenOption = None,
+    top: TopOption = None,
+    skip: SkipOption = 0,
+    prefix: PrefixOption = None,
 ) -> None:
-    """Routes the route server advertises to the peer, per instance."""
-    data = run(db, server, token, lambda c: c.advertised_routes(routeserver, name))
+    """Routes the route server advertises to the peer, per instance
+    (every row, or one page with ``--top``; ``--prefix``: that prefix and more specifics)."""
+    data = run(
+        db,
+        server,
+        token,
+        lambda c: fetch_pages(
+            lambda at, n: c.advertised_routes(routeserver, name, prefix=prefix, skip=at, top=n),
+            skip,
+            top,
+        ),
+    )
     emit(data, output, _routes_table(f"Routes advertised to {name}"))

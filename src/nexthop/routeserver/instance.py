@@ -51,6 +51,7 @@ from nexthop.routeserver.outbound import (
 )
 from nexthop.routeserver.outputs import Output, TeardownPeering
 from nexthop.routeserver.outputs import RouteServerWarning as WarningOutput
+from nexthop.routeserver.paging import RouteIndexes, key_of, path_id_of, prefix_of
 from nexthop.routeserver.peer import Peer, Runs, apply_change, import_runs, over_limit
 from nexthop.routeserver.programming import Programming
 from nexthop.routeserver.rules import GatewayKind, GatewayRoute
@@ -62,10 +63,17 @@ from nexthop.routeserver.views import (
     learned_row,
 )
 
-__all__ = ["NextHopCheck", "RouteServerInstance"]
+__all__ = ["ADVERTISED", "LEARNED", "NextHopCheck", "RoutePage", "RouteServerInstance"]
+
+LEARNED = "learned"
+ADVERTISED = "advertised"
+
+RoutePage = tuple[list[RouteRow], int]
+"""One page of rows and how many rows match in all (every page)."""
 
 NextHopCheck = Callable[[int], list[str]]
 """Returns warnings about a learned next hop (empty when it looks fine)."""
+
 
 class RouteServerInstance:
     """One of the two speakers. The ``RouteServer`` owns both and keeps their
@@ -91,6 +99,7 @@ class RouteServerInstance:
         self._offered: set[Prefix] | None = None
         self._local_cache: tuple[RouteServerConfig, tuple[Prefix, ...], frozenset[Prefix]] | None
         self._local_cache = None
+        self._indexes = RouteIndexes()  # the paginated views' sorted keys (``paging``)
 
     # --- configuration -------------------------------------------------------
 
@@ -114,6 +123,7 @@ class RouteServerInstance:
             )
         outputs += self._go_down(peer, now, "peering removed")
         del self._peers[name]
+        self._indexes.drop_peering(name)
         return outputs
 
     def reconfigure(self, config: RouteServerConfig, now: float) -> list[Output]:
@@ -272,18 +282,59 @@ class RouteServerInstance:
         return self._programming.drain()
 
     def learned_routes(self, name: str) -> list[RouteRow]:
-        peer = self._peer(name)
-        paths = sorted(peer.adj_in.accepted(), key=lambda p: (p.prefix, p.path_id))
-        return [learned_row(self.local_ip, p) for p in paths]
+        return self.learned_page(name)[0]
 
     def advertised_routes(self, name: str) -> list[RouteRow]:
+        return self.advertised_page(name)[0]
+
+    def learned_page(
+        self, name: str, *, within: Prefix | None = None, skip: int = 0, top: int | None = None
+    ) -> RoutePage:
+        """Rows ``skip``..``skip + top`` of ``learned_routes`` (the accepted
+        Adj-RIB-In in (prefix, path id) order), only those equal to or inside
+        ``within`` when given, and the number of rows matching; O(log n + page)
+        once the index is current (``paging``)."""
         peer = self._peer(name)
+        adj_in, loc_rib = peer.adj_in, self._loc_rib
+
+        def every() -> list[object]:
+            return [key_of(p.prefix, p.path_id) for p in adj_in.accepted()]
+
+        def at(prefix: Prefix) -> list[object]:
+            # The Loc-RIB holds exactly the accepted paths of every peer.
+            return [key_of(prefix, r.path_id) for r in loc_rib.routes(prefix) if r.source == name]
+
+        keys, total = self._indexes.page(
+            LEARNED, name, (every, at), within=within, skip=skip, top=top
+        )
         rows: list[RouteRow] = []
-        local = set(self.config.local_prefixes)
-        for prefix, advert in sorted(peer.adj_out.advertised().items()):
+        for key in keys:
+            entry = adj_in.get(prefix_of(key), path_id_of(key))
+            assert entry is not None  # the index is current
+            rows.append(learned_row(self.local_ip, entry.path))
+        return rows, total
+
+    def advertised_page(
+        self, name: str, *, within: Prefix | None = None, skip: int = 0, top: int | None = None
+    ) -> RoutePage:
+        """``learned_page`` for ``advertised_routes`` (the Adj-RIB-Out by prefix)."""
+        peer = self._peer(name)
+        adj_out = peer.adj_out
+
+        def at(prefix: Prefix) -> tuple[Prefix, ...]:
+            return (prefix,) if adj_out.get(prefix) is not None else ()
+
+        keys, total = self._indexes.page(
+            ADVERTISED, name, (adj_out.prefixes, at), within=within, skip=skip, top=top
+        )
+        local = self._local_set()
+        rows: list[RouteRow] = []
+        for prefix in keys:
+            advert = adj_out.get(prefix)
+            assert advert is not None  # the index is current
             origin = "Igp" if prefix in local else self._origin_label(prefix)
             rows.append(advertised_row(self.local_ip, prefix, advert, origin))
-        return rows
+        return rows, total
 
     def routes_to_gateways(self) -> list[Path]:
         """NVA best paths offered to the ER/VPN gateways (branch-to-branch only)."""
@@ -405,6 +456,7 @@ class RouteServerInstance:
         peer.established_at = None
         peer.adj_out.clear()
         name = peer.config.name
+        self._indexes.drop_peering(name)  # both its tables go whole
         # Its accepted paths are its Loc-RIB candidates: removed in bulk, one
         # list of prefixes per path id, no Change or Path per prefix.
         by_id = peer.adj_in.clear_accepted()
@@ -430,6 +482,10 @@ class RouteServerInstance:
         if ordered is not None and not full and len(ordered) == len(changed):
             scope = ordered  # every prefix of it was marked changed: the same set
         self._track_offers(scope)
+        if full:
+            self._indexes.drop_all()
+        else:
+            self._indexes.changed(scope)
         outputs: list[Output] = []
         if full or not self._only_own_routes(peers):
             table = self._outbound_table(scope)
@@ -455,6 +511,7 @@ class RouteServerInstance:
         return all(p is only or not p.adj_in.accepted_count for p in self._peers.values())
 
     def _full_sync(self, peer: Peer) -> list[Output]:
+        self._indexes.drop(ADVERTISED, peer.config.name)
         scope = whole_table(self.config.local_prefixes, self._loc_rib.prefixes(), [peer])
         table = self._outbound_table(scope)
         return sync_peer(self.role, peer, without_route(scope, table), table)

@@ -39,7 +39,7 @@ from nexthop.routeserver.config import (
     validate_peering,
     validate_route_server,
 )
-from nexthop.routeserver.instance import RouteServerInstance
+from nexthop.routeserver.instance import RoutePage, RouteServerInstance
 from nexthop.routeserver.outputs import (
     Output,
     RoutesChanged,
@@ -59,6 +59,13 @@ INSTANCE_ROLES = (IN_0, IN_1)
 RegionOf = Callable[[int], str | None]
 """Maps a next-hop address to the region of the load balancer frontend that owns
 it, or None when the address is not a known frontend."""
+
+
+def _check_window(skip: int, top: int | None) -> None:
+    if skip < 0:
+        raise ConfigError("skip", f"must be >= 0, got {skip}")
+    if top is not None and top < 1:
+        raise ConfigError("top", f"must be >= 1, got {top}")
 
 
 class RouteServer:
@@ -256,14 +263,48 @@ class RouteServer:
         return tuple(sorted({*first, *second}))
 
     def learned_routes(self, peering: str) -> dict[str, list[RouteRow]]:
-        """``az network routeserver peering list-learned-routes``."""
+        """``az network routeserver peering list-learned-routes`` (every row)."""
         self._require_peering(peering)
         return {role: inst.learned_routes(peering) for role, inst in self.instances.items()}
 
     def advertised_routes(self, peering: str) -> dict[str, list[RouteRow]]:
-        """``az network routeserver peering list-advertised-routes``."""
+        """``az network routeserver peering list-advertised-routes`` (every row)."""
         self._require_peering(peering)
         return {role: inst.advertised_routes(peering) for role, inst in self.instances.items()}
+
+    def learned_routes_page(
+        self,
+        peering: str,
+        *,
+        within: Prefix | None = None,
+        skip: int = 0,
+        top: int | None = None,
+    ) -> dict[str, RoutePage]:
+        """Per instance: rows ``skip``..``skip + top`` of ``learned_routes``
+        (only those equal to or inside ``within`` when given) and how many rows
+        match in all. Costs the page, not the table (``routeserver.paging``)."""
+        self._require_peering(peering)
+        _check_window(skip, top)
+        return {
+            role: inst.learned_page(peering, within=within, skip=skip, top=top)
+            for role, inst in self.instances.items()
+        }
+
+    def advertised_routes_page(
+        self,
+        peering: str,
+        *,
+        within: Prefix | None = None,
+        skip: int = 0,
+        top: int | None = None,
+    ) -> dict[str, RoutePage]:
+        """``learned_routes_page`` for ``advertised_routes``."""
+        self._require_peering(peering)
+        _check_window(skip, top)
+        return {
+            role: inst.advertised_page(peering, within=within, skip=skip, top=top)
+            for role, inst in self.instances.items()
+        }
 
     def peering_status(self, peering: str) -> dict[str, PeeringStatus]:
         self._require_peering(peering)

@@ -20,6 +20,7 @@ runs (``nexthop trace`` on a database with no server, ``apply --dry-run``).
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar, runtime_checkable
@@ -52,6 +53,7 @@ from nexthop.service.resources import (
     from_resources,
     to_resources,
 )
+from nexthop.service.walltime import WallClock
 from nexthop.store import Resource, Store, StoreError
 from nexthop.world import World
 
@@ -362,19 +364,52 @@ class ControlPlane:
 
     def routeserver_peering(self, rs: str, name: str) -> dict[str, Any]:
         """``az network routeserver peering show`` plus per-instance state and counters."""
-        return self._view(lambda w: views.peering(w, self._topology_or_fail(), rs, name))
+        return self._view(
+            lambda w: views.peering(w, self._topology_or_fail(), rs, name, self._wall_clock())
+        )
 
-    def learned_routes(self, rs: str, peering: str) -> dict[str, list[dict[str, Any]]]:
-        """``az network routeserver peering list-learned-routes``."""
-        return self._view(lambda w: views.learned_routes(w, rs, peering))
+    def _wall_clock(self) -> WallClock:
+        """The views' clock reading: a live network keeps ``loop.time()``, which is
+        ``time.monotonic()``; the model keeps model time (the clock plus skew)."""
+        if self._live() is not None:
+            return WallClock.at(time.monotonic())
+        return WallClock.at(self._model_now())
 
-    def advertised_routes(self, rs: str, peering: str) -> dict[str, list[dict[str, Any]]]:
-        """``az network routeserver peering list-advertised-routes``."""
-        return self._view(lambda w: views.advertised_routes(w, rs, peering))
+    def learned_routes(
+        self,
+        rs: str,
+        peering: str,
+        *,
+        prefix: str | None = None,
+        skip: int = 0,
+        top: int | None = None,
+    ) -> dict[str, Any]:
+        """``az network routeserver peering list-learned-routes`` (a page: ``views``)."""
+        return self._view(
+            lambda w: views.learned_routes(w, rs, peering, prefix=prefix, skip=skip, top=top)
+        )
 
-    def effective_route_table(self, nic: str) -> dict[str, list[dict[str, Any]]]:
-        """``az network nic show-effective-route-table`` (a NIC, or its VM/NVA)."""
-        return self._view(lambda w: views.effective_route_table(w, nic))
+    def advertised_routes(
+        self,
+        rs: str,
+        peering: str,
+        *,
+        prefix: str | None = None,
+        skip: int = 0,
+        top: int | None = None,
+    ) -> dict[str, Any]:
+        """``az network routeserver peering list-advertised-routes`` (a page: ``views``)."""
+        return self._view(
+            lambda w: views.advertised_routes(w, rs, peering, prefix=prefix, skip=skip, top=top)
+        )
+
+    def effective_route_table(
+        self, nic: str, *, prefix: str | None = None, skip: int = 0, top: int | None = None
+    ) -> dict[str, Any]:
+        """``az network nic show-effective-route-table`` (a NIC, or its VM/NVA; a page)."""
+        return self._view(
+            lambda w: views.effective_route_table(w, nic, prefix=prefix, skip=skip, top=top)
+        )
 
     def backend_health(self, lb: str) -> dict[str, Any]:
         return self._view(lambda w: views.backend_health(w, lb))

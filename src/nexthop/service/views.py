@@ -12,12 +12,17 @@ import dataclasses
 import enum
 import ipaddress
 from typing import Any
+from urllib.parse import urlencode
 
 from nexthop.bgp.wire.errors import LocalProtocolError
 from nexthop.config import Topology
 from nexthop.config.schema import RouteServerPeering
-from nexthop.routeserver import ConfigError, PeeringState
+from nexthop.net.prefix import Prefix, parse_prefix
+from nexthop.routeserver import ConfigError, PeeringState, PeeringStatus
+from nexthop.routeserver.instance import RoutePage
 from nexthop.service.errors import ControlPlaneError, NotFound
+from nexthop.service.walltime import WallClock
+from nexthop.vnet import to_az_json
 from nexthop.world import World, WorldError, generate_flows, run_traffic
 from nexthop.world import trace as trace_flow
 
@@ -29,6 +34,8 @@ __all__ = [
     "jsonable",
     "lab_status",
     "learned_routes",
+    "next_link",
+    "parse_window",
     "peering",
     "peerings",
     "restore_nva",
@@ -103,28 +110,107 @@ def peerings(world: World, topology: Topology, rs: str) -> list[dict[str, Any]]:
     ]
 
 
-def peering(world: World, topology: Topology, rs: str, name: str) -> dict[str, Any]:
+def peering(
+    world: World, topology: Topology, rs: str, name: str, wall: WallClock
+) -> dict[str, Any]:
+    """``az network routeserver peering show`` plus per instance state and counters;
+    the times the core keeps on its clock (``established_at``, ``idle_hold_until``)
+    are rendered as ISO 8601 UTC through ``wall`` (issue 10)."""
     p = _peering_config(topology, rs, name)
     statuses = route_server(world, rs).peering_status(name)
     out = _peering_json(p, statuses)
-    out["instances"] = {role: jsonable(s) for role, s in statuses.items()}
+    out["instances"] = {role: _status_json(s, wall) for role, s in statuses.items()}
     return out
 
 
-def learned_routes(world: World, rs: str, name: str) -> dict[str, list[dict[str, Any]]]:
-    try:
-        rows = route_server(world, rs).learned_routes(name)
-    except (ConfigError, LocalProtocolError, KeyError):
-        raise NotFound("peering", name, f"route server {rs!r}") from None
-    return {role: [dict(r) for r in routes] for role, routes in rows.items()}
+def _status_json(status: PeeringStatus, wall: WallClock) -> dict[str, Any]:
+    out: dict[str, Any] = jsonable(status)
+    for key in CLOCK_FIELDS:
+        out[key] = wall.iso(getattr(status, key))
+    return out
 
 
-def advertised_routes(world: World, rs: str, name: str) -> dict[str, list[dict[str, Any]]]:
+CLOCK_FIELDS = ("established_at", "idle_hold_until")
+"""``PeeringStatus`` fields holding a reading of the core's clock."""
+
+
+def parse_window(prefix: str | None, skip: int, top: int | None) -> Prefix | None:
+    """Check a page request; the parsed ``prefix`` (None: every row). Bad input is a
+    ``ControlPlaneError`` naming the parameter (``prefix``, ``skip`` or ``top``)."""
+    if skip < 0:
+        raise ControlPlaneError("bad_page", f"skip must be >= 0, got {skip}", "skip")
+    if top is not None and top < 1:
+        raise ControlPlaneError("bad_page", f"top must be >= 1, got {top}", "top")
+    if prefix is None:
+        return None
     try:
-        rows = route_server(world, rs).advertised_routes(name)
+        return parse_prefix(prefix)
+    except ValueError as exc:
+        raise ControlPlaneError("bad_prefix", str(exc), "prefix") from None
+
+
+def next_link(prefix: str | None, skip: int, top: int | None, more: bool) -> str | None:
+    """The query of the page after rows ``skip``..``skip + top`` (``?skip=…&top=…``
+    plus ``prefix`` when given; the API makes it an absolute URL), None when this
+    page was the last (``more`` false)."""
+    if not more or top is None:
+        return None
+    query: dict[str, str | int] = {"skip": skip + top, "top": top}
+    if prefix is not None:
+        query["prefix"] = prefix
+    return "?" + urlencode(query)
+
+
+def _route_pages(
+    pages: dict[str, RoutePage], prefix: str | None, skip: int, top: int | None
+) -> dict[str, Any]:
+    """The CLI-shaped body (rows by instance role) plus ``nextLink`` while any
+    instance has rows after this page (each instance pages its own rows)."""
+    out: dict[str, Any] = {role: [dict(r) for r in rows] for role, (rows, _) in pages.items()}
+    more = any(skip + len(rows) < total for rows, total in pages.values())
+    link = next_link(prefix, skip, top, more)
+    if link is not None:
+        out["nextLink"] = link
+    return out
+
+
+def learned_routes(
+    world: World,
+    rs: str,
+    name: str,
+    *,
+    prefix: str | None = None,
+    skip: int = 0,
+    top: int | None = None,
+) -> dict[str, Any]:
+    """``az network routeserver peering list-learned-routes``: per instance, rows
+    ``skip``..``skip + top`` (within ``prefix`` when given: equal or more specific)
+    and ``nextLink`` when more rows exist. Costs the page (``routeserver.paging``)."""
+    within = parse_window(prefix, skip, top)
+    try:
+        pages = route_server(world, rs).learned_routes_page(name, within=within, skip=skip, top=top)
     except (ConfigError, LocalProtocolError, KeyError):
         raise NotFound("peering", name, f"route server {rs!r}") from None
-    return {role: [dict(r) for r in routes] for role, routes in rows.items()}
+    return _route_pages(pages, prefix, skip, top)
+
+
+def advertised_routes(
+    world: World,
+    rs: str,
+    name: str,
+    *,
+    prefix: str | None = None,
+    skip: int = 0,
+    top: int | None = None,
+) -> dict[str, Any]:
+    """``learned_routes`` for ``list-advertised-routes``."""
+    within = parse_window(prefix, skip, top)
+    try:
+        server = route_server(world, rs)
+        pages = server.advertised_routes_page(name, within=within, skip=skip, top=top)
+    except (ConfigError, LocalProtocolError, KeyError):
+        raise NotFound("peering", name, f"route server {rs!r}") from None
+    return _route_pages(pages, prefix, skip, top)
 
 
 def _nic_name(world: World, name: str) -> str:
@@ -136,12 +222,30 @@ def _nic_name(world: World, name: str) -> str:
     return name
 
 
-def effective_route_table(world: World, nic: str) -> dict[str, list[dict[str, Any]]]:
+def effective_route_table(
+    world: World,
+    nic: str,
+    *,
+    prefix: str | None = None,
+    skip: int = 0,
+    top: int | None = None,
+) -> dict[str, Any]:
+    """``az network nic show-effective-route-table``: routes ``skip``..``skip + top``
+    (within ``prefix`` when given) as ``value`` and ``nextLink`` when more exist.
+    ``skip``/``top`` count routes; a VPN gateway route with ECMP next hops is one
+    route and several rows, as ``az`` prints it (spec §1.6)."""
+    within = parse_window(prefix, skip, top)
     try:
-        table = world.fabric.effective_route_table(_nic_name(world, nic))
+        routes, total = world.fabric.effective_routes_page(
+            _nic_name(world, nic), prefix=within, skip=skip, top=top
+        )
     except (KeyError, ValueError):
         raise NotFound("NIC", nic) from None
-    return jsonable(table)  # type: ignore[no-any-return]
+    out: dict[str, Any] = jsonable(to_az_json(routes))
+    link = next_link(prefix, skip, top, skip + len(routes) < total)
+    if link is not None:
+        out["nextLink"] = link
+    return out
 
 
 def backend_health(world: World, lb: str) -> dict[str, Any]:

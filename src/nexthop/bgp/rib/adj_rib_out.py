@@ -120,5 +120,12 @@ class AdjRibOut:
     def advertised(self) -> dict[Prefix, Advertisement]:
         return dict(self._advertised)
 
+    def get(self, prefix: Prefix) -> Advertisement | None:
+        """What was sent for ``prefix`` (None: nothing), without copying the table."""
+        return self._advertised.get(prefix)
+
+    def prefixes(self) -> list[Prefix]:
+        return list(self._advertised)
+
     def __len__(self) -> int:
         return len(self._advertised)
