@@ -36,7 +36,9 @@ class Client(Protocol):
     def lab_restore(self, nva: str) -> dict[str, Any]: ...
     def lab_status(self) -> dict[str, Any]: ...
     def lab_down(self) -> dict[str, Any]: ...
-    def lab_traffic(self, flows: int, source: str | None, destination: str | None) -> Any: ...
+    def lab_traffic(
+        self, flows: int, source: str | None, destination: str | None, seed: int
+    ) -> Any: ...
     def close(self) -> None: ...
 
 
@@ -85,8 +87,10 @@ class LocalClient:
     def lab_down(self) -> dict[str, Any]:
         return self.cp.lab_down()
 
-    def lab_traffic(self, flows: int, source: str | None, destination: str | None) -> Any:
-        return self.cp.lab_traffic(flows, source, destination)
+    def lab_traffic(
+        self, flows: int, source: str | None, destination: str | None, seed: int
+    ) -> Any:
+        return {**self.cp.lab_traffic(flows, source, destination, seed), "seed": seed}
 
     def close(self) -> None:
         self.cp.close()
@@ -172,8 +176,10 @@ class RemoteClient:
         result: dict[str, Any] = self._call("POST", "/lab/down")
         return result
 
-    def lab_traffic(self, flows: int, source: str | None, destination: str | None) -> Any:
-        body = {"flows": flows, "source": source, "destination": destination}
+    def lab_traffic(
+        self, flows: int, source: str | None, destination: str | None, seed: int
+    ) -> Any:
+        body = {"flows": flows, "source": source, "destination": destination, "seed": seed}
         return self._call("POST", "/lab/traffic", json=body)
 
     def close(self) -> None:

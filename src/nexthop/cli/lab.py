@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -140,21 +141,26 @@ def traffic(  # noqa: PLR0917 - Typer maps parameters to options
     flows: Annotated[int, typer.Option("--flows", min=1, help="Number of flows.")] = 100,
     source: Annotated[str | None, typer.Option("--from", help="Source VM/NVA/branch.")] = None,
     destination: Annotated[str | None, typer.Option("--to", help="Destination IP.")] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option("--seed", min=0, help="Seed of the flows (default: fresh; printed)."),
+    ] = None,
     output: OutputOption = Output.TABLE,
     db: DbOption = None,
     server: ServerOption = None,
     token: TokenOption = None,
 ) -> None:
-    """Run flows through the model and count where they went."""
+    """Run flows and count where they went; the same --seed gives the same flows."""
+    chosen = secrets.randbelow(2**63) if seed is None else seed
     with progress(Console(stderr=True)) as bar:
         bar.add_task(f"running {flows} flow(s)", total=None)
-        data = run(db, server, token, lambda c: c.lab_traffic(flows, source, destination))
+        data = run(db, server, token, lambda c: c.lab_traffic(flows, source, destination, chosen))
     emit(data, output, _traffic_tables)
 
 
 def _traffic_tables(d: dict[str, Any]) -> list[Table]:
     summary = Table(title="Traffic", title_justify="left", show_header=False)
-    for label in ("total", "delivered", "failed", "symmetric", "asymmetric"):
+    for label in ("seed", "total", "delivered", "failed", "symmetric", "asymmetric"):
         summary.add_row(label, str(d.get(label, "")))
     rows = [{"nva": n, **counts} for n, counts in d.get("per_nva", {}).items()]
     columns = (("NVA", key("nva")), ("Forward", key("forward")), ("Return", key("return")))
