@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import socket
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,9 +16,16 @@ from nexthop.cli import options
 from nexthop.cli.lab_runtime import run_lab
 from nexthop.cli.options import DbOption, OutputOption, ServerOption, TokenOption, run
 from nexthop.cli.render import Output, emit, key, progress, rows_table
-from nexthop.cli.serve import DEFAULT_PORT, open_and_apply
+from nexthop.cli.serve import (
+    DEFAULT_PORT,
+    api_url,
+    listen_socket,
+    open_and_apply,
+    own_database,
+)
 from nexthop.lab import Lab, LabError
-from nexthop.service import ControlPlaneError
+from nexthop.runfile import DbLock
+from nexthop.service import ControlPlane, ControlPlaneError
 
 __all__ = ["app"]
 
@@ -59,14 +67,41 @@ def up(  # noqa: PLR0917 - Typer maps parameters to options
     """Run the topology live on loopback (route servers, NVAs, probes) and serve the API;
     the views then answer from the live lab. Ctrl-C brings it down."""
     console = Console(stderr=True)
-    with progress(console) as bar:
-        bar.add_task("restoring state", total=None)
-        cp = open_and_apply(db, file, console)
+    lock = own_database(db)
+    try:
+        sock = listen_socket(host, port)
+    except BaseException:
+        lock.release()
+        raise
+    try:
+        with progress(console) as bar:
+            bar.add_task("restoring state", total=None)
+            cp = open_and_apply(db, file, console)
+        url = api_url(sock)
+        lock.write_run(url, "lab up")
+        _run(cp, host, sock, lock, url, token, fast, bgp_port, port_offset, log_level, console)
+    finally:
+        sock.close()
+        lock.release()
 
+
+def _run(  # noqa: PLR0917 - the options of up()
+    cp: ControlPlane,
+    host: str,
+    sock: socket.socket,
+    lock: DbLock,
+    url: str,
+    token: str | None,
+    fast: bool,
+    bgp_port: int | None,
+    port_offset: int | None,
+    log_level: str,
+    console: Console,
+) -> None:
     def announce(lab: Lab) -> None:
         console.print(
             f"lab up: {len(lab.hosts)} route server(s), {len(lab.nvas)} NVA(s) on loopback;"
-            f" API on http://{host}:{port} (docs at /docs)"
+            f" API on {url} (docs at /docs)"
         )
 
     try:
@@ -74,7 +109,8 @@ def up(  # noqa: PLR0917 - Typer maps parameters to options
             run_lab(
                 cp,
                 host=host,
-                port=port,
+                sock=sock,
+                lock=lock,
                 token=token,
                 fast=fast,
                 bgp_port=bgp_port,

@@ -10,12 +10,14 @@ until interrupted, then brings the lab down.
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import uvicorn
 
 from nexthop.api import create_app
+from nexthop.cli.serve import OwnedServer
 from nexthop.config import Topology
 from nexthop.lab import (
     DEFAULT_BGP_PORT,
@@ -24,6 +26,7 @@ from nexthop.lab import (
     Lab,
     LabError,
 )
+from nexthop.runfile import DbLock
 from nexthop.runtime.loop_bridge import LoopBridge
 from nexthop.service import ControlPlane, ControlPlaneError
 from nexthop.world import World
@@ -74,7 +77,8 @@ async def run_lab(
     cp: ControlPlane,
     *,
     host: str,
-    port: int,
+    sock: socket.socket,
+    lock: DbLock,
     token: str | None,
     fast: bool,
     bgp_port: int | None,
@@ -82,7 +86,8 @@ async def run_lab(
     log_level: str,
     on_up: Callable[[Lab], None] | None = None,
 ) -> None:
-    """Bring the lab up on ``cp``'s topology, serve the API, bring it down at exit."""
+    """Bring the lab up on ``cp``'s topology, serve the API on ``sock`` (bound and
+    listening already), bring the lab down at exit."""
     topology = cp.topology
     if topology is None:
         raise ControlPlaneError("empty", "no topology applied yet; give a FILE")
@@ -101,7 +106,7 @@ async def run_lab(
             await lab.fail(nva)  # faults survive a restart in the live lab too
         if on_up is not None:
             on_up(lab)
-        config = uvicorn.Config(app, host=host, port=port, log_level=log_level)
-        await uvicorn.Server(config).serve()
+        config = uvicorn.Config(app, log_level=log_level)
+        await OwnedServer(config, lock).serve(sockets=[sock])
     finally:
         await lab.down()
