@@ -152,6 +152,11 @@ def test_lab_fail_from_another_process_reaches_the_live_lab(tmp_path: Path) -> N
         _wait(lambda: nva1()["failed"] is True, "the live lab to see nva1 failed")
         _wait(lambda: nva1()["established"] == [], "nva1's sessions to go down")
 
+        down = _nexthop("lab", "down", "--db", str(db))  # the owner, not a default URL
+        assert down.returncode == 0, down.stderr
+        status = httpx.get(f"{url}/api/v1/lab/status", timeout=10).json()
+        assert status["live"] is False
+
 
 def test_a_local_write_is_refused_while_a_server_holds_the_lock(tmp_path: Path) -> None:
     db = tmp_path / "held.db"

@@ -57,15 +57,19 @@ class LocalClient:
     the same state always gives the same answer; lab faults fast-forward it."""
 
     def __init__(self, db: Path | None) -> None:
+        self.db = db
         self.cp = ControlPlane(Store(db), ManualClock(0.0))
 
     def _write(self, fn: Callable[[], _T]) -> _T:
-        """Run one write while holding the database's lock (``nexthop.runfile``)."""
+        """Run one write while holding the database's lock (``nexthop.runfile``), on
+        the state re-read under the lock so no other local write is lost."""
         path = self.cp.store.path
         if str(path) == ":memory:":
             return fn()
         try:
             with writer_lock(path):
+                self.cp.close()
+                self.cp = ControlPlane(Store(self.db), ManualClock(0.0))
                 return fn()
         except DbHeldError as exc:
             hint = f"; use --server {exc.run.url}" if exc.run else ""

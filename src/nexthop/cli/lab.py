@@ -24,8 +24,9 @@ from nexthop.cli.serve import (
     own_database,
 )
 from nexthop.lab import Lab, LabError
-from nexthop.runfile import DbLock
+from nexthop.runfile import DbLock, live_run
 from nexthop.service import ControlPlane, ControlPlaneError
+from nexthop.store import default_db_path
 
 __all__ = ["app"]
 
@@ -128,13 +129,16 @@ def _run(  # noqa: PLR0917 - the options of up()
 @app.command()
 def down(
     output: OutputOption = Output.TABLE,
-    server: ServerOption = "http://127.0.0.1:8179",
+    db: DbOption = None,
+    server: ServerOption = None,
     token: TokenOption = None,
 ) -> None:
-    """Stop the live lab of a running `nexthop lab up` (the model answers again)."""
-    if not server:
-        raise options.fail("lab down needs --server (the `nexthop lab up` API)")
-    emit(run(None, server, token, lambda c: c.lab_down()), output, _status_table)
+    """Stop the live lab of a running `nexthop lab up` (the model answers again): the
+    one owning the database (its run file), else --server, else the default URL."""
+    path = db if db is not None else default_db_path()
+    owner = live_run(path)
+    url = server or (owner.url if owner else f"http://127.0.0.1:{DEFAULT_PORT}")
+    emit(run(None, url, token, lambda c: c.lab_down()), output, _status_table)
 
 
 @app.command()
