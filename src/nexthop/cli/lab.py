@@ -133,8 +133,8 @@ def down(
     server: ServerOption = None,
     token: TokenOption = None,
 ) -> None:
-    """Stop the live lab of a running `nexthop lab up` (the model answers again): the
-    one owning the database (its run file), else --server, else the default URL."""
+    """Stop the live lab of a running `nexthop lab up` (the model answers again): at
+    --server, else the one owning the database (its run file), else the default URL."""
     path = db if db is not None else default_db_path()
     owner = live_run(path)
     url = server or (owner.url if owner else f"http://127.0.0.1:{DEFAULT_PORT}")
