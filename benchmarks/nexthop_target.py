@@ -77,10 +77,10 @@ def topology_address(stand_in: str) -> str:
 
 async def _serve_route_server(spec: dict[str, Any]) -> None:
     import structlog  # noqa: PLC0415
-    from nexthop.runtime.addresses import AddressMap  # noqa: PLC0415
 
     from nexthop.net.prefix import parse_prefix  # noqa: PLC0415
     from nexthop.routeserver import PeeringConfig, RouteServer, RouteServerConfig  # noqa: PLC0415
+    from nexthop.runtime.addresses import AddressMap  # noqa: PLC0415
     from nexthop.runtime.route_server_host import HostTimers, RouteServerHost  # noqa: PLC0415
 
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))

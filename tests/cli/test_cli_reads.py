@@ -32,7 +32,7 @@ READ_COMMANDS = [
     pytest.param(["lb", "show-backend-health", "--name", "ilb"], id="backend-health"),
     pytest.param(["trace", "--from", "vm1", "--to", "192.168.1.1"], id="trace"),
     pytest.param(["lab", "status"], id="lab-status"),
-    pytest.param(["lab", "traffic", "--flows", "10"], id="lab-traffic"),
+    pytest.param(["lab", "traffic", "--flows", "10", "--seed", "3"], id="lab-traffic"),
 ]
 
 

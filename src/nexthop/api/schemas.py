@@ -55,9 +55,13 @@ class TraceRequest(_Model):
 
 
 class TrafficRequest(_Model):
+    """``seed`` picks the flows (same seed, same flows); omitted: a fresh random seed,
+    returned in the report so the run can be repeated."""
+
     flows: int = Field(default=100, ge=1, le=100_000)
     source: str | None = None
     destination: str | None = None
+    seed: int | None = Field(default=None, ge=0, lt=2**63)
 
 
 # --- Azure CLI shapes (camelCase as az prints them) -------------------------------------

@@ -4,23 +4,31 @@
 commands work without ``nexthop serve``); ``RemoteClient`` calls the REST API
 with httpx and turns its error JSON back into ``ControlPlaneError``. Both expose
 the same methods, named after the ``ControlPlane`` ones.
+
+Without ``--server``, a database owned by a live server (its run file, see
+``nexthop.runfile``) is reached through that server's API, reads and writes alike,
+so a command in another shell acts on the running network; otherwise each local
+write holds the database's lock, and is refused naming the server if one took it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import httpx
 
 from nexthop.api import API_PREFIX
 from nexthop.clock import ManualClock
+from nexthop.runfile import DbHeldError, live_run, writer_lock
 from nexthop.service import ControlPlane, ControlPlaneError
-from nexthop.store import Store
+from nexthop.store import Store, default_db_path
 
 __all__ = ["Client", "LocalClient", "RemoteClient", "open_client"]
 
 REQUEST_TIMEOUT_S = 30.0
+_T = TypeVar("_T")
 
 
 class Client(Protocol):
@@ -54,7 +62,9 @@ class Client(Protocol):
     def lab_restore(self, nva: str) -> dict[str, Any]: ...
     def lab_status(self) -> dict[str, Any]: ...
     def lab_down(self) -> dict[str, Any]: ...
-    def lab_traffic(self, flows: int, source: str | None, destination: str | None) -> Any: ...
+    def lab_traffic(
+        self, flows: int, source: str | None, destination: str | None, seed: int
+    ) -> Any: ...
     def close(self) -> None: ...
 
 
@@ -65,10 +75,28 @@ class LocalClient:
     the same state always gives the same answer; lab faults fast-forward it."""
 
     def __init__(self, db: Path | None) -> None:
+        self.db = db
         self.cp = ControlPlane(Store(db), ManualClock(0.0))
 
+    def _write(self, fn: Callable[[], _T]) -> _T:
+        """Run one write while holding the database's lock (``nexthop.runfile``), on
+        the state re-read under the lock so no other local write is lost."""
+        path = self.cp.store.path
+        if str(path) == ":memory:":
+            return fn()
+        try:
+            with writer_lock(path):
+                self.cp.close()
+                self.cp = ControlPlane(Store(self.db), ManualClock(0.0))
+                return fn()
+        except DbHeldError as exc:
+            hint = f"; use --server {exc.run.url}" if exc.run else ""
+            raise ControlPlaneError("db_held", f"{exc}{hint}") from None
+
     def apply_text(self, text: str, source: str, *, dry_run: bool) -> dict[str, Any]:
-        return self.cp.apply_text(text, source, dry_run=dry_run).to_json()
+        if dry_run:
+            return self.cp.apply_text(text, source, dry_run=True).to_json()
+        return self._write(lambda: self.cp.apply_text(text, source, dry_run=False).to_json())
 
     def peerings(self, rs: str) -> list[dict[str, Any]]:
         return self.cp.routeserver_peerings(rs)
@@ -110,19 +138,21 @@ class LocalClient:
         return self.cp.trace(source, destination, protocol, port)
 
     def lab_fail(self, nva: str) -> dict[str, Any]:
-        return self.cp.lab_fail(nva)
+        return self._write(lambda: self.cp.lab_fail(nva))
 
     def lab_restore(self, nva: str) -> dict[str, Any]:
-        return self.cp.lab_restore(nva)
+        return self._write(lambda: self.cp.lab_restore(nva))
 
     def lab_status(self) -> dict[str, Any]:
         return self.cp.lab_status()
 
     def lab_down(self) -> dict[str, Any]:
-        return self.cp.lab_down()
+        return self._write(self.cp.lab_down)
 
-    def lab_traffic(self, flows: int, source: str | None, destination: str | None) -> Any:
-        return self.cp.lab_traffic(flows, source, destination)
+    def lab_traffic(
+        self, flows: int, source: str | None, destination: str | None, seed: int
+    ) -> Any:
+        return {**self.cp.lab_traffic(flows, source, destination, seed), "seed": seed}
 
     def close(self) -> None:
         self.cp.close()
@@ -235,8 +265,10 @@ class RemoteClient:
         result: dict[str, Any] = self._call("POST", "/lab/down")
         return result
 
-    def lab_traffic(self, flows: int, source: str | None, destination: str | None) -> Any:
-        body = {"flows": flows, "source": source, "destination": destination}
+    def lab_traffic(
+        self, flows: int, source: str | None, destination: str | None, seed: int
+    ) -> Any:
+        body = {"flows": flows, "source": source, "destination": destination, "seed": seed}
         return self._call("POST", "/lab/traffic", json=body)
 
     def close(self) -> None:
@@ -244,7 +276,12 @@ class RemoteClient:
 
 
 def open_client(db: Path | None, server: str | None, token: str | None) -> Client:
-    """A ``RemoteClient`` when ``server`` is given, else a ``LocalClient`` on ``db``."""
+    """A ``RemoteClient`` on ``server`` when given, else on the live server that owns
+    ``db`` (default: the default database) if any, else a ``LocalClient`` on ``db``."""
     if server:
         return RemoteClient(server, token)
+    path = db if db is not None else default_db_path()
+    run = live_run(path) if str(path) != ":memory:" else None
+    if run is not None:
+        return RemoteClient(run.url, token)
     return LocalClient(db)

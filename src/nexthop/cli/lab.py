@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
+import socket
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -14,9 +16,17 @@ from nexthop.cli import options
 from nexthop.cli.lab_runtime import run_lab
 from nexthop.cli.options import DbOption, OutputOption, ServerOption, TokenOption, run
 from nexthop.cli.render import Output, emit, key, progress, rows_table
-from nexthop.cli.serve import DEFAULT_PORT, open_and_apply
+from nexthop.cli.serve import (
+    DEFAULT_PORT,
+    api_url,
+    listen_socket,
+    open_and_apply,
+    own_database,
+)
 from nexthop.lab import Lab, LabError
-from nexthop.service import ControlPlaneError
+from nexthop.runfile import DbLock, live_run
+from nexthop.service import ControlPlane, ControlPlaneError
+from nexthop.store import default_db_path
 
 __all__ = ["app"]
 
@@ -58,14 +68,41 @@ def up(  # noqa: PLR0917 - Typer maps parameters to options
     """Run the topology live on loopback (route servers, NVAs, probes) and serve the API;
     the views then answer from the live lab. Ctrl-C brings it down."""
     console = Console(stderr=True)
-    with progress(console) as bar:
-        bar.add_task("restoring state", total=None)
-        cp = open_and_apply(db, file, console)
+    lock = own_database(db)
+    try:
+        sock = listen_socket(host, port)
+    except BaseException:
+        lock.release()
+        raise
+    try:
+        with progress(console) as bar:
+            bar.add_task("restoring state", total=None)
+            cp = open_and_apply(db, file, console)
+        url = api_url(sock)
+        lock.write_run(url, "lab up")
+        _run(cp, host, sock, lock, url, token, fast, bgp_port, port_offset, log_level, console)
+    finally:
+        sock.close()
+        lock.release()
 
+
+def _run(  # noqa: PLR0917 - the options of up()
+    cp: ControlPlane,
+    host: str,
+    sock: socket.socket,
+    lock: DbLock,
+    url: str,
+    token: str | None,
+    fast: bool,
+    bgp_port: int | None,
+    port_offset: int | None,
+    log_level: str,
+    console: Console,
+) -> None:
     def announce(lab: Lab) -> None:
         console.print(
             f"lab up: {len(lab.hosts)} route server(s), {len(lab.nvas)} NVA(s) on loopback;"
-            f" API on http://{host}:{port} (docs at /docs)"
+            f" API on {url} (docs at /docs)"
         )
 
     try:
@@ -73,7 +110,8 @@ def up(  # noqa: PLR0917 - Typer maps parameters to options
             run_lab(
                 cp,
                 host=host,
-                port=port,
+                sock=sock,
+                lock=lock,
                 token=token,
                 fast=fast,
                 bgp_port=bgp_port,
@@ -91,13 +129,16 @@ def up(  # noqa: PLR0917 - Typer maps parameters to options
 @app.command()
 def down(
     output: OutputOption = Output.TABLE,
-    server: ServerOption = "http://127.0.0.1:8179",
+    db: DbOption = None,
+    server: ServerOption = None,
     token: TokenOption = None,
 ) -> None:
-    """Stop the live lab of a running `nexthop lab up` (the model answers again)."""
-    if not server:
-        raise options.fail("lab down needs --server (the `nexthop lab up` API)")
-    emit(run(None, server, token, lambda c: c.lab_down()), output, _status_table)
+    """Stop the live lab of a running `nexthop lab up` (the model answers again): at
+    --server, else the one owning the database (its run file), else the default URL."""
+    path = db if db is not None else default_db_path()
+    owner = live_run(path)
+    url = server or (owner.url if owner else f"http://127.0.0.1:{DEFAULT_PORT}")
+    emit(run(None, url, token, lambda c: c.lab_down()), output, _status_table)
 
 
 @app.command()
@@ -140,21 +181,26 @@ def traffic(  # noqa: PLR0917 - Typer maps parameters to options
     flows: Annotated[int, typer.Option("--flows", min=1, help="Number of flows.")] = 100,
     source: Annotated[str | None, typer.Option("--from", help="Source VM/NVA/branch.")] = None,
     destination: Annotated[str | None, typer.Option("--to", help="Destination IP.")] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option("--seed", min=0, help="Seed of the flows (default: fresh; printed)."),
+    ] = None,
     output: OutputOption = Output.TABLE,
     db: DbOption = None,
     server: ServerOption = None,
     token: TokenOption = None,
 ) -> None:
-    """Run flows through the model and count where they went."""
+    """Run flows and count where they went; the same --seed gives the same flows."""
+    chosen = secrets.randbelow(2**63) if seed is None else seed
     with progress(Console(stderr=True)) as bar:
         bar.add_task(f"running {flows} flow(s)", total=None)
-        data = run(db, server, token, lambda c: c.lab_traffic(flows, source, destination))
+        data = run(db, server, token, lambda c: c.lab_traffic(flows, source, destination, chosen))
     emit(data, output, _traffic_tables)
 
 
 def _traffic_tables(d: dict[str, Any]) -> list[Table]:
     summary = Table(title="Traffic", title_justify="left", show_header=False)
-    for label in ("total", "delivered", "failed", "symmetric", "asymmetric"):
+    for label in ("seed", "total", "delivered", "failed", "symmetric", "asymmetric"):
         summary.add_row(label, str(d.get(label, "")))
     rows = [{"nva": n, **counts} for n, counts in d.get("per_nva", {}).items()]
     columns = (("NVA", key("nva")), ("Forward", key("forward")), ("Return", key("return")))

@@ -8,17 +8,20 @@ plane attaches: views and faults are handed to the lab's loop and waited for.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 
 import uvicorn
 
 from nexthop.api import create_app
+from nexthop.cli.serve import OwnedServer
 from nexthop.lab import (
     DEFAULT_BGP_PORT,
     DEFAULT_LOW_PORT_OFFSET,
     AddressMap,
     Lab,
 )
+from nexthop.runfile import DbLock
 from nexthop.service import ControlPlane, ControlPlaneError
 
 __all__ = ["run_lab"]
@@ -28,7 +31,8 @@ async def run_lab(
     cp: ControlPlane,
     *,
     host: str,
-    port: int,
+    sock: socket.socket,
+    lock: DbLock,
     token: str | None,
     fast: bool,
     bgp_port: int | None,
@@ -36,7 +40,8 @@ async def run_lab(
     log_level: str,
     on_up: Callable[[Lab], None] | None = None,
 ) -> None:
-    """Bring the lab up on ``cp``'s topology, serve the API, bring it down at exit."""
+    """Bring the lab up on ``cp``'s topology, serve the API on ``sock`` (bound and
+    listening already), bring the lab down at exit."""
     topology = cp.topology
     if topology is None:
         raise ControlPlaneError("empty", "no topology applied yet; give a FILE")
@@ -56,7 +61,7 @@ async def run_lab(
             await lab.fail(nva)  # faults survive a restart in the live lab too
         if on_up is not None:
             on_up(lab)
-        config = uvicorn.Config(app, host=host, port=port, log_level=log_level)
-        await uvicorn.Server(config).serve()
+        config = uvicorn.Config(app, log_level=log_level)
+        await OwnedServer(config, lock).serve(sockets=[sock])
     finally:
         await lab.down()

@@ -9,11 +9,17 @@ if they can listen; if they cannot (the port is taken), a warning is printed and
 the API serves the model alone. ``--bgp`` makes that an error, ``--no-bgp`` skips
 BGP. With BGP, the load balancers' backends are health-probed over real TCP/HTTP
 (``--no-probes``: the model's health). See docs/serve.md.
+
+Before anything else the server takes the database's lock (``nexthop.runfile``:
+a second server on the same database is refused naming the first) and binds its
+API socket (a taken ``--port`` fails before "serving" is printed); the run file
+naming its URL is written once the socket listens and removed at exit.
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import socket
 from pathlib import Path
 from typing import Annotated
@@ -28,14 +34,62 @@ from nexthop.cli.apply import changes_table, read_file
 from nexthop.cli.options import DbOption, TokenOption, fail
 from nexthop.cli.render import progress
 from nexthop.clock import SystemClock
+from nexthop.runfile import DbHeldError, DbLock
 from nexthop.runtime.listen import BgpListen, BindMode, parse_bgp_address
 from nexthop.runtime.network import LiveNetwork
 from nexthop.service import ControlPlane, ControlPlaneError
-from nexthop.store import Store, StoreError
+from nexthop.store import Store, StoreError, default_db_path
 
-__all__ = ["DEFAULT_PORT", "open_and_apply", "serve"]
+__all__ = [
+    "DEFAULT_PORT",
+    "OwnedServer",
+    "api_url",
+    "listen_socket",
+    "open_and_apply",
+    "own_database",
+    "serve",
+]
 
 DEFAULT_PORT = 8179
+LOCK_WAIT_S = 5.0  # a local CLI write holds the lock for a moment
+LISTEN_BACKLOG = 2048
+
+
+def own_database(db: Path | None) -> DbLock:
+    """Take the lock of ``db`` (default database if ``None``) for this server's life;
+    exits 1 naming the server that holds it."""
+    path = db if db is not None else default_db_path()
+    try:
+        return DbLock(path, wait_s=LOCK_WAIT_S)
+    except DbHeldError as exc:
+        raise fail(str(exc)) from None
+    except OSError as exc:
+        raise fail(f"cannot lock the database {path}: {exc.strerror}") from None
+
+
+def listen_socket(host: str, port: int) -> socket.socket:
+    """The API socket, bound and listening (handed to uvicorn); exits 1 if it cannot."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(LISTEN_BACKLOG)
+    except OSError as exc:
+        sock.close()
+        why = "address in use" if exc.errno == errno.EADDRINUSE else exc.strerror or str(exc)
+        raise fail(f"cannot listen on {host}:{port}: {why}") from None
+    return sock
+
+
+def api_url(sock: socket.socket) -> str:
+    """The URL a local client reaches the API socket at (a wildcard host as loopback)."""
+    host, port = sock.getsockname()[:2]
+    if host == "0.0.0.0":  # noqa: S104 - mapping the wildcard, not binding it
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 def open_and_apply(db: Path | None, file: Path | None, console: Console) -> ControlPlane:
@@ -58,17 +112,22 @@ def open_and_apply(db: Path | None, file: Path | None, console: Console) -> Cont
     return cp
 
 
-class _BgpServer(uvicorn.Server):
-    """Uvicorn with the route servers stopped (Cease to every peer) as part of its
-    graceful shutdown: uvicorn re-raises SIGTERM/SIGINT once ``serve()`` returns,
-    so work after it would not run."""
+class OwnedServer(uvicorn.Server):
+    """Uvicorn that removes the database's run file (and stops the route servers,
+    Cease to every peer, if given) as part of its graceful shutdown: uvicorn
+    re-raises SIGTERM once ``serve()`` returns, so work after it would not run."""
 
-    def __init__(self, config: uvicorn.Config, runtime: LiveNetwork) -> None:
+    def __init__(
+        self, config: uvicorn.Config, lock: DbLock, runtime: LiveNetwork | None = None
+    ) -> None:
         super().__init__(config)
+        self.lock = lock
         self.runtime = runtime
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        await self.runtime.stop()
+        self.lock.remove_run()
+        if self.runtime is not None:
+            await self.runtime.stop()
         await super().shutdown(sockets)
 
 
@@ -76,8 +135,8 @@ async def _serve_with_bgp(
     cp: ControlPlane,
     app: FastAPI,
     *,
-    host: str,
-    port: int,
+    sock: socket.socket,
+    lock: DbLock,
     log_level: str,
     listen: BgpListen,
     required: bool,
@@ -94,7 +153,7 @@ async def _serve_with_bgp(
             f"warning: BGP not started ({exc}); serving the model only"
             " (--bgp makes this an error, --no-bgp skips BGP)"
         )
-        await uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level=log_level)).serve()
+        await OwnedServer(uvicorn.Config(app, log_level=log_level), lock).serve(sockets=[sock])
         return
     for row in runtime.listen_addresses():
         console.print(
@@ -103,9 +162,9 @@ async def _serve_with_bgp(
             soft_wrap=True,
         )
     cp.attach_runtime(runtime)
-    config = uvicorn.Config(app, host=host, port=port, log_level=log_level)
+    config = uvicorn.Config(app, log_level=log_level)
     try:
-        await _BgpServer(config, runtime).serve()
+        await OwnedServer(config, lock, runtime).serve(sockets=[sock])
     finally:
         await runtime.stop()
 
@@ -168,6 +227,32 @@ def serve(  # noqa: PLR0917 - Typer maps parameters to options
     BGP route servers (AS 65515, two instances each) that NVAs peer with."""
     console = Console(stderr=True)
     listen = _listen_plan(bgp_bind, bgp_port, bgp_address)
+    lock = own_database(db)
+    try:
+        sock = listen_socket(host, port)
+    except BaseException:
+        lock.release()
+        raise
+    try:
+        _serve_on(file, db, token, host, sock, lock, log_level, bgp, listen, probes, console)
+    finally:
+        sock.close()
+        lock.release()
+
+
+def _serve_on(  # noqa: PLR0917 - the options of serve()
+    file: Path | None,
+    db: Path | None,
+    token: str | None,
+    host: str,
+    sock: socket.socket,
+    lock: DbLock,
+    log_level: str,
+    bgp: bool | None,
+    listen: BgpListen,
+    probes: bool,
+    console: Console,
+) -> None:
     with progress(console) as bar:
         bar.add_task("restoring state and applying", total=None)
         cp = open_and_apply(db, file, console)
@@ -176,19 +261,19 @@ def serve(  # noqa: PLR0917 - Typer maps parameters to options
     except ValueError as exc:
         cp.close()
         raise fail(str(exc)) from None
-    console.print(
-        f"nexthop serving on http://{host}:{port} (docs at /docs, state in {cp.store.path})"
-    )
+    url = api_url(sock)
+    console.print(f"nexthop serving on {url} (docs at /docs, state in {cp.store.path})")
+    lock.write_run(url, "serve")
     try:
         if bgp is False:
-            uvicorn.run(app, host=host, port=port, log_level=log_level)
+            OwnedServer(uvicorn.Config(app, log_level=log_level), lock).run(sockets=[sock])
         else:
             asyncio.run(
                 _serve_with_bgp(
                     cp,
                     app,
-                    host=host,
-                    port=port,
+                    sock=sock,
+                    lock=lock,
                     log_level=log_level,
                     listen=listen,
                     required=bgp is True,

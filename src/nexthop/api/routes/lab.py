@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from fastapi import APIRouter, Depends
@@ -37,4 +38,6 @@ def down(cp: ControlPlaneDep) -> dict[str, Any]:
 
 @router.post("/traffic", dependencies=[Depends(require_token)])
 def traffic(body: TrafficRequest, cp: ControlPlaneDep) -> dict[str, Any]:
-    return cp.lab_traffic(body.flows, body.source, body.destination)
+    """Run ``flows`` generated flows; the report carries the ``seed`` used."""
+    seed = secrets.randbelow(2**63) if body.seed is None else body.seed
+    return {**cp.lab_traffic(body.flows, body.source, body.destination, seed), "seed": seed}
