@@ -241,11 +241,16 @@ class Lab:
 
     # --- NvaRuntime: the built-in NVAs ---------------------------------------------
 
+    @staticmethod
+    def _ha_peer_ip(world: World, nva: Nva) -> str | None:
+        """The address of ``nva``'s heartbeat peer, if it has one."""
+        peer = nva.ha.heartbeat.peer if nva.ha.heartbeat is not None else None
+        peer_nva = world.topology.nva(peer) if peer is not None else None
+        return str(peer_nva.nic.ip) if peer_nva is not None else None
+
     def _spec(self, world: World, nva: Nva) -> tuple[object, ...]:
         """What a built-in NVA is started from: a change restarts it."""
-        peer = nva.ha.heartbeat.peer if nva.ha.heartbeat is not None else None
-        peer_nva = self.topology.nva(peer) if peer is not None else None
-        return (nva, world.nva(nva.name).branch_prefixes, peer_nva.nic.ip if peer_nva else None)
+        return (nva, world.nva(nva.name).branch_prefixes, self._ha_peer_ip(world, nva))
 
     async def adopt(self, world: World) -> None:
         """Start, keep or stop the built-in NVAs for ``world``'s topology and attach
@@ -263,14 +268,12 @@ class Lab:
             node = world.nva(name)
             live = self.nvas.get(name)
             if live is None:
-                peer = nva.ha.heartbeat.peer if nva.ha.heartbeat is not None else None
-                peer_nva = world.topology.nva(peer) if peer is not None else None
                 live = BuiltinNva(
                     nva,
                     addresses=self.addresses,
                     timers=self.timers.nva,
                     ha=world.ha_configs.get(name),
-                    ha_peer=str(peer_nva.nic.ip) if peer_nva is not None else None,
+                    ha_peer=self._ha_peer_ip(world, nva),
                     heartbeat_port=self._heartbeat_port,
                     extra_networks=node.branch_prefixes,
                     on_change=self._nva_changed,
