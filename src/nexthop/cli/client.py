@@ -1,9 +1,10 @@
-"""Where CLI commands get their answers: the local store, or a running server.
+"""Where CLI commands get their answers: the REST API, of a running server or in process.
 
-``LocalClient`` opens the SQLite store and builds a ``ControlPlane`` (so read
-commands work without ``nexthop serve``); ``RemoteClient`` calls the REST API
-with httpx and turns its error JSON back into ``ControlPlaneError``. Both expose
-the same methods, named after the ``ControlPlane`` ones.
+Every command speaks the API (one client, ``ApiClient``): to the running
+``nexthop serve``/``lab up`` that owns the database, to ``--server``, or, when no
+server runs, to the same FastAPI app built in this process over the local SQLite
+store (so read commands work without ``nexthop serve`` and answer exactly as the
+server would: one implementation of every view and error, the API's).
 
 Without ``--server``, a database owned by a live server (its run file, see
 ``nexthop.runfile``) is reached through that server's API, reads and writes alike,
@@ -13,168 +14,81 @@ write holds the database's lock, and is refused naming the server if one took it
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any
 
 import httpx
 
-from nexthop.api import API_PREFIX
+from nexthop.api import API_PREFIX, create_app
 from nexthop.clock import ManualClock
 from nexthop.runfile import DbHeldError, live_run, writer_lock
 from nexthop.service import ControlPlane, ControlPlaneError
 from nexthop.store import Store, default_db_path
 
-__all__ = ["Client", "LocalClient", "RemoteClient", "open_client"]
+__all__ = ["ApiClient", "LocalTransport", "open_client"]
 
 REQUEST_TIMEOUT_S = 30.0
-_T = TypeVar("_T")
+_LOCAL_URL = "http://local"
 
 
-class Client(Protocol):
-    def apply_text(self, text: str, source: str, *, dry_run: bool) -> dict[str, Any]: ...
-    def peerings(self, rs: str) -> list[dict[str, Any]]: ...
-    def peering(self, rs: str, name: str) -> dict[str, Any]: ...
-    def learned_routes(
-        self,
-        rs: str,
-        name: str,
-        *,
-        prefix: str | None = None,
-        skip: int = 0,
-        top: int | None = None,
-    ) -> dict[str, Any]: ...
-    def advertised_routes(
-        self,
-        rs: str,
-        name: str,
-        *,
-        prefix: str | None = None,
-        skip: int = 0,
-        top: int | None = None,
-    ) -> dict[str, Any]: ...
-    def effective_route_table(
-        self, nic: str, *, prefix: str | None = None, skip: int = 0, top: int | None = None
-    ) -> dict[str, Any]: ...
-    def backend_health(self, lb: str) -> dict[str, Any]: ...
-    def trace(self, source: str, destination: str, protocol: str, port: int) -> dict[str, Any]: ...
-    def lab_fail(self, nva: str) -> dict[str, Any]: ...
-    def lab_restore(self, nva: str) -> dict[str, Any]: ...
-    def lab_status(self) -> dict[str, Any]: ...
-    def lab_down(self) -> dict[str, Any]: ...
-    def lab_traffic(
-        self, flows: int, source: str | None, destination: str | None, seed: int
-    ) -> Any: ...
-    def close(self) -> None: ...
-
-
-class LocalClient:
-    """Answers from the store at ``db`` (default: the user data directory).
+class LocalTransport(httpx.BaseTransport):
+    """The API app over the store at ``db``, answered in this process.
 
     The model is rebuilt at model time 0 on every invocation (a ``ManualClock``), so
-    the same state always gives the same answer; lab faults fast-forward it."""
+    the same state always gives the same answer. A request that may write (any method
+    but GET) runs under the database's lock, on the state re-read under the lock, so
+    no other local write is lost and a database a server holds is refused."""
 
     def __init__(self, db: Path | None) -> None:
         self.db = db
-        self.cp = ControlPlane(Store(db), ManualClock(0.0))
+        self.cp = self._open()
 
-    def _write(self, fn: Callable[[], _T]) -> _T:
-        """Run one write while holding the database's lock (``nexthop.runfile``), on
-        the state re-read under the lock so no other local write is lost."""
+    def _open(self) -> ControlPlane:
+        return ControlPlane(Store(self.db), ManualClock(0.0))
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
         path = self.cp.store.path
-        if str(path) == ":memory:":
-            return fn()
+        if request.method == "GET" or str(path) == ":memory:":
+            return self._answer(request)
         try:
             with writer_lock(path):
                 self.cp.close()
-                self.cp = ControlPlane(Store(self.db), ManualClock(0.0))
-                return fn()
+                self.cp = self._open()
+                return self._answer(request)
         except DbHeldError as exc:
             hint = f"; use --server {exc.run.url}" if exc.run else ""
             raise ControlPlaneError("db_held", f"{exc}{hint}") from None
 
-    def apply_text(self, text: str, source: str, *, dry_run: bool) -> dict[str, Any]:
-        if dry_run:
-            return self.cp.apply_text(text, source, dry_run=True).to_json()
-        return self._write(lambda: self.cp.apply_text(text, source, dry_run=False).to_json())
+    def _answer(self, request: httpx.Request) -> httpx.Response:
+        asgi = httpx.ASGITransport(app=create_app(self.cp), client=("127.0.0.1", 0))
 
-    def peerings(self, rs: str) -> list[dict[str, Any]]:
-        return self.cp.routeserver_peerings(rs)
+        async def call() -> httpx.Response:
+            response = await asgi.handle_async_request(request)
+            body = await response.aread()
+            return httpx.Response(response.status_code, headers=response.headers, content=body)
 
-    def peering(self, rs: str, name: str) -> dict[str, Any]:
-        return self.cp.routeserver_peering(rs, name)
-
-    def learned_routes(
-        self,
-        rs: str,
-        name: str,
-        *,
-        prefix: str | None = None,
-        skip: int = 0,
-        top: int | None = None,
-    ) -> dict[str, Any]:
-        return self.cp.learned_routes(rs, name, prefix=prefix, skip=skip, top=top)
-
-    def advertised_routes(
-        self,
-        rs: str,
-        name: str,
-        *,
-        prefix: str | None = None,
-        skip: int = 0,
-        top: int | None = None,
-    ) -> dict[str, Any]:
-        return self.cp.advertised_routes(rs, name, prefix=prefix, skip=skip, top=top)
-
-    def effective_route_table(
-        self, nic: str, *, prefix: str | None = None, skip: int = 0, top: int | None = None
-    ) -> dict[str, Any]:
-        return self.cp.effective_route_table(nic, prefix=prefix, skip=skip, top=top)
-
-    def backend_health(self, lb: str) -> dict[str, Any]:
-        return self.cp.backend_health(lb)
-
-    def trace(self, source: str, destination: str, protocol: str, port: int) -> dict[str, Any]:
-        return self.cp.trace(source, destination, protocol, port)
-
-    def lab_fail(self, nva: str) -> dict[str, Any]:
-        return self._write(lambda: self.cp.lab_fail(nva))
-
-    def lab_restore(self, nva: str) -> dict[str, Any]:
-        return self._write(lambda: self.cp.lab_restore(nva))
-
-    def lab_status(self) -> dict[str, Any]:
-        return self.cp.lab_status()
-
-    def lab_down(self) -> dict[str, Any]:
-        return self._write(self.cp.lab_down)
-
-    def lab_traffic(
-        self, flows: int, source: str | None, destination: str | None, seed: int
-    ) -> Any:
-        return {**self.cp.lab_traffic(flows, source, destination, seed), "seed": seed}
+        return asyncio.run(call())
 
     def close(self) -> None:
         self.cp.close()
 
 
-def _page(prefix: str | None, skip: int, top: int | None) -> dict[str, str | int]:
-    """The query of a page request (``top`` omitted: the server's default page)."""
-    params: dict[str, str | int] = {"skip": skip}
-    if top is not None:
-        params["top"] = top
-    if prefix is not None:
-        params["prefix"] = prefix
-    return params
+class ApiClient:
+    """The API's operations, named after the ``ControlPlane`` ones, over ``transport``
+    (the network for a running server, ``LocalTransport`` for the local store); API
+    errors come back as ``ControlPlaneError`` with the API's code, message and field."""
 
-
-class RemoteClient:
-    """Answers from the API of a running ``nexthop serve`` at ``url``."""
-
-    def __init__(self, url: str, token: str | None) -> None:
+    def __init__(
+        self, url: str, token: str | None, transport: httpx.BaseTransport | None = None
+    ) -> None:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._local = isinstance(transport, LocalTransport)
         self._http = httpx.Client(
-            base_url=url.rstrip("/") + API_PREFIX, headers=headers, timeout=REQUEST_TIMEOUT_S
+            base_url=url.rstrip("/") + API_PREFIX,
+            headers=headers,
+            timeout=REQUEST_TIMEOUT_S,
+            transport=transport,
         )
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
@@ -193,6 +107,20 @@ class RemoteClient:
         failure = ControlPlaneError(error["code"], error["message"], error.get("field"))
         failure.status = response.status_code
         raise failure
+
+    def _page(self, path: str, prefix: str | None, skip: int, top: int | None) -> dict[str, Any]:
+        """One page of a paged collection (``top`` omitted: the server's default page)."""
+        params: dict[str, str | int] = {"skip": skip}
+        if top is not None:
+            params["top"] = top
+        if prefix is not None:
+            params["prefix"] = prefix
+        result: dict[str, Any] = self._call("GET", path, params=params)
+        link = result.get("nextLink")
+        if self._local and isinstance(link, str):
+            # in process there is no server to link to: the link is its query
+            result["nextLink"] = "?" + httpx.URL(link).query.decode()
+        return result
 
     def apply_text(self, text: str, source: str, *, dry_run: bool) -> dict[str, Any]:
         body = {"yaml": text, "source": source, "dry_run": dry_run}
@@ -217,8 +145,7 @@ class RemoteClient:
         top: int | None = None,
     ) -> dict[str, Any]:
         path = f"/routeservers/{rs}/peerings/{name}/learned-routes"
-        result: dict[str, Any] = self._call("GET", path, params=_page(prefix, skip, top))
-        return result
+        return self._page(path, prefix, skip, top)
 
     def advertised_routes(
         self,
@@ -230,15 +157,12 @@ class RemoteClient:
         top: int | None = None,
     ) -> dict[str, Any]:
         path = f"/routeservers/{rs}/peerings/{name}/advertised-routes"
-        result: dict[str, Any] = self._call("GET", path, params=_page(prefix, skip, top))
-        return result
+        return self._page(path, prefix, skip, top)
 
     def effective_route_table(
         self, nic: str, *, prefix: str | None = None, skip: int = 0, top: int | None = None
     ) -> dict[str, Any]:
-        path = f"/nics/{nic}/effective-route-table"
-        result: dict[str, Any] = self._call("GET", path, params=_page(prefix, skip, top))
-        return result
+        return self._page(f"/nics/{nic}/effective-route-table", prefix, skip, top)
 
     def backend_health(self, lb: str) -> dict[str, Any]:
         result: dict[str, Any] = self._call("GET", f"/loadbalancers/{lb}/backend-health")
@@ -275,13 +199,13 @@ class RemoteClient:
         self._http.close()
 
 
-def open_client(db: Path | None, server: str | None, token: str | None) -> Client:
-    """A ``RemoteClient`` on ``server`` when given, else on the live server that owns
-    ``db`` (default: the default database) if any, else a ``LocalClient`` on ``db``."""
+def open_client(db: Path | None, server: str | None, token: str | None) -> ApiClient:
+    """The API of ``server`` when given, else of the live server that owns ``db``
+    (default: the default database) if any, else the API in process over ``db``."""
     if server:
-        return RemoteClient(server, token)
+        return ApiClient(server, token)
     path = db if db is not None else default_db_path()
     run = live_run(path) if str(path) != ":memory:" else None
     if run is not None:
-        return RemoteClient(run.url, token)
-    return LocalClient(db)
+        return ApiClient(run.url, token)
+    return ApiClient(_LOCAL_URL, None, LocalTransport(db))

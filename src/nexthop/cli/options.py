@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from nexthop.cli.client import Client, open_client
+from nexthop.cli.client import ApiClient, open_client
 from nexthop.cli.render import Output
 from nexthop.service import ControlPlaneError
 from nexthop.store import DB_ENV, StoreError
@@ -49,7 +49,7 @@ def fail(message: str) -> typer.Exit:
 
 
 @contextmanager
-def client(db: Path | None, server: str | None, token: str | None) -> Iterator[Client]:
+def client(db: Path | None, server: str | None, token: str | None) -> Iterator[ApiClient]:
     """A client for the command; any control plane error exits 1 with its message."""
     try:
         c = open_client(db, server, token)
@@ -65,7 +65,7 @@ def client(db: Path | None, server: str | None, token: str | None) -> Iterator[C
 
 
 def run(
-    db: Path | None, server: str | None, token: str | None, call: Callable[[Client], Any]
+    db: Path | None, server: str | None, token: str | None, call: Callable[[ApiClient], Any]
 ) -> Any:
     with client(db, server, token) as c:
         return call(c)

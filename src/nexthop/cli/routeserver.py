@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
+from nexthop.cli.client import ApiClient
 from nexthop.cli.options import DbOption, OutputOption, ServerOption, TokenOption, run
 from nexthop.cli.paging import PrefixOption, SkipOption, TopOption, fetch_pages, rows_only
 from nexthop.cli.render import Output, emit, key, rows_table
@@ -87,6 +89,30 @@ def show(  # noqa: PLR0917 - Typer maps parameters to options
     emit(data, output, lambda d: rows_table(list(d["instances"].values()), columns, title))
 
 
+def _show_routes(  # noqa: PLR0917 - the options of the two commands below
+    learned: bool,
+    routeserver: str,
+    name: str,
+    output: Output,
+    db: Path | None,
+    server: str | None,
+    token: str | None,
+    top: int | None,
+    skip: int,
+    prefix: str | None,
+) -> None:
+    """The routes learned from (``learned``) or advertised to peering ``name``."""
+
+    def fetch(c: ApiClient) -> dict[str, Any]:
+        view = c.learned_routes if learned else c.advertised_routes
+        return fetch_pages(
+            lambda at, n: view(routeserver, name, prefix=prefix, skip=at, top=n), skip, top
+        )
+
+    title = f"Routes learned from {name}" if learned else f"Routes advertised to {name}"
+    emit(run(db, server, token, fetch), output, _routes_table(title))
+
+
 @peering.command("list-learned-routes")
 def list_learned_routes(  # noqa: PLR0917 - Typer maps parameters to options
     routeserver: RsOption,
@@ -101,17 +127,7 @@ def list_learned_routes(  # noqa: PLR0917 - Typer maps parameters to options
 ) -> None:
     """Routes the route server learned from the peer, per instance
     (every row, or one page with ``--top``; ``--prefix``: that prefix and more specifics)."""
-    data = run(
-        db,
-        server,
-        token,
-        lambda c: fetch_pages(
-            lambda at, n: c.learned_routes(routeserver, name, prefix=prefix, skip=at, top=n),
-            skip,
-            top,
-        ),
-    )
-    emit(data, output, _routes_table(f"Routes learned from {name}"))
+    _show_routes(True, routeserver, name, output, db, server, token, top, skip, prefix)
 
 
 @peering.command("list-advertised-routes")
@@ -128,14 +144,4 @@ def list_advertised_routes(  # noqa: PLR0917 - Typer maps parameters to options
 ) -> None:
     """Routes the route server advertises to the peer, per instance
     (every row, or one page with ``--top``; ``--prefix``: that prefix and more specifics)."""
-    data = run(
-        db,
-        server,
-        token,
-        lambda c: fetch_pages(
-            lambda at, n: c.advertised_routes(routeserver, name, prefix=prefix, skip=at, top=n),
-            skip,
-            top,
-        ),
-    )
-    emit(data, output, _routes_table(f"Routes advertised to {name}"))
+    _show_routes(False, routeserver, name, output, db, server, token, top, skip, prefix)
