@@ -62,6 +62,6 @@ async def run_lab(
         if on_up is not None:
             on_up(lab)
         config = uvicorn.Config(app, log_level=log_level)
-        await OwnedServer(config, lock).serve(sockets=[sock])
+        await OwnedServer(config, lock, lab.down).serve(sockets=[sock])
     finally:
         await lab.down()

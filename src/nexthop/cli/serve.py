@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import socket
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -113,21 +114,24 @@ def open_and_apply(db: Path | None, file: Path | None, console: Console) -> Cont
 
 
 class OwnedServer(uvicorn.Server):
-    """Uvicorn that removes the database's run file (and stops the route servers,
-    Cease to every peer, if given) as part of its graceful shutdown: uvicorn
-    re-raises SIGTERM once ``serve()`` returns, so work after it would not run."""
+    """Uvicorn that removes the database's run file and runs ``stop`` (the route
+    servers' or the lab's: Cease to every peer) as part of its graceful shutdown:
+    uvicorn re-raises SIGTERM once ``serve()`` returns, so work after it would not run."""
 
     def __init__(
-        self, config: uvicorn.Config, lock: DbLock, runtime: LiveNetwork | None = None
+        self,
+        config: uvicorn.Config,
+        lock: DbLock,
+        stop: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         super().__init__(config)
         self.lock = lock
-        self.runtime = runtime
+        self.stop = stop
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         self.lock.remove_run()
-        if self.runtime is not None:
-            await self.runtime.stop()
+        if self.stop is not None:
+            await self.stop()
         await super().shutdown(sockets)
 
 
@@ -164,7 +168,7 @@ async def _serve_with_bgp(
     cp.attach_runtime(runtime)
     config = uvicorn.Config(app, log_level=log_level)
     try:
-        await OwnedServer(config, lock, runtime).serve(sockets=[sock])
+        await OwnedServer(config, lock, runtime.stop).serve(sockets=[sock])
     finally:
         await runtime.stop()
 
