@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from nexthop import __version__
 from nexthop.api import metrics
+from nexthop.api.docs import install_docs
 from nexthop.api.routes import ROUTERS
 from nexthop.config import format_path
 from nexthop.service import ControlPlane, ControlPlaneError
@@ -88,7 +89,10 @@ def create_app(
         version=__version__,
         description="Route server with next hop IP support, internal load balancer, "
         "virtual network model. Changes need a bearer token when served beyond loopback.",
+        docs_url=None,
+        redoc_url=None,
     )
+    install_docs(app)
     app.state.control_plane = control_plane
     app.state.token = token
     app.add_exception_handler(ControlPlaneError, _control_plane_error)
