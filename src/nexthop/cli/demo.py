@@ -8,13 +8,10 @@ one JSON document (``-o json``). See docs/demo.md.
 from __future__ import annotations
 
 import json
-import logging
-import sys
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
-import structlog
 import typer
 from rich.console import Console
 
@@ -22,6 +19,7 @@ from nexthop.cli.render import progress
 from nexthop.demo import ExamplesNotFoundError, describe_timers, find_examples, run_demo
 from nexthop.demo.render import render_act, render_footer, render_header
 from nexthop.lab import LAB_AZURE_LIKE, LAB_FAST, LabError
+from nexthop.logs import LogLevel, configure_logging
 
 __all__ = ["DemoOutput", "demo"]
 
@@ -31,16 +29,6 @@ TEXT_WIDTH = 120
 class DemoOutput(StrEnum):
     TEXT = "text"
     JSON = "json"
-
-
-def _quiet_logs(verbose: bool) -> None:
-    # Lab down sends Cease to every peer, logged as warnings: noise in a demo.
-    structlog.configure(
-        wrapper_class=structlog.make_filtering_bound_logger(
-            logging.INFO if verbose else logging.ERROR
-        ),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
-    )
 
 
 def demo(
@@ -63,7 +51,8 @@ def demo(
 ) -> None:
     """Run the next hop IP article live: learned routes, effective route, load
     balancer, failover, active-active symmetry and the cross-region error."""
-    _quiet_logs(verbose)
+    # Lab down sends Cease to every peer, logged as warnings: noise in a demo.
+    configure_logging(LogLevel.INFO if verbose else LogLevel.ERROR)
     text = output is DemoOutput.TEXT
     console = Console(stderr=not text)
     if text and not console.is_terminal:

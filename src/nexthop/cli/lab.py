@@ -14,7 +14,15 @@ from rich.table import Table
 
 from nexthop.cli import options
 from nexthop.cli.lab_runtime import run_lab
-from nexthop.cli.options import DbOption, OutputOption, ServerOption, TokenOption, run
+from nexthop.cli.options import (
+    DbOption,
+    LogFormatOption,
+    LogLevelOption,
+    OutputOption,
+    ServerOption,
+    TokenOption,
+    run,
+)
 from nexthop.cli.render import Output, emit, key, progress, rows_table
 from nexthop.cli.serve import (
     DEFAULT_PORT,
@@ -24,6 +32,7 @@ from nexthop.cli.serve import (
     own_database,
 )
 from nexthop.lab import Lab, LabError
+from nexthop.logs import LogFormat, LogLevel, configure_logging
 from nexthop.runfile import DbLock, live_run
 from nexthop.service import ControlPlane, ControlPlaneError
 from nexthop.store import default_db_path
@@ -63,10 +72,12 @@ def up(  # noqa: PLR0917 - Typer maps parameters to options
     ] = None,
     db: DbOption = None,
     token: TokenOption = None,
-    log_level: Annotated[str, typer.Option("--log-level")] = "warning",
+    log_level: LogLevelOption = LogLevel.WARNING,
+    log_format: LogFormatOption = LogFormat.AUTO,
 ) -> None:
     """Run the topology live on loopback (route servers, NVAs, probes) and serve the API;
     the views then answer from the live lab. Ctrl-C brings it down."""
+    configure_logging(log_level, log_format)
     console = Console(stderr=True)
     lock = own_database(db)
     try:

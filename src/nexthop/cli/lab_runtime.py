@@ -11,8 +11,6 @@ from __future__ import annotations
 import socket
 from collections.abc import Callable
 
-import uvicorn
-
 from nexthop.api import create_app
 from nexthop.cli.serve import OwnedServer
 from nexthop.lab import (
@@ -61,7 +59,6 @@ async def run_lab(
             await lab.fail(nva)  # faults survive a restart in the live lab too
         if on_up is not None:
             on_up(lab)
-        config = uvicorn.Config(app, log_level=log_level)
-        await OwnedServer(config, lock, lab.down).serve(sockets=[sock])
+        await OwnedServer(app, log_level, lock, lab.down).serve(sockets=[sock])
     finally:
         await lab.down()

@@ -12,11 +12,14 @@ import typer
 
 from nexthop.cli.client import ApiClient, open_client
 from nexthop.cli.render import Output
+from nexthop.logs import LogFormat, LogLevel
 from nexthop.service import ControlPlaneError
 from nexthop.store import DB_ENV, StoreError
 
 __all__ = [
     "DbOption",
+    "LogFormatOption",
+    "LogLevelOption",
     "OutputOption",
     "ServerOption",
     "TokenOption",
@@ -40,6 +43,18 @@ TokenOption = Annotated[
 ]
 OutputOption = Annotated[
     Output, typer.Option("--output", "-o", help="Output format.", case_sensitive=False)
+]
+LogLevelOption = Annotated[
+    LogLevel,
+    typer.Option("--log-level", help="Least severe log event printed.", case_sensitive=False),
+]
+LogFormatOption = Annotated[
+    LogFormat,
+    typer.Option(
+        "--log-format",
+        help="auto: console on a terminal, JSON lines otherwise.",
+        case_sensitive=False,
+    ),
 ]
 
 

@@ -32,9 +32,10 @@ from rich.console import Console
 
 from nexthop.api import create_app
 from nexthop.cli.apply import changes_table, read_file
-from nexthop.cli.options import DbOption, TokenOption, fail
+from nexthop.cli.options import DbOption, LogFormatOption, LogLevelOption, TokenOption, fail
 from nexthop.cli.render import progress
 from nexthop.clock import SystemClock
+from nexthop.logs import LogFormat, LogLevel, configure_logging
 from nexthop.runfile import DbHeldError, DbLock
 from nexthop.runtime.listen import BgpListen, BindMode, parse_bgp_address
 from nexthop.runtime.network import LiveNetwork
@@ -120,11 +121,14 @@ class OwnedServer(uvicorn.Server):
 
     def __init__(
         self,
-        config: uvicorn.Config,
+        app: FastAPI,
+        log_level: str,
         lock: DbLock,
         stop: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
-        super().__init__(config)
+        # log_config=None: uvicorn's loggers go through the process's structlog set-up
+        # (``nexthop.logs``) instead of uvicorn's own handlers and format
+        super().__init__(uvicorn.Config(app, log_level=log_level, log_config=None))
         self.lock = lock
         self.stop = stop
 
@@ -157,7 +161,7 @@ async def _serve_with_bgp(
             f"warning: BGP not started ({exc}); serving the model only"
             " (--bgp makes this an error, --no-bgp skips BGP)"
         )
-        await OwnedServer(uvicorn.Config(app, log_level=log_level), lock).serve(sockets=[sock])
+        await OwnedServer(app, log_level, lock).serve(sockets=[sock])
         return
     for row in runtime.listen_addresses():
         console.print(
@@ -166,9 +170,8 @@ async def _serve_with_bgp(
             soft_wrap=True,
         )
     cp.attach_runtime(runtime)
-    config = uvicorn.Config(app, log_level=log_level)
     try:
-        await OwnedServer(config, lock, runtime.stop).serve(sockets=[sock])
+        await OwnedServer(app, log_level, lock, runtime.stop).serve(sockets=[sock])
     finally:
         await runtime.stop()
 
@@ -190,7 +193,8 @@ def serve(  # noqa: PLR0917 - Typer maps parameters to options
     port: Annotated[int, typer.Option("--port", help="Listen port.")] = DEFAULT_PORT,
     db: DbOption = None,
     token: TokenOption = None,
-    log_level: Annotated[str, typer.Option("--log-level")] = "warning",
+    log_level: LogLevelOption = LogLevel.WARNING,
+    log_format: LogFormatOption = LogFormat.AUTO,
     bgp: Annotated[
         bool | None,
         typer.Option(
@@ -229,6 +233,7 @@ def serve(  # noqa: PLR0917 - Typer maps parameters to options
 ) -> None:
     """Run the control plane, its REST API (OpenAPI docs at /docs) and the topology's
     BGP route servers (AS 65515, two instances each) that NVAs peer with."""
+    configure_logging(log_level, log_format)
     console = Console(stderr=True)
     listen = _listen_plan(bgp_bind, bgp_port, bgp_address)
     lock = own_database(db)
@@ -270,7 +275,7 @@ def _serve_on(  # noqa: PLR0917 - the options of serve()
     lock.write_run(url, "serve")
     try:
         if bgp is False:
-            OwnedServer(uvicorn.Config(app, log_level=log_level), lock).run(sockets=[sock])
+            OwnedServer(app, log_level, lock).run(sockets=[sock])
         else:
             asyncio.run(
                 _serve_with_bgp(
