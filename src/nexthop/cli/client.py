@@ -92,12 +92,15 @@ class ApiClient:
         )
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        return self._request(method, path, **kwargs).json()
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
             response = self._http.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
             raise ControlPlaneError("unreachable", f"cannot reach the server: {exc}") from None
         if response.is_success:
-            return response.json()
+            return response
         try:
             error = response.json()["error"]
         except (ValueError, KeyError, TypeError):
@@ -163,6 +166,9 @@ class ApiClient:
         self, nic: str, *, prefix: str | None = None, skip: int = 0, top: int | None = None
     ) -> dict[str, Any]:
         return self._page(f"/nics/{nic}/effective-route-table", prefix, skip, top)
+
+    def mrt_dump(self, rs: str, instance: str) -> bytes:
+        return self._request("GET", f"/routeservers/{rs}/instances/{instance}/mrt").content
 
     def backend_health(self, lb: str) -> dict[str, Any]:
         result: dict[str, Any] = self._call("GET", f"/loadbalancers/{lb}/backend-health")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -145,3 +146,32 @@ def list_advertised_routes(  # noqa: PLR0917 - Typer maps parameters to options
     """Routes the route server advertises to the peer, per instance
     (every row, or one page with ``--top``; ``--prefix``: that prefix and more specifics)."""
     _show_routes(False, routeserver, name, output, db, server, token, top, skip, prefix)
+
+
+class DumpFormat(StrEnum):
+    MRT = "mrt"
+
+
+ROLE_PREFIX = "RouteServiceRole_"
+
+
+@app.command("dump")
+def dump(  # noqa: PLR0917 - Typer maps parameters to options
+    routeserver: RsOption,
+    file: Annotated[Path, typer.Option("--file", "-f", help="Where to write the dump.")],
+    instance: Annotated[
+        str, typer.Option("--instance", help="RouteServiceRole_IN_0 (or IN_0) or _IN_1.")
+    ] = "RouteServiceRole_IN_0",
+    fmt: Annotated[
+        DumpFormat, typer.Option("--format", help="mrt: TABLE_DUMP_V2 (RFC 6396).")
+    ] = DumpFormat.MRT,
+    db: DbOption = None,
+    server: ServerOption = None,
+    token: TokenOption = None,
+) -> None:
+    """Write one instance's RIB (every path it holds) as an MRT TABLE_DUMP_V2 file,
+    readable by bgpdump, mrtparse or BGPKIT."""
+    role = instance if instance.startswith(ROLE_PREFIX) else ROLE_PREFIX + instance
+    data: bytes = run(db, server, token, lambda c: c.mrt_dump(routeserver, role))
+    file.write_bytes(data)
+    typer.echo(f"wrote {len(data)} octets of {fmt.value.upper()} ({role}) to {file}")

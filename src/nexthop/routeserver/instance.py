@@ -24,7 +24,7 @@ from collections.abc import Callable, Collection, Iterable
 from nexthop.bgp.constants import CeaseSubcode, ErrorCode
 from nexthop.bgp.rib.adj_rib_in import ImportPolicy
 from nexthop.bgp.rib.decision import Reason
-from nexthop.bgp.rib.path import AttributeInterner, Path, PeerType, make_route
+from nexthop.bgp.rib.path import AttributeInterner, Path, PeerType, Route, make_route
 from nexthop.bgp.wire.errors import LocalProtocolError
 from nexthop.bgp.wire.messages import Notification, PathAttributes, Update
 from nexthop.bgp.wire.negotiated import Negotiated
@@ -367,6 +367,20 @@ class RouteServerInstance:
 
     def best(self, prefix: Prefix) -> tuple[Path, Reason] | None:
         return self._loc_rib.best(prefix)
+
+    def rib_snapshot(self) -> list[tuple[Prefix, list[Route]]]:
+        """Every prefix of the Loc-RIB in ascending order with every path held for
+        it (each peer's accepted path, the gateways' routes): an MRT dump's rows."""
+        rib = self._loc_rib
+        return [(prefix, rib.routes(prefix)) for prefix in sorted(rib.prefixes())]
+
+    def peer_identities(self) -> list[tuple[PeeringConfig, int]]:
+        """Each configured peering with the BGP Identifier it sent (0 when it has
+        no session)."""
+        return [
+            (peer.config, peer.negotiated.peer_bgp_id if peer.negotiated else 0)
+            for peer in self._peers.values()
+        ]
 
     def status(self, name: str) -> PeeringStatus:
         return self._peer(name).status(self.role)

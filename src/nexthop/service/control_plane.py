@@ -36,7 +36,7 @@ from nexthop.config import (
     load_topology,
     load_topology_text,
 )
-from nexthop.service import views
+from nexthop.service import dumps, views
 from nexthop.service.errors import (
     Conflict,
     ControlPlaneError,
@@ -367,6 +367,10 @@ class ControlPlane:
         return self._view(
             lambda w: views.peering(w, self._topology_or_fail(), rs, name, self._wall_clock())
         )
+
+    def mrt_dump(self, rs: str, instance: str) -> bytes:
+        """MRT TABLE_DUMP_V2 (RFC 6396) of one instance's Loc-RIB (``service.dumps``)."""
+        return self._view(lambda w: dumps.mrt_dump(w, rs, instance, self._wall_clock()))
 
     def _wall_clock(self) -> WallClock:
         """The views' clock reading: a live network keeps ``loop.time()``, which is

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-from nexthop.api.routes import apply, lab, loadbalancers, nics, resources, routeservers, trace
+from nexthop.api.routes import (
+    apply,
+    dumps,
+    lab,
+    loadbalancers,
+    nics,
+    resources,
+    routeservers,
+    trace,
+)
 
 ROUTERS = (
     apply.router,
     resources.router,
     routeservers.router,
+    dumps.router,
     nics.router,
     loadbalancers.router,
     trace.router,

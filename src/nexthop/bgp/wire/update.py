@@ -40,7 +40,14 @@ from nexthop.bgp.wire.nlri import decode_prefixes, encode_prefixes
 from nexthop.fastinit import slot_setters
 from nexthop.net.prefix import Afi
 
-__all__ = ["AttributeCache", "decode_update", "encode_update", "end_of_rib", "is_end_of_rib"]
+__all__ = [
+    "AttributeCache",
+    "decode_update",
+    "encode_path_attributes",
+    "encode_update",
+    "end_of_rib",
+    "is_end_of_rib",
+]
 
 
 # A clean attribute list decoded: the attributes and the type codes it carried
@@ -500,3 +507,9 @@ def is_end_of_rib(update: Update) -> Family | None:
     if mp is not None and not mp.withdrawn and update == Update(mp_unreach=mp):
         return (mp.afi, mp.safi)
     return None
+
+
+def encode_path_attributes(attributes: PathAttributes, n: Negotiated) -> bytes:
+    """The path attributes field alone, as an UPDATE carrying ``attributes`` would
+    (ascending type order, RFC 4271 §5); MRT RIB entries hold it (RFC 6396 §4.3.4)."""
+    return _encode_attributes(Update(attributes=attributes), n)
