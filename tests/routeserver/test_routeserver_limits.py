@@ -159,3 +159,24 @@ def test_total_route_limit_warns_once_per_crossing() -> None:
     assert [o.message for o in out if isinstance(o, RouteServerWarning)] == [
         "5 routes exceed the total limit of 4"
     ]
+
+
+def test_routes_refused_before_they_are_stored_do_not_count() -> None:
+    """Spec §1.3/§1.11 (issue 14): an FRR NVA reflects the VNet range back with
+    AS_PATH ``65001 65515`` beside exactly its limit of own routes; the reflected
+    route is dropped as a loop, so it must not push the count past the limit."""
+    rs = server(max_routes_per_peer=4)
+    connect(rs, NVA1, NVA3)
+    looped = announce(VNET, as_path=(65001, 65515))
+    assert not any(isinstance(o, TeardownPeering) for o in send_both(rs, "nva1", looped))
+    out = send_both(rs, "nva1", announce(*nets(4)))
+    assert not any(isinstance(o, TeardownPeering) for o in out)
+    status = rs.peering_status("nva1")[IN_0]
+    assert status.state is PeeringState.ESTABLISHED
+    assert status.accepted_routes == 4
+    # AS 0 makes the UPDATE treat-as-withdraw (RFC 7607): nothing stored, nothing counted
+    zero = announce(*nets(2, base=10), as_path=(65001, 0))
+    assert not any(isinstance(o, TeardownPeering) for o in send_both(rs, "nva1", zero))
+    # a fifth stored route is one too many, as before
+    out = rs.receive_update(IN_0, "nva1", announce(*nets(1, base=20)), 0.0)
+    assert isinstance(out[0], TeardownPeering)

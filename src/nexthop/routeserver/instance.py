@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable
 
 from nexthop.bgp.constants import CeaseSubcode, ErrorCode
-from nexthop.bgp.rib.adj_rib_in import ImportPolicy
+from nexthop.bgp.rib.adj_rib_in import AttributePolicy, ImportPolicy
 from nexthop.bgp.rib.decision import Reason
 from nexthop.bgp.rib.path import AttributeInterner, Path, PeerType, Route, make_route
 from nexthop.bgp.wire.errors import LocalProtocolError
@@ -187,10 +187,14 @@ class RouteServerInstance:
         withdrawn = withdrawn_routes(update)
         outputs: list[Output] = []
         limit, count_all = self.config.max_routes_per_peer, self.config.count_readvertised_routes
-        if over_limit(peer, limit, count_all, announced, withdrawn):
-            return self._max_prefix_teardown(peer, announced, now)
         attrs = update.attributes
         as_zero = attrs is not None and rules.has_as_zero(attrs)
+        stored = not (update.treat_as_withdraw or attrs is None or as_zero)
+        if stored and isinstance(self.import_policy, AttributePolicy):
+            assert attrs is not None
+            stored = self.import_policy.by_attributes(attrs) is None  # 65515 loop check
+        if over_limit(peer, limit, count_all, announced, withdrawn, stored=stored):
+            return self._max_prefix_teardown(peer, announced, now)
         if as_zero:
             outputs.append(
                 WarningOutput(

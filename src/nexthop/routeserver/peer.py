@@ -128,13 +128,22 @@ def over_limit(
     count_readvertised: bool,
     announced: list[AnnouncedRun],
     withdrawn: list[tuple[Prefix, int]],
+    *,
+    stored: bool = True,
 ) -> bool:
     """Azure FAQ counting (``count_readvertised``): routes held plus routes in
     this UPDATE (a re-sent prefix counts twice). Beyond the cloud: unique
-    prefixes after the UPDATE."""
+    prefixes after the UPDATE.
+
+    Only routes Azure stores count (spec §1.3, §1.11: looped routes are dropped
+    before they are stored): the held routes are the accepted ones, and an UPDATE
+    whose routes are refused as a whole (``stored`` false: AS_PATH holding 65515,
+    AS 0, treat-as-withdraw) adds none. Without this, an FRR NVA that reflects
+    the VNet range back (path ``65001 65515``) next to exactly 4,000 routes of its
+    own was torn down at 4,001."""
     if count_readvertised:
-        count = sum(len(prefixes) for prefixes, _, _ in announced)
-        return peer.adj_in.received_count + count > limit
+        count = sum(len(prefixes) for prefixes, _, _ in announced) if stored else 0
+        return peer.adj_in.accepted_count + count > limit
     # Work on the keys this UPDATE touches only (was a set of the whole
     # Adj-RIB-In per UPDATE: quadratic over a table load).
     adj_in = peer.adj_in
