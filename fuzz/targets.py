@@ -20,6 +20,7 @@ to send encodes within the receiver's message size).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 
 from nexthop.bgp.fsm import Session, SessionConfig, SessionState
@@ -58,10 +59,8 @@ _NEGOTIATIONS = (Negotiated(), _FULL)
 
 def decode(data: bytes) -> None:
     for negotiated in _NEGOTIATIONS:
-        try:
+        with contextlib.suppress(MessageError):
             decode_message(data, negotiated)
-        except MessageError:
-            pass
         reader = MessageReader(intern_attributes=True)
         reader.feed(data)
         try:
