@@ -423,7 +423,7 @@ class RouteServerHost:
         """Write what ``_carry`` queued on each session since the last flush."""
         unflushed, self._unflushed = self._unflushed, {}
         for driver in unflushed:
-            driver.transmit()
+            driver.run_guarded(driver.transmit)
 
 
 def _same(a: str, b: str) -> bool:
