@@ -173,8 +173,7 @@ def test_an_extended_update_is_not_sent_to_a_client_without_extended_message(
             instances = [(addresses.stand_in(ip), served.bgp_port) for ip in INSTANCE_IPS]
             nva1, nva2 = (addresses.stand_in(NVA_IPS[n]) for n in ("nva1", "nva2"))
             senders = [
-                await connect(nva1, i, bgp_id=0x0A010004, extended_message=True)
-                for i in instances
+                await connect(nva1, i, bgp_id=0x0A010004, extended_message=True) for i in instances
             ]
             peers += senders
             base = _route(HUGE, _sequences([65001], 1))
