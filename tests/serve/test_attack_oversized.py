@@ -122,10 +122,10 @@ def test_long_as_paths_reach_every_client_they_fit_and_no_session_drops(tmp_path
                 assert new.negotiated.asn4
                 assert not old.negotiated.asn4
                 got_new, got_old = await new.initial_table(), await old.initial_table()
-                # 4-octet: 2,041 / 2,841 octets fit; the full one + 65515 does not.
+                # 4-octet: 2,058 / 2,852 octets fit; the full one + 65515 (4,100) does not.
                 assert _prefixes(got_new) == {HUB, NORMAL, ATTACK, OLD_TOO_LONG}
-                # 2-octet: AS_PATH + AS4_PATH make 3,052 octets for the attack route
-                # (fits) and 4,252 for the 700-number path (does not).
+                # 2-octet: AS_PATH + AS4_PATH make 3,072 octets for the attack route
+                # (fits) and 4,264 for the 700-number path (does not).
                 assert _prefixes(got_old) == {HUB, NORMAL, ATTACK}
                 for updates in (got_new, got_old):
                     (sent,) = [u for u in updates if ATTACK in u.nlri]

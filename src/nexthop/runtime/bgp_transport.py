@@ -373,10 +373,16 @@ class SessionDriver:
                     break
                 transport.write(chunk)
             if self.session.bytes_pending:  # paused: bound what waits for the peer
-                overflow = self.session.check_outbound(
-                    self.now(), transport.get_write_buffer_size()
-                )
+                in_flight = transport.get_write_buffer_size()
+                pending = self.session.bytes_pending
+                overflow = self.session.check_outbound(self.now(), in_flight)
                 if overflow:
+                    self.log.warning(
+                        "outbound_limit_exceeded",
+                        queued=pending,
+                        in_transport=in_flight,
+                        limit=self.session.config.outbound_limit,
+                    )
                     self._process(overflow)  # Cease/Out of Resources, then close
                     return
         if self._closed:

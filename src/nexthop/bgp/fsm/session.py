@@ -22,6 +22,8 @@ keeps that tail and the NOTIFICATION follows whole messages on the wire.
 
 from __future__ import annotations
 
+import struct
+
 from nexthop.bgp.constants import CeaseSubcode, ErrorCode, OpenErrorSubcode
 from nexthop.bgp.fsm.config import SessionConfig
 from nexthop.bgp.fsm.counters import CounterTally, SessionCounters
@@ -86,6 +88,7 @@ _UNCONNECTED = (S.IDLE, S.CONNECT, S.ACTIVE)
 _PRE_OPEN = Negotiated()  # how to decode before the OPEN exchange (RFC 4271 §4)
 # UpdateMsg(update=...) once per received UPDATE, without the frozen __init__.
 _new_object = object.__new__
+_LENGTH_AT = struct.Struct("!H").unpack_from  # a message's length field
 (_SET_UPDATE_MSG,) = slot_setters(UpdateMsg, ("update",))
 
 
@@ -238,13 +241,16 @@ class Session:
             return data
         data = bytes(outbound[:amount])
         del outbound[:amount]
+        if self._config.outbound_limit is None:
+            return data  # no reset can drop the rest: message ends need not be known
         # Walk the headers taken to find where the first whole message left starts.
         start = self._cut
+        last = amount - 18  # a length field (octets 16-17, RFC 4271 §4.1) wholly in data
+        while start <= last:
+            start += _LENGTH_AT(data, start + 16)[0]
         while start < amount:
-            at = start + 16  # the 2-octet length field (RFC 4271 §4.1)
-            if at + 2 <= amount:
-                field = data[at : at + 2]
-            elif at >= amount:  # the rest of the header is still queued
+            at = start + 16
+            if at >= amount:  # the rest of the header is still queued
                 field = bytes(outbound[at - amount : at - amount + 2])
             else:  # the length field itself was cut
                 field = data[at:] + outbound[:1]
