@@ -20,16 +20,17 @@ shutdown communication).
 
 No exception leaves a session's handler: every asyncio callback that runs a
 session's code (bytes received, timer, write buffer drained, connection lost,
-the owner's flush, a send) goes through ``SessionDriver.run_guarded``, which logs
-the traceback and resets only that session with a NOTIFICATION Cease, subcode 0
-Unspecific (RFC 4271 §6.7: a speaker may close with Cease "in the absence of
-any fatal errors"; §4.5: subcode 0 when no specific one applies). Not an FSM
-Error (§6.6): that would tell the peer it sent something unexpected, and it did
-not. The same edge bounds what is queued for a peer (``Session.check_outbound``
-with the transport's write buffer, Cease/Out of Resources, RFC 4486 §4) and
-gives a closing connection ``CLOSE_LINGER`` seconds to flush its last bytes
-(the NOTIFICATION) before it is aborted, so a peer that never reads cannot keep
-a closed session's buffer alive.
+the owner's flush, an UPDATE the owner queues while handling another session)
+goes through ``SessionDriver.run_guarded``, which logs the traceback and resets
+only that session with a NOTIFICATION Cease, subcode 0 Unspecific (RFC 4271
+§6.7: a speaker may close with Cease "in the absence of any fatal errors";
+§4.5: subcode 0 when no specific one applies). Not an FSM Error (§6.6): that
+would tell the peer it sent something unexpected, and it did not. The same
+edge bounds what is queued for a peer (``Session.check_outbound`` with the
+transport's write buffer, Cease/Out of Resources, RFC 4486 §4) and gives a
+closing connection ``CLOSE_LINGER`` seconds to flush its last bytes (the
+NOTIFICATION) before it is aborted, so a peer that never reads cannot keep a
+closed session's buffer alive.
 """
 
 from __future__ import annotations
@@ -265,22 +266,19 @@ class SessionDriver:
             self.stream_data(stream, early)
 
     def send_update(self, update: Update) -> None:
-        self.run_guarded(self._send_update, update)
-
-    def _send_update(self, update: Update) -> None:
+        """Queue and write an UPDATE; ``LocalProtocolError`` goes to the caller."""
         self.session.send_update(update)
         self.transmit()
 
     def queue_update(self, update: Update) -> None:
         """Queue an UPDATE in the session without writing it: the owner calls
         ``transmit()`` once after a batch, so a batch is one write, not one per UPDATE.
-        A failure resets this session, not the caller's (``run_guarded``)."""
+        The owner calls it while handling another session's event, so a failure
+        resets this session, not that one (``run_guarded``)."""
         self.run_guarded(self.session.send_update, update)
 
     def send_route_refresh(self, refresh: RouteRefresh) -> None:
-        self.run_guarded(self._send_route_refresh, refresh)
-
-    def _send_route_refresh(self, refresh: RouteRefresh) -> None:
+        """``LocalProtocolError`` (not negotiated) goes to the caller."""
         self.session.send_route_refresh(refresh.afi, refresh.safi, refresh.subtype)
         self.transmit()
 
