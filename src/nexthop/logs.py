@@ -13,10 +13,11 @@ hold secrets such as a TCP-MD5 password).
 
 from __future__ import annotations
 
+import io
 import logging
 import sys
 from enum import StrEnum
-from typing import TextIO
+from typing import TextIO, cast
 
 import structlog
 
@@ -41,6 +42,20 @@ class LogFormat(StrEnum):
     CONSOLE = "console"
 
 
+class _Stderr(io.TextIOBase):
+    """Whatever ``sys.stderr`` is when a line is written (not when logging was set
+    up): a test runner or a caller may swap and close the one seen at set-up."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+    def isatty(self) -> bool:
+        return sys.stderr.isatty()
+
+
 def configure_logging(
     level: LogLevel | str = LogLevel.WARNING,
     fmt: LogFormat | str = LogFormat.AUTO,
@@ -48,7 +63,7 @@ def configure_logging(
 ) -> None:
     """Send structlog events at ``level`` and above to ``stream`` (stderr) as
     ``fmt``; ``auto`` is console on a terminal, JSON lines otherwise."""
-    out = sys.stderr if stream is None else stream
+    out: TextIO = cast(TextIO, _Stderr()) if stream is None else stream
     chosen = LogFormat(fmt)
     if chosen is LogFormat.AUTO:
         chosen = LogFormat.CONSOLE if out.isatty() else LogFormat.JSON

@@ -31,6 +31,13 @@ def _scrape(cp: ControlPlaneDep) -> bytes:
     advertised = Gauge(
         "nexthop_routes_advertised", "Routes advertised to the peer", labels, registry=registry
     )
+    not_sent = Gauge(
+        "nexthop_routes_not_sent",
+        "Announcements not sent to the peer: too large for its maximum UPDATE size"
+        " (RFC 4271 9.2, RFC 8654 4)",
+        labels,
+        registry=registry,
+    )
     health = Gauge(
         "nexthop_backend_up",
         "1 if the load balancer sends new flows to the backend",
@@ -46,6 +53,7 @@ def _scrape(cp: ControlPlaneDep) -> bytes:
                     state.labels(*key).set(1 if s["state"] == "Established" else 0)
                     learned.labels(*key).set(s["accepted_routes"])
                     advertised.labels(*key).set(s["advertised_routes"])
+                    not_sent.labels(*key).set(s["routes_not_sent"])
         for lb in topology.load_balancers:
             for rule in cp.backend_health(lb.name)["loadBalancingRules"]:
                 for row in rule["loadBalancerBackendAddresses"]:

@@ -36,9 +36,11 @@ from nexthop.cli.options import DbOption, LogFormatOption, LogLevelOption, Token
 from nexthop.cli.render import progress
 from nexthop.clock import SystemClock
 from nexthop.logs import LogFormat, LogLevel, configure_logging
+from nexthop.routeserver.instance import REFRESH_INTERVAL
 from nexthop.runfile import DbHeldError, DbLock
 from nexthop.runtime.listen import BgpListen, BindMode, parse_bgp_address
 from nexthop.runtime.network import LiveNetwork
+from nexthop.runtime.route_server_host import OUTBOUND_LIMIT, HostTimers
 from nexthop.service import ControlPlane, ControlPlaneError
 from nexthop.store import Store, StoreError, default_db_path
 
@@ -150,8 +152,11 @@ async def _serve_with_bgp(
     required: bool,
     probes: bool,
     console: Console,
+    timers: HostTimers,
 ) -> None:
-    runtime = LiveNetwork(asyncio.get_running_loop(), listen=listen, probes=probes)
+    runtime = LiveNetwork(
+        asyncio.get_running_loop(), listen=listen, probes=probes, host_timers=timers
+    )
     try:
         await runtime.start(cp.topology)
     except OSError as exc:
@@ -230,12 +235,31 @@ def serve(  # noqa: PLR0917 - Typer maps parameters to options
             " --no-probes: the model's health.",
         ),
     ] = True,
+    bgp_outbound_limit: Annotated[
+        int,
+        typer.Option(
+            "--bgp-outbound-limit",
+            help="Octets queued for one BGP peer that does not read before its session"
+            " is reset with Cease/Out of Resources (RFC 4486).",
+            min=65536,
+        ),
+    ] = OUTBOUND_LIMIT,
+    bgp_refresh_interval: Annotated[
+        float,
+        typer.Option(
+            "--bgp-refresh-interval",
+            help="Seconds between two answers to one peer's ROUTE-REFRESH;"
+            " requests in between are merged into one.",
+            min=0.0,
+        ),
+    ] = REFRESH_INTERVAL,
 ) -> None:
     """Run the control plane, its REST API (OpenAPI docs at /docs) and the topology's
     BGP route servers (AS 65515, two instances each) that NVAs peer with."""
     configure_logging(log_level, log_format)
     console = Console(stderr=True)
     listen = _listen_plan(bgp_bind, bgp_port, bgp_address)
+    timers = HostTimers(outbound_limit=bgp_outbound_limit, refresh_interval=bgp_refresh_interval)
     lock = own_database(db)
     try:
         sock = listen_socket(host, port)
@@ -243,7 +267,9 @@ def serve(  # noqa: PLR0917 - Typer maps parameters to options
         lock.release()
         raise
     try:
-        _serve_on(file, db, token, host, sock, lock, log_level, bgp, listen, probes, console)
+        _serve_on(
+            file, db, token, host, sock, lock, log_level, bgp, listen, probes, console, timers
+        )
     finally:
         sock.close()
         lock.release()
@@ -261,6 +287,7 @@ def _serve_on(  # noqa: PLR0917 - the options of serve()
     listen: BgpListen,
     probes: bool,
     console: Console,
+    timers: HostTimers,
 ) -> None:
     with progress(console) as bar:
         bar.add_task("restoring state and applying", total=None)
@@ -288,6 +315,7 @@ def _serve_on(  # noqa: PLR0917 - the options of serve()
                     required=bgp is True,
                     probes=probes,
                     console=console,
+                    timers=timers,
                 )
             )
     finally:

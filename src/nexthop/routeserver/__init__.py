@@ -18,6 +18,7 @@ from nexthop.routeserver.inbound import max_prefix_notification
 from nexthop.routeserver.instance import RouteServerInstance
 from nexthop.routeserver.outputs import (
     Output,
+    RefreshDue,
     RoutesChanged,
     RouteServerWarning,
     SendRouteRefresh,
@@ -43,6 +44,7 @@ __all__ = [
     "PeeringConfig",
     "PeeringState",
     "PeeringStatus",
+    "RefreshDue",
     "RouteServer",
     "RouteServerConfig",
     "RouteServerInstance",

@@ -49,7 +49,7 @@ from nexthop.routeserver.outbound import (
     whole_table,
     without_route,
 )
-from nexthop.routeserver.outputs import Output, TeardownPeering
+from nexthop.routeserver.outputs import Output, RefreshDue, TeardownPeering
 from nexthop.routeserver.outputs import RouteServerWarning as WarningOutput
 from nexthop.routeserver.paging import RouteIndexes, key_of, path_id_of, prefix_of
 from nexthop.routeserver.peer import Peer, Runs, apply_change, import_runs, over_limit
@@ -63,10 +63,18 @@ from nexthop.routeserver.views import (
     learned_row,
 )
 
-__all__ = ["ADVERTISED", "LEARNED", "NextHopCheck", "RoutePage", "RouteServerInstance"]
+__all__ = [
+    "ADVERTISED",
+    "LEARNED",
+    "REFRESH_INTERVAL",
+    "NextHopCheck",
+    "RoutePage",
+    "RouteServerInstance",
+]
 
 LEARNED = "learned"
 ADVERTISED = "advertised"
+REFRESH_INTERVAL = 5.0  # seconds between two answers to one peer's ROUTE-REFRESH
 
 RoutePage = tuple[list[RouteRow], int]
 """One page of rows and how many rows match in all (every page)."""
@@ -85,6 +93,7 @@ class RouteServerInstance:
         self.config = config
         self.import_policy: ImportPolicy = rules.loop_prevention(config.asn)
         self.next_hop_check: NextHopCheck | None = None
+        self.refresh_interval = REFRESH_INTERVAL
         self._peers: dict[str, Peer] = {}
         self._selection = Selection(config.hub_routing_preference)
         self._gateways = self._selection.gateways  # the same dict, kept up to date here
@@ -175,8 +184,33 @@ class RouteServerInstance:
 
     def route_refresh(self, name: str, now: float) -> list[Output]:
         """The peer asked for our routes again (RFC 2918 §4): resend all. No
-        End-of-RIB: that marker follows the initial table only (RFC 4724 §2)."""
+        End-of-RIB: that marker follows the initial table only (RFC 4724 §2).
+
+        At most one answer per ``refresh_interval`` seconds: a request within
+        it waits for its end (one ``RefreshDue``), and further requests are
+        merged into the waiting one, so N requests cost at most two full
+        resends per interval whatever N is (the Route Server table is IPv4
+        unicast only: one family, one waiting request)."""
         peer = self._established_peer(name)
+        if now >= peer.refresh_next:
+            return self._answer_refresh(peer, now)
+        if peer.refresh_due is not None:
+            peer.refreshes_merged += 1
+            return []
+        peer.refresh_due = peer.refresh_next
+        return [RefreshDue(instance=self.role, peering=name, at=peer.refresh_next)]
+
+    def refresh_due(self, name: str, now: float) -> list[Output]:
+        """The time of a waiting ROUTE-REFRESH (``RefreshDue``) came: answer it,
+        unless the session went down meanwhile."""
+        peer = self._peer(name)
+        if not peer.established or peer.refresh_due is None:
+            return []
+        return self._answer_refresh(peer, now)
+
+    def _answer_refresh(self, peer: Peer, now: float) -> list[Output]:
+        peer.refresh_due = None
+        peer.refresh_next = now + self.refresh_interval
         peer.adj_out.clear()
         return self._full_sync(peer)
 
@@ -472,6 +506,7 @@ class RouteServerInstance:
             peer.last_error = reason
         peer.negotiated = None
         peer.established_at = None
+        peer.refresh_due = None
         peer.adj_out.clear()
         name = peer.config.name
         self._indexes.drop_peering(name)  # both its tables go whole

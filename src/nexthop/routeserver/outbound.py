@@ -19,7 +19,7 @@ from nexthop.bgp.rib.path import AttributeInterner, Route
 from nexthop.bgp.wire.messages import PathAttributes, Update
 from nexthop.net.prefix import Afi, Prefix
 from nexthop.routeserver import rules
-from nexthop.routeserver.outputs import Output, SendUpdate
+from nexthop.routeserver.outputs import Output, RouteServerWarning, SendUpdate
 from nexthop.routeserver.peer import Peer
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "OutboundTable",
     "Packed",
     "end_of_rib_output",
+    "not_sent",
     "outbound_table",
     "sync_peer",
     "whole_table",
@@ -39,8 +40,11 @@ PRUNE_FLOOR = 1024  # never prune below this many interned attribute sets
 OutboundTable = dict[Prefix, tuple[Advertisement, str]]
 """Prefix -> (the advertisement, the peer it came from and must not go back to)."""
 
-Packed = dict[tuple[int, tuple[Prefix, ...]], tuple[dict[Prefix, Advertisement], list[Update]]]
-"""(max message length, withdrawals) -> (announcements, the UPDATEs packed for them)."""
+Packed = dict[
+    tuple[int, bool, tuple[Prefix, ...]], tuple[dict[Prefix, Advertisement], list[Update]]
+]
+"""(max message length, 4-octet AS, withdrawals) -> (announcements, the UPDATEs
+packed for them)."""
 
 
 class Exporter:
@@ -169,17 +173,58 @@ def sync_peer(
     announce, withdraw = peer.adj_out.diff_sourced(table, name, gone)
     if not announce and not withdraw:
         return []
-    peer.adj_out.apply(announce, withdraw)
     assert peer.negotiated is not None
-    max_length = peer.negotiated.max_message_length
-    hit = None if packed is None else packed.get((max_length, withdraw))
+    max_length, asn4 = peer.negotiated.max_message_length, peer.negotiated.asn4
+    key = (max_length, asn4, withdraw)
+    hit = None if packed is None else packed.get(key)
     if hit is not None and hit[0] == announce:
         updates = hit[1]
     else:
-        updates = pack_updates(announce, withdraw, max_message_length=max_length)
+        unsendable: list[Prefix] = []
+        updates = pack_updates(
+            announce, withdraw, max_message_length=max_length, asn4=asn4, unsendable=unsendable
+        )
+        if unsendable:
+            return not_sent(role, peer, announce, withdraw, unsendable)
         if packed is not None:
-            packed[(max_length, withdraw)] = (announce, updates)
+            packed[key] = (announce, updates)
+    peer.adj_out.apply(announce, withdraw)
     return [SendUpdate(instance=role, peering=peer.config.name, update=u) for u in updates]
+
+
+def not_sent(
+    role: str,
+    peer: Peer,
+    announce: dict[Prefix, Advertisement],
+    withdraw: tuple[Prefix, ...],
+    unsendable: list[Prefix],
+) -> list[Output]:
+    """``sync_peer`` when some announcements cannot fit in one UPDATE for this
+    peer (RFC 4271 §9.2: MUST NOT advertise; RFC 8654 §4 for a peer without the
+    Extended Message capability): they are left out of its Adj-RIB-Out and
+    withdrawn where the peer holds an older route for them, counted in
+    ``Peer.routes_not_sent`` and reported once per call; the rest is sent."""
+    assert peer.negotiated is not None
+    max_length, asn4 = peer.negotiated.max_message_length, peer.negotiated.asn4
+    left_out = set(unsendable)
+    announce = {p: a for p, a in announce.items() if p not in left_out}
+    stale = [p for p in unsendable if peer.adj_out.get(p) is not None]
+    if stale:
+        withdraw = tuple(sorted((*withdraw, *stale)))
+    updates = pack_updates(announce, withdraw, max_message_length=max_length, asn4=asn4)
+    peer.adj_out.apply(announce, withdraw)
+    peer.routes_not_sent += len(unsendable)
+    name = peer.config.name
+    rfc = "RFC 4271 §9.2" if peer.negotiated.extended_message else "RFC 4271 §9.2, RFC 8654 §4"
+    warning = RouteServerWarning(
+        instance=role,
+        peering=name,
+        message=(
+            f"{len(unsendable)} route(s) not sent, e.g. {min(unsendable)}: their path"
+            f" attributes do not fit in a {max_length}-octet UPDATE ({rfc})"
+        ),
+    )
+    return [warning, *(SendUpdate(instance=role, peering=name, update=u) for u in updates)]
 
 
 def end_of_rib_output(role: str, peer: Peer) -> list[Output]:

@@ -15,6 +15,7 @@ from nexthop.net.prefix import Prefix
 
 __all__ = [
     "Output",
+    "RefreshDue",
     "RouteServerWarning",
     "RoutesChanged",
     "SendRouteRefresh",
@@ -72,6 +73,23 @@ class RouteServerWarning:
     peering: str = ""
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RefreshDue:
+    """Call ``RouteServer.refresh_due(instance, peering, now)`` at ``at``: a
+    ROUTE-REFRESH that came too soon after the last one waits until then."""
+
+    instance: str
+    peering: str
+    at: float
+
+
 Warning = RouteServerWarning  # noqa: A001 - the brief's name; importers should prefer the long one
 
-Output = SendUpdate | SendRouteRefresh | TeardownPeering | RoutesChanged | RouteServerWarning
+Output = (
+    SendUpdate
+    | SendRouteRefresh
+    | TeardownPeering
+    | RoutesChanged
+    | RouteServerWarning
+    | RefreshDue
+)

@@ -41,6 +41,10 @@ class Peer:
         "last_error",
         "max_prefix_events",
         "negotiated",
+        "refresh_due",
+        "refresh_next",
+        "refreshes_merged",
+        "routes_not_sent",
         "updates_received",
     )
 
@@ -55,6 +59,13 @@ class Peer:
         self.last_error = ""
         self.max_prefix_events = 0
         self.updates_received = 0
+        self.routes_not_sent = 0  # announcements that did not fit (RFC 4271 §9.2)
+        # ROUTE-REFRESH answers (``instance.route_refresh``): the earliest time
+        # of the next, the time a deferred one is due (None: none waits), and
+        # how many requests were merged into a waiting one.
+        self.refresh_next = float("-inf")
+        self.refresh_due: float | None = None
+        self.refreshes_merged = 0
 
     @property
     def established(self) -> bool:
@@ -73,6 +84,7 @@ class Peer:
             advertised_routes=len(self.adj_out),
             updates_received=self.updates_received,
             max_prefix_events=self.max_prefix_events,
+            routes_not_sent=self.routes_not_sent,
             last_error=self.last_error,
             established_at=self.established_at,
             idle_hold_until=self.idle_hold_until,

@@ -208,6 +208,20 @@ class RouteServer:
         self._require_peering(peering)
         return self._finish(self._instance(instance).route_refresh(peering, now))
 
+    def refresh_due(self, instance: str, peering: str, now: float) -> list[Output]:
+        """Answer a ROUTE-REFRESH that waited for its ``RefreshDue`` time."""
+        self._require_peering(peering)
+        return self._finish(self._instance(instance).refresh_due(peering, now))
+
+    def set_refresh_interval(self, seconds: float) -> None:
+        """Seconds between two answers to one peer's ROUTE-REFRESH (both instances;
+        ``instance.REFRESH_INTERVAL`` by default)."""
+        if seconds < 0:
+            msg = f"the refresh interval must be >= 0 seconds, not {seconds}"
+            raise ValueError(msg)
+        for inst in self.instances.values():
+            inst.refresh_interval = seconds
+
     # --- virtual network gateways -----------------------------------------------
 
     def add_gateway_routes(

@@ -53,6 +53,7 @@ class PeeringStatus:
     advertised_routes: int
     updates_received: int
     max_prefix_events: int
+    routes_not_sent: int  # announcements too large for the peer's UPDATE (RFC 4271 §9.2)
     last_error: str
     established_at: float | None
     idle_hold_until: float | None

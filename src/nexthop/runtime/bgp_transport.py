@@ -17,6 +17,20 @@ its owner with ``attach()``.
 Logging is structlog with the peer bound: one canonical line per state change,
 one per NOTIFICATION sent or received (code/subcode names and the RFC 8203/9003
 shutdown communication).
+
+No exception leaves a session's handler: every asyncio callback that runs a
+session's code (bytes received, timer, write buffer drained, connection lost,
+the owner's flush, an UPDATE the owner queues while handling another session)
+goes through ``SessionDriver.run_guarded``, which logs the traceback and resets
+only that session with a NOTIFICATION Cease, subcode 0 Unspecific (RFC 4271
+§6.7: a speaker may close with Cease "in the absence of any fatal errors";
+§4.5: subcode 0 when no specific one applies). Not an FSM Error (§6.6): that
+would tell the peer it sent something unexpected, and it did not. The same
+edge bounds what is queued for a peer (``Session.check_outbound`` with the
+transport's write buffer, Cease/Out of Resources, RFC 4486 §4) and gives a
+closing connection ``CLOSE_LINGER`` seconds to flush its last bytes (the
+NOTIFICATION) before it is aborted, so a peer that never reads cannot keep a
+closed session's buffer alive.
 """
 
 from __future__ import annotations
@@ -53,9 +67,18 @@ from nexthop.bgp.fsm import (
 )
 from nexthop.bgp.wire import Notification, RouteRefresh, Update, shutdown_communication
 
-__all__ = ["WRITE_CHUNK", "BgpStream", "ConnectionInfo", "SessionDriver", "describe_notification"]
+__all__ = [
+    "CLOSE_LINGER",
+    "WRITE_CHUNK",
+    "BgpStream",
+    "ConnectionInfo",
+    "SessionDriver",
+    "describe_notification",
+]
 
 WRITE_CHUNK = 65536  # octets handed to the transport per write while it is not paused
+CLOSE_LINGER = 15.0  # seconds a closed connection may take to flush before it is aborted
+_HANDLER_FAILED = Notification(code=ErrorCode.CEASE, subcode=0)  # Unspecific (RFC 4271 §4.5)
 
 _SUBCODES: dict[int, type[Any]] = {
     ErrorCode.MESSAGE_HEADER: HeaderErrorSubcode,
@@ -134,11 +157,20 @@ class BgpStream(asyncio.Protocol):
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
         if self.driver is None and self._on_inbound is not None:
-            self._on_inbound(self)
+            try:
+                self._on_inbound(self)
+            except Exception:  # no session to reset yet: drop the connection
+                structlog.get_logger("nexthop.bgp").exception(
+                    "inbound_handler_failed", remote=self.peername
+                )
+                if self.driver is not None:
+                    self.driver.reset_after_error()
+                else:
+                    self.abort()
 
     def data_received(self, data: bytes) -> None:
         if self.driver is not None:
-            self.driver.stream_data(self, data)
+            self.driver.run_guarded(self.driver.stream_data, self, data)
         else:
             self._early.append(data)
 
@@ -148,7 +180,7 @@ class BgpStream(asyncio.Protocol):
     def resume_writing(self) -> None:
         self.paused = False
         if self.driver is not None:
-            self.driver.transmit()
+            self.driver.run_guarded(self.driver.transmit)
 
     def take_early_data(self) -> bytes:
         data, self._early = b"".join(self._early), []
@@ -159,7 +191,7 @@ class BgpStream(asyncio.Protocol):
         if not self.closed.done():
             self.closed.set_result(None)
         if self.driver is not None:
-            self.driver.stream_lost(self)
+            self.driver.run_guarded(self.driver.stream_lost, self)
 
     def close(self) -> None:
         if self.transport is not None:
@@ -234,17 +266,48 @@ class SessionDriver:
             self.stream_data(stream, early)
 
     def send_update(self, update: Update) -> None:
+        """Queue and write an UPDATE; ``LocalProtocolError`` goes to the caller."""
         self.session.send_update(update)
         self.transmit()
 
     def queue_update(self, update: Update) -> None:
         """Queue an UPDATE in the session without writing it: the owner calls
-        ``transmit()`` once after a batch, so a batch is one write, not one per UPDATE."""
-        self.session.send_update(update)
+        ``transmit()`` once after a batch, so a batch is one write, not one per UPDATE.
+        The owner calls it while handling another session's event, so a failure
+        resets this session, not that one (``run_guarded``)."""
+        self.run_guarded(self.session.send_update, update)
 
     def send_route_refresh(self, refresh: RouteRefresh) -> None:
+        """``LocalProtocolError`` (not negotiated) goes to the caller."""
         self.session.send_route_refresh(refresh.afi, refresh.safi, refresh.subtype)
         self.transmit()
+
+    # --- the handler guard ---------------------------------------------------
+
+    def run_guarded(self, handler: Callable[..., None], *args: Any) -> None:
+        """Run ``handler(*args)``, code of this session called from the event
+        loop or by the owner. An exception is logged with its traceback and
+        resets this session only (``reset_after_error``); it never propagates."""
+        try:
+            handler(*args)
+        except Exception:
+            self.log.exception(
+                "session_handler_failed",
+                handler=getattr(handler, "__name__", repr(handler)),
+                state=self.session.state.value,
+            )
+            self.reset_after_error()
+
+    def reset_after_error(self) -> None:
+        """NOTIFICATION Cease/Unspecific (module docstring) and close; if even
+        that fails, the connection is closed with whatever was queued."""
+        try:
+            if self.session.state is not SessionState.IDLE:
+                self._process(self.session.teardown(self.now(), _HANDLER_FAILED))
+        except Exception:
+            self.log.exception("session_reset_failed", state=self.session.state.value)
+        if self.stream is not None and self.session.state is SessionState.IDLE:
+            self._close_stream()
 
     def connection_info(self) -> ConnectionInfo | None:
         stream = self.stream
@@ -278,6 +341,7 @@ class SessionDriver:
     # --- called by BgpStream --------------------------------------------------
 
     def stream_data(self, stream: BgpStream, data: bytes) -> None:
+        """Bytes from ``stream`` (through ``run_guarded``)."""
         if stream is self.stream:
             self._process(self.session.receive_data(data, self.now()))
 
@@ -300,11 +364,25 @@ class SessionDriver:
             # Chunked so that the transport's pause_writing() (called from inside
             # write() at the high-water mark) stops us with the rest still queued
             # in the session; resume_writing() comes back here.
+            transport = stream.transport
             while not stream.paused:
                 chunk = self.session.data_to_send(WRITE_CHUNK)
                 if not chunk:
                     break
-                stream.transport.write(chunk)
+                transport.write(chunk)
+            if self.session.bytes_pending:  # paused: bound what waits for the peer
+                in_flight = transport.get_write_buffer_size()
+                pending = self.session.bytes_pending
+                overflow = self.session.check_outbound(self.now(), in_flight)
+                if overflow:
+                    self.log.warning(
+                        "outbound_limit_exceeded",
+                        queued=pending,
+                        in_transport=in_flight,
+                        limit=self.session.config.outbound_limit,
+                    )
+                    self._process(overflow)  # Cease/Out of Resources, then close
+                    return
         if self._closed:
             return
         deadline = self.session.get_timer()
@@ -320,6 +398,9 @@ class SessionDriver:
     def _on_timer(self) -> None:
         self._timer = None
         self._timer_at = None
+        self.run_guarded(self._handle_timer)
+
+    def _handle_timer(self) -> None:
         self._process(self.session.handle_timer(self.now()))
 
     def _process(self, events: list[Event]) -> None:
@@ -373,6 +454,9 @@ class SessionDriver:
         stream.driver = self
         self._apply_ttl(stream)
         self.log.debug("connected", local=stream.sockname, remote=stream.peername)
+        self.run_guarded(self._connected)
+
+    def _connected(self) -> None:
         self._process(self.session.connection_made(self.now()))
 
     def _close_stream(self) -> None:
@@ -383,7 +467,9 @@ class SessionDriver:
         if data and stream.transport is not None:
             stream.transport.write(data)
         stream.driver = None
-        stream.close()  # asyncio flushes the write buffer before closing
+        stream.close()  # asyncio flushes the write buffer before closing...
+        if not stream.closed.done():  # ...unless the peer never reads it
+            self._loop.call_later(CLOSE_LINGER, stream.abort)
 
     def _apply_ttl(self, stream: BgpStream) -> None:
         if self.ttl is None or stream.transport is None:

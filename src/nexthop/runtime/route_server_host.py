@@ -57,6 +57,7 @@ from nexthop.bgp.wire.shared_encoding import SharedEncoder
 from nexthop.routeserver import (
     INSTANCE_ROLES,
     Output,
+    RefreshDue,
     RoutesChanged,
     RouteServer,
     RouteServerWarning,
@@ -64,11 +65,13 @@ from nexthop.routeserver import (
     SendUpdate,
     TeardownPeering,
 )
+from nexthop.routeserver.instance import REFRESH_INTERVAL
 from nexthop.routeserver.server import RegionOf
 from nexthop.runtime.bgp_transport import BgpStream, SessionDriver
 from nexthop.runtime.speaker import use_bulk_gc_thresholds
 
 __all__ = [
+    "OUTBOUND_LIMIT",
     "AddressTranslator",
     "HostTimers",
     "HostedSession",
@@ -96,13 +99,21 @@ class AddressTranslator(Protocol):
     def topology_address(self, stand_in: str) -> str | None: ...
 
 
+OUTBOUND_LIMIT = 128 << 20  # octets queued for one peer before Cease/Out of Resources
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class HostTimers:
     """Session timers offered by the route server (RFC 4271 §10). Azure's are
-    hold 180 s / keepalive 60 s; the lab's fast mode uses shorter ones."""
+    hold 180 s / keepalive 60 s; the lab's fast mode uses shorter ones. Plus the
+    per-session bounds: ``outbound_limit`` octets queued for a peer
+    (``SessionConfig.outbound_limit``; above a full table, which is queued at
+    once) and ``refresh_interval`` seconds between ROUTE-REFRESH answers."""
 
     hold_time: int = 180
     keepalive_time: int = 60
+    outbound_limit: int | None = OUTBOUND_LIMIT
+    refresh_interval: float = REFRESH_INTERVAL
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -150,6 +161,7 @@ class RouteServerHost:
         self.port = port
         self._addresses = addresses
         self._timers = timers or HostTimers()
+        route_server.set_refresh_interval(self._timers.refresh_interval)
         self._on_routes_changed = on_routes_changed
         self._on_session_change = on_session_change
         self._instance_ips = dict(
@@ -308,6 +320,7 @@ class RouteServerHost:
             hold_time=self._timers.hold_time,
             keepalive_time=self._timers.keepalive_time,
             passive=True,
+            outbound_limit=self._timers.outbound_limit,
         )
         driver = SessionDriver(
             Session(config, encoder=self._encoder),
@@ -410,6 +423,9 @@ class RouteServerHost:
                     )
                     if slot.driver is not None and slot.driver.state is not SessionState.IDLE:
                         slot.driver.stop(notification)
+                case RefreshDue(instance=role, peering=name, at=at):
+                    if self._loop is not None:
+                        self._loop.call_at(at, self._refresh_due, role, name)
                 case RoutesChanged():
                     if self._on_routes_changed is not None:
                         self._on_routes_changed(output)
@@ -419,11 +435,19 @@ class RouteServerHost:
                     )
         self._encoder.clear()
 
+    def _refresh_due(self, role: str, peering: str) -> None:
+        """A ROUTE-REFRESH that waited (``RefreshDue``), answered in the guard of
+        that peer's session."""
+        driver = self._live(role, peering)
+        if driver is not None:
+            rs = self.route_server
+            driver.run_guarded(lambda: self._carry(rs.refresh_due(role, peering, self.now())))
+
     def _flush(self) -> None:
         """Write what ``_carry`` queued on each session since the last flush."""
         unflushed, self._unflushed = self._unflushed, {}
         for driver in unflushed:
-            driver.transmit()
+            driver.run_guarded(driver.transmit)
 
 
 def _same(a: str, b: str) -> bool:

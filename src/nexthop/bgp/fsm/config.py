@@ -6,6 +6,10 @@ implementations; the OpenSent hold time is the RFC's "large value" (4 minutes).
 IdleHold (§8.1.1 DampPeerOscillations) starts at ``idle_hold_time``, doubles on
 each restart within ``idle_hold_forget`` seconds of the previous one, and stops at
 ``idle_hold_max``.
+
+``outbound_limit`` bounds the octets queued for the peer and not yet written
+(``Session.check_outbound``; RFC 4486 §4 Cease/Out of Resources past it); None:
+no bound.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ class SessionConfig:
     extended_message: bool = True
     add_path_receive: frozenset[Family] = frozenset()
     graceful_restart: GracefulRestart | None = None
+    outbound_limit: int | None = None
 
     def __post_init__(self) -> None:
         if self.hold_time < 0 or self.hold_time in (1, 2) or self.hold_time > 65535:
@@ -62,6 +67,9 @@ class SessionConfig:
             raise ValueError(msg)
         if not self.four_octet and self.local_asn > 0xFFFF:
             msg = "a 4-octet local_asn needs the four_octet capability (RFC 6793)"
+            raise ValueError(msg)
+        if self.outbound_limit is not None and self.outbound_limit < 1:
+            msg = "outbound_limit must be a positive number of octets"
             raise ValueError(msg)
         for name in ("local_asn", "peer_asn"):
             if not 0 < getattr(self, name) < 2**32:

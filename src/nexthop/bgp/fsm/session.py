@@ -11,9 +11,18 @@ Runtime contract: after ``ConnectRequested`` open a TCP connection and call
 ``connection_made`` or ``connection_failed``; after every call write out
 ``data_to_send()``; on ``CloseRequested`` write it out, then close (do not report
 that closure back as ``connection_lost``); re-arm one timer at ``get_timer()``.
+
+The outbound buffer is bounded (``SessionConfig.outbound_limit``): an edge whose
+peer does not read calls ``check_outbound`` with what its transport still holds;
+past the limit the queued messages are dropped and the session is reset with
+Cease/Out of Resources (RFC 4486 §4, subcode 8). ``data_to_send(amount)`` may cut
+a message; the session remembers how much of it is still queued, so the reset
+keeps that tail and the NOTIFICATION follows whole messages on the wire.
 """
 
 from __future__ import annotations
+
+import struct
 
 from nexthop.bgp.constants import CeaseSubcode, ErrorCode, OpenErrorSubcode
 from nexthop.bgp.fsm.config import SessionConfig
@@ -79,6 +88,7 @@ _UNCONNECTED = (S.IDLE, S.CONNECT, S.ACTIVE)
 _PRE_OPEN = Negotiated()  # how to decode before the OPEN exchange (RFC 4271 §4)
 # UpdateMsg(update=...) once per received UPDATE, without the frozen __init__.
 _new_object = object.__new__
+_LENGTH_AT = struct.Struct("!H").unpack_from  # a message's length field
 (_SET_UPDATE_MSG,) = slot_setters(UpdateMsg, ("update",))
 
 
@@ -108,6 +118,9 @@ class Session:
         self._timers = TimerSet()
         self._reader = MessageReader(intern_attributes=True)
         self._outbound = bytearray()
+        # Octets at the head of ``_outbound`` that finish a message already
+        # partly taken by ``data_to_send(amount)`` (0: the head is a message start).
+        self._cut = 0
         self._tally = CounterTally()
         # What handlers read; rebuilt only when the negotiated parameters change.
         self._context = Context(config=config, local_open=self._local_open)
@@ -175,6 +188,7 @@ class Session:
             raise LocalProtocolError(msg)
         if self._state is not S.IDLE:
             self._outbound.clear()
+            self._cut = 0
             self._reader = MessageReader(intern_attributes=True)
         return self._process(TcpConnectionConfirmed(), now)
 
@@ -186,6 +200,7 @@ class Session:
         """The TCP connection went away (event 18); unsent bytes are dropped."""
         if self._state is not S.IDLE:
             self._outbound.clear()
+            self._cut = 0
         return self._process(TcpConnectionFails(), now)
 
     # --- bytes ----------------------------------------------------------------------------
@@ -218,18 +233,54 @@ class Session:
         """Drain the outbound buffer, or at most ``amount`` bytes of it (h2
         ``data_to_send``; performs no I/O). The rest stays queued, so an edge
         under TCP back-pressure can pace its writes."""
-        if amount is None or amount >= len(self._outbound):
-            data = bytes(self._outbound)
-            self._outbound.clear()
+        outbound = self._outbound
+        if amount is None or amount >= len(outbound):
+            data = bytes(outbound)
+            outbound.clear()
+            self._cut = 0
             return data
-        data = bytes(self._outbound[:amount])
-        del self._outbound[:amount]
+        data = bytes(outbound[:amount])
+        del outbound[:amount]
+        if self._config.outbound_limit is None:
+            return data  # no reset can drop the rest: message ends need not be known
+        # Walk the headers taken to find where the first whole message left starts.
+        start = self._cut
+        last = amount - 18  # a length field (octets 16-17, RFC 4271 §4.1) wholly in data
+        while start <= last:
+            start += _LENGTH_AT(data, start + 16)[0]
+        while start < amount:
+            at = start + 16
+            if at >= amount:  # the rest of the header is still queued
+                field = bytes(outbound[at - amount : at - amount + 2])
+            else:  # the length field itself was cut
+                field = data[at:] + outbound[:1]
+            start += int.from_bytes(field)
+        self._cut = start - amount
         return data
 
     @property
     def bytes_pending(self) -> int:
         """Octets queued for the peer and not yet taken by ``data_to_send``."""
         return len(self._outbound)
+
+    def check_outbound(self, now: float, in_flight: int = 0) -> list[Event]:
+        """RFC 4486 §4 Cease/Out of Resources when the octets waiting for the peer,
+        ``bytes_pending`` plus ``in_flight`` (taken by the edge, not yet on the
+        wire), exceed ``SessionConfig.outbound_limit``: the queued messages are
+        dropped (the tail of one already partly taken is kept), the NOTIFICATION
+        is queued and the session goes down (AutomaticStop, event 8). Otherwise
+        nothing happens and no events are returned."""
+        limit = self._config.outbound_limit
+        if limit is None or len(self._outbound) + in_flight <= limit:
+            return []
+        self._detail = (
+            f"{len(self._outbound) + in_flight} octets queued for the peer,"
+            f" over the {limit}-octet outbound limit"
+        )
+        del self._outbound[self._cut :]
+        notification = cease_notification(CeaseSubcode.OUT_OF_RESOURCES)
+        stop = AutomaticStop(notification=notification, reason=DownReason.NOTIFICATION_SENT)
+        return self._process(stop, now)
 
     # --- time -------------------------------------------------------------------------------
 
