@@ -8,6 +8,7 @@ from nexthop import __version__
 from nexthop.cli import apply as apply_command
 from nexthop.cli import demo as demo_command
 from nexthop.cli import lab, lb, nic, routeserver
+from nexthop.cli import lint as lint_command
 from nexthop.cli import serve as serve_command
 from nexthop.cli import trace as trace_command
 
@@ -24,6 +25,7 @@ app.command(name="demo")(demo_command.demo)
 app.command(name="serve")(serve_command.serve)
 app.command(name="apply")(apply_command.apply)
 app.command(name="trace")(trace_command.trace)
+app.command(name="lint")(lint_command.lint)
 app.add_typer(routeserver.app, name="routeserver")
 app.add_typer(nic.app, name="nic")
 app.add_typer(lb.app, name="lb")

@@ -132,7 +132,7 @@ class Finding:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Report:
-    """Every finding of one run, in rule order then topology order."""
+    """Every finding of one run: errors first, then rule order, then topology order."""
 
     findings: tuple[Finding, ...]
     file: str | None = None

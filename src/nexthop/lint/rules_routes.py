@@ -19,19 +19,20 @@ from nexthop.config.types import GATEWAY_SUBNET, ROUTE_SERVER_SUBNET, NextHopTyp
 from nexthop.lint.context import LintContext, RsNeighbor
 from nexthop.lint.model import Hit, Severity
 from nexthop.lint.registry import rule
+from nexthop.net.prefix import Prefix
 from nexthop.routeserver.rules import injectable
 
 __all__: list[str] = []
 
 
-def _next_hops(ctx: LintContext) -> Iterator[tuple[RsNeighbor, int, list[str]]]:
+def _next_hops(ctx: LintContext) -> Iterator[tuple[RsNeighbor, int, list[Prefix]]]:
     """(neighbor, next hop, prefixes sent with it) per (NVA, route server, next hop)."""
     seen: set[tuple[str, str, int]] = set()
     for n in ctx.rs_neighbors:
-        by_hop: dict[int, list[str]] = {}
+        by_hop: dict[int, list[Prefix]] = {}
         for prefix, attrs in ctx.advertised(n).items():
             hop = attrs.next_hop if attrs.next_hop is not None else int(n.nva.nic.ip)
-            by_hop.setdefault(hop, []).append(str(prefix))
+            by_hop.setdefault(hop, []).append(prefix)
         for hop, prefixes in by_hop.items():
             key = (n.nva.name, n.rs.name, hop)
             if key not in seen:
@@ -39,8 +40,9 @@ def _next_hops(ctx: LintContext) -> Iterator[tuple[RsNeighbor, int, list[str]]]:
                 yield n, hop, prefixes
 
 
-def _prefixes(prefixes: list[str]) -> str:
-    return prefixes[0] if len(prefixes) == 1 else f"{prefixes[0]} and {len(prefixes) - 1} more"
+def _prefixes(prefixes: list[Prefix]) -> str:
+    first = str(prefixes[0])
+    return first if len(prefixes) == 1 else f"{first} and {len(prefixes) - 1} more"
 
 
 @rule(
@@ -163,11 +165,11 @@ def next_hop_self_in_pool(ctx: LintContext) -> Iterator[Hit]:
 )
 def vnet_prefix(ctx: LintContext) -> Iterator[Hit]:
     """Spec §1.4 (``routeserver.rules.injectable``, the route server's own rule)."""
-    seen: set[tuple[str, str, str]] = set()
+    seen: set[tuple[str, str, Prefix]] = set()
     for n in ctx.rs_neighbors:
         spaces = ctx.local_spaces(n.rs)
         for prefix in ctx.advertised(n):
-            key = (n.nva.name, n.rs.name, str(prefix))
+            key = (n.nva.name, n.rs.name, prefix)
             if key in seen or injectable(prefix, spaces):
                 continue
             seen.add(key)

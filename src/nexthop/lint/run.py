@@ -47,13 +47,18 @@ def lint_topology(
     options: LintOptions | None = None,
     ignore: Iterable[str] = (),
 ) -> Report:
-    """Every registered rule, except the ``ignore``d ids, on ``topology``."""
+    """Every registered rule, except the ``ignore``d ids, on ``topology``: the error
+    rules first, then the warnings, each in registration order."""
     skipped = set(ignore)
     unknown = skipped - set(RULES)
     if unknown:
         raise ValueError(f"unknown lint rule(s): {', '.join(sorted(unknown))}")
     ctx = LintContext(topology, loaded, options)
-    findings = [f for r in RULES.values() if r.id not in skipped for f in r.run(ctx)]
+    rules = sorted(
+        (r for r in RULES.values() if r.id not in skipped),
+        key=lambda r: r.severity is not Severity.ERROR,
+    )
+    findings = [f for r in rules for f in r.run(ctx)]
     return Report(
         findings=tuple(findings),
         file=loaded.source if loaded is not None else None,
