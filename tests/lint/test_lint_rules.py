@@ -541,3 +541,17 @@ def test_every_rule_names_its_source_section_and_a_fix() -> None:
         assert rule.fix, rule.id
         assert rule.summary, rule.id
         assert "§" in (rule.check.__doc__ or ""), rule.id
+
+
+def test_vpn_branches_count_towards_expressroute_with_branch_to_branch() -> None:
+    d = expressroute(design())
+    bgp(d, 0)  # fw-a back to the branch prefix only
+    d["virtual_network_gateways"].append({"name": "vpn", "vnet": "hub", "type": "vpn"})
+    d["branches"].append({"name": "site", "prefixes": list(networks(999)), "behind_gateway": "vpn"})
+    (finding,) = lint(d).findings  # 1 space + 192.168.0.0/16 + 999 = 1001
+    assert finding.rule == "expressroute-limit"
+    assert finding.message.startswith(
+        "1001 routes go towards ExpressRoute (1 address spaces, 1 from NVAs, 999 from VPN branches)"
+    )
+    d["route_servers"][0]["branch_to_branch"] = False
+    assert lint(d).findings == ()

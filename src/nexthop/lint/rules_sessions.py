@@ -13,6 +13,7 @@ from dataclasses import fields
 
 from nexthop.bgp.rib.path import as_path_asns
 from nexthop.bgp.wire.messages import Update
+from nexthop.config import to_prefix
 from nexthop.config.types import (
     MAX_16BIT_ASN,
     GatewayType,
@@ -292,7 +293,9 @@ def route_limit_refresh(ctx: LintContext) -> Iterator[Hit]:
 def expressroute_limit(ctx: LintContext) -> Iterator[Hit]:
     """Spec §1.3: VNet address space + ARS-learned routes <= 1,000 towards ER; the
     learned ones are the NVAs' advertised prefixes the route server keeps (no 65515
-    in the AS_PATH, §1.4) and may pass on (not NO_ADVERTISE, §1.4)."""
+    in the AS_PATH, §1.4) and may pass on (not NO_ADVERTISE, §1.4), and the prefixes
+    of branches behind a VPN gateway in the VNet (§1.7: with branch-to-branch the
+    route server passes gateway routes on)."""
     t = ctx.topology
     for i, rs in enumerate(t.route_servers):
         has_er = any(
@@ -308,11 +311,19 @@ def expressroute_limit(ctx: LintContext) -> Iterator[Hit]:
             for prefix, attrs in ctx.advertised(n).items():
                 if AZURE_ASN not in as_path_asns(attrs) and not is_no_advertise(attrs):
                     learned.add(prefix)
+        vpn = {
+            g.name
+            for g in t.virtual_network_gateways
+            if g.vnet == rs.vnet and g.type is GatewayType.VPN
+        }
+        branches = {to_prefix(p) for b in t.branches if b.behind_gateway in vpn for p in b.prefixes}
         spaces = ctx.local_spaces(rs)
-        count = len(set(spaces) | learned)
+        count = len(set(spaces) | learned | branches)
         if count > EXPRESSROUTE_ROUTE_LIMIT:
+            vpn_part = f", {len(branches)} from VPN branches" if branches else ""
             yield Hit(
                 ("route_servers", i, "branch_to_branch"),
                 f"{count} routes go towards ExpressRoute ({len(spaces)} address spaces, "
-                f"{len(learned)} from NVAs), over the limit of {EXPRESSROUTE_ROUTE_LIMIT}",
+                f"{len(learned)} from NVAs{vpn_part}), over the limit of "
+                f"{EXPRESSROUTE_ROUTE_LIMIT}",
             )
