@@ -9,7 +9,6 @@ sessions; §1.6 consistency; §1.9 2-byte ASNs only; §1.11 the reference algori
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import fields
 
 from nexthop.bgp.rib.path import as_path_asns
 from nexthop.bgp.wire.messages import Update
@@ -22,15 +21,15 @@ from nexthop.config.types import (
 from nexthop.lint.context import LintContext, RsNeighbor
 from nexthop.lint.model import Hit, Severity
 from nexthop.lint.registry import rule
-from nexthop.net.prefix import Prefix
+from nexthop.net.prefix import Afi, Prefix
 from nexthop.routeserver import AZURE_ASN, RouteServerConfig
 from nexthop.routeserver.rules import is_no_advertise
 
 __all__: list[str] = []
 
-EXPRESSROUTE_ROUTE_LIMIT: int = next(
-    f.default for f in fields(RouteServerConfig) if f.name == "expressroute_route_limit"
-)  # type: ignore[assignment]
+EXPRESSROUTE_ROUTE_LIMIT = RouteServerConfig(
+    name="defaults", subnet=Prefix(Afi.IPV4, 0, 26)
+).expressroute_route_limit
 """The route server's own default (§1.3: ExpressRoute private-peering limit)."""
 
 EXAMPLES = 3  # differences quoted in one message
