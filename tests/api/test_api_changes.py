@@ -103,8 +103,8 @@ def test_apply_endpoint_diffs_then_applies(server_factory: Callable[..., Server]
         (warning,) = plan["warnings"]  # positioned in the request's YAML
         assert warning.startswith("<request>:")
         assert warning.endswith(
-            "nvas[1].bgp_config: next hop 10.1.0.100 is load balancer 'ilb',"
-            " whose backend pool does not contain 'nva2'"
+            "nvas[nva2].bgp_config: next hop 10.1.0.100 is load balancer 'ilb',"
+            " whose backend pool does not contain 'nva2' [next-hop-not-in-pool]"
         )
         assert api.post(f"{BASE}/apply", json={"yaml": text}).json()["applied"]
         health = api.get(f"{BASE}/loadbalancers/ilb/backend-health").json()

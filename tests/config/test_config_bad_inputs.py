@@ -113,5 +113,4 @@ def test_position_points_at_the_culprit(name: str) -> None:
 
 def test_base_file_is_valid() -> None:
     loaded = load_topology(HERE / "base.yaml")
-    assert loaded.warnings == ()
     assert [n.name for n in loaded.topology.nvas] == ["nva1"]

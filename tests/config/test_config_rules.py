@@ -33,11 +33,6 @@ def problems(*replacements: tuple[str, str], append: str = "") -> list[str]:
     return [f"{p.path}: {p.message}" for p in info.value.problems]
 
 
-def warnings(*replacements: tuple[str, str], append: str = "") -> list[str]:
-    loaded = load_topology_text(variant(*replacements, append=append), "t.yaml")
-    return [f"{w.path}: {w.message}" for w in loaded.warnings]
-
-
 VM = "{vnet: hub, subnet: workload, ip: 10.1.2.4}"
 
 
@@ -389,45 +384,6 @@ def test_branch_peer_asn_must_match_the_neighbor() -> None:
     ]
 
 
-def test_warnings_for_broken_but_legal_designs() -> None:
-    found = warnings(
-        ("       neighbor 10.1.1.5 route-map SET-NEXTHOP out\n", ""),
-        (N5, ""),
-        ("set ip next-hop 10.1.0.100", "set ip next-hop 10.1.0.200"),
-        ("    probe_responder: {port: 22}", "    probe_responder: {port: 2222}"),
-        append="branches:\n  - {name: b, prefixes: [10.0.0.0/8], behind_nvas: [nva1]}\n",
-    )
-    assert found == [
-        "load_balancers[0].probes[0]: NVA 'nva1' has no probe responder on tcp/22; "
-        "the probe will always mark it down",
-        "nvas[0].bgp_config: next hop 10.1.0.200 is neither a load balancer frontend nor an "
-        "NVA address",
-        "nvas[0].bgp_config: NVA peers route server 'rs' at 10.1.1.4 only; peer 10.1.1.5 too or "
-        "some VMs miss its routes",
-        "branches[0].prefixes[0]: 10.0.0.0/8 overlaps the address space 10.1.0.0/16 of vnet 'hub'",
-    ]
-
-
-def test_warning_when_the_route_server_has_no_peering_for_the_nva() -> None:
-    found = warnings(
-        ("    peerings:\n      - {name: nva1, peer_ip: 10.1.0.4, peer_asn: 65001}\n", ""),
-    )
-    assert found == [
-        "nvas[0].bgp_config: route server 'rs' has no peering for 10.1.0.4; its sessions will "
-        "never come up",
-    ]
-
-
-def test_warning_when_the_next_hop_load_balancer_does_not_contain_the_nva() -> None:
-    found = warnings(
-        ("    backend_pool: {members: [nva1]}", "    backend_pool: {members: [vm1]}"),
-    )
-    assert found == [
-        "nvas[0].bgp_config: next hop 10.1.0.100 is load balancer 'ilb', whose backend pool "
-        "does not contain 'nva1'"
-    ]
-
-
 # --- the loader's own cases ----------------------------------------------------------
 
 
@@ -498,19 +454,6 @@ def test_model_dump_round_trips() -> None:
     dumped = topo.model_dump(mode="json", exclude_defaults=True)
     assert dumped["vnets"][0]["address_space"] == ["10.1.0.0/16"]
     assert Topology.model_validate(dumped) == topo
-
-
-def test_warning_for_an_nva_without_ip_forwarding() -> None:
-    found = warnings(
-        (
-            "nic: {vnet: hub, subnet: nva, ip: 10.1.0.4}",
-            "nic: {vnet: hub, subnet: nva, ip: 10.1.0.4, ip_forwarding: false}",
-        ),
-    )
-    assert found == [
-        "nvas[0].nic.ip_forwarding: without IP forwarding Azure drops the traffic this NVA "
-        "should forward"
-    ]
 
 
 def test_lookups() -> None:

@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from nexthop.importer import ImportError_, import_path
+from nexthop.lint import lint_topology
 
 __all__ = ["import_command"]
 
@@ -47,9 +48,9 @@ def import_command(
         typer.echo(f"assumed: {line}", err=True)
     for problem in result.errors:
         typer.echo(problem, err=True)
-    if result.loaded is not None:
-        for warning in result.loaded.warnings:
-            typer.echo(f"warning: {warning}", err=True)
+    if result.loaded is not None:  # what ``nexthop lint`` would say of the result
+        for finding in lint_topology(result.loaded.topology, result.loaded).findings:
+            typer.echo(f"lint: {finding}", err=True)
     where = str(file) if file is not None else "stdout"
     verdict = "valid" if not result.errors else f"INVALID ({len(result.errors)} problems)"
     typer.echo(f"imported {result.resources} resources to {where}: {verdict}", err=True)

@@ -10,6 +10,7 @@ from nexthop.cli import demo as demo_command
 from nexthop.cli import diff as diff_command
 from nexthop.cli import importer as import_command
 from nexthop.cli import lab, lb, nic, routeserver
+from nexthop.cli import lint as lint_command
 from nexthop.cli import serve as serve_command
 from nexthop.cli import trace as trace_command
 
@@ -28,6 +29,7 @@ app.command(name="apply")(apply_command.apply)
 app.command(name="trace")(trace_command.trace)
 app.command(name="diff")(diff_command.diff)
 app.command(name="import")(import_command.import_command)
+app.command(name="lint")(lint_command.lint)
 app.add_typer(routeserver.app, name="routeserver")
 app.add_typer(nic.app, name="nic")
 app.add_typer(lb.app, name="lb")

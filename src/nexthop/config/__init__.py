@@ -1,7 +1,7 @@
 """The user-facing topology file: schema, cross-resource checks and the loader.
 
-``load_topology(path)`` returns a ``LoadedTopology`` (the validated ``Topology``
-plus positioned warnings) or raises ``TopologyError`` whose problems read
+``load_topology(path)`` returns a ``LoadedTopology`` (the validated ``Topology``,
+able to position a field path in the file) or raises ``TopologyError`` whose problems read
 ``file:line:column: field.path: message``. The format is documented in
 docs/topology.md.
 """

@@ -4,8 +4,8 @@ Rules (route-server spec): §1.1 reserved ASNs (8074, 8075, 12076, 65515,
 65517-65520, 23456, 64496-64511, 65535-65551), one route server per VNet in a
 RouteServerSubnet, NVAs in the same or a directly peered VNet; §1.2 eBGP only
 (peers use another ASN than 65515), 2-byte ASNs, at most 8 peers, both instances
-peered; §1.8 a load balancer used as next hop must be in the route server's
-region (a warning: Azure accepts it but traffic fails).
+peered. What Azure accepts but will not carry as intended (one instance peered,
+a next hop in another region, ...) is a ``nexthop.lint`` rule.
 """
 
 from __future__ import annotations
@@ -121,8 +121,6 @@ def check_nva_bgp(c: Checker, i: int, nva: Nva) -> None:
     owners = _instance_owner(c)
     nva_ips = {n.nic.ip: n for n in t.nvas}
     branch_peers = {b.peer_ip: b for b in t.branches if b.peer_ip is not None}
-    rs_seen: dict[str, list[ipaddress.IPv4Address]] = {}
-    next_hops_checked: set[tuple[str, str | None]] = set()
     for neighbor in config.bgp.neighbors:
         address = ipaddress.IPv4Address(neighbor.address)
         rs = owners.get(address)
@@ -134,18 +132,6 @@ def check_nva_bgp(c: Checker, i: int, nva: Nva) -> None:
                     f"{ROUTE_SERVER_ASN}, not {neighbor.remote_as}",
                     neighbor.line,
                 )
-            first_to_rs = rs.name not in rs_seen
-            if first_to_rs and not any(p.peer_ip == nva.nic.ip for p in rs.peerings):
-                c.warn(
-                    path,
-                    f"route server {rs.name!r} has no peering for {nva.nic.ip}; "
-                    "its sessions will never come up",
-                    neighbor.line,
-                )
-            rs_seen.setdefault(rs.name, []).append(address)
-            if (rs.name, neighbor.route_map_out) not in next_hops_checked:
-                next_hops_checked.add((rs.name, neighbor.route_map_out))
-                _next_hops(c, i, nva, rs, neighbor.route_map_out)
         elif address in nva_ips and address != nva.nic.ip:
             continue
         elif address in branch_peers:
@@ -165,55 +151,3 @@ def check_nva_bgp(c: Checker, i: int, nva: Nva) -> None:
                 "nor a declared NVA or branch peer",
                 neighbor.line,
             )
-    for name, seen in rs_seen.items():
-        expected = c.topo.route_server_ips(name) or ()
-        missing = [ip for ip in expected if ip not in seen]
-        if missing:
-            c.warn(
-                path,
-                f"NVA peers route server {name!r} at {', '.join(map(str, seen))} only; "
-                f"peer {', '.join(map(str, missing))} too or some VMs miss its routes",
-                config.bgp.line,
-            )
-
-
-def _next_hops(c: Checker, i: int, nva: Nva, rs: RouteServer, route_map: str | None) -> None:
-    """Warn about ``set ip next-hop`` targets that cannot work toward ``rs``."""
-    config = nva.bgp
-    if route_map is None or config is None or route_map not in config.route_maps:
-        return
-    path: Path = ("nvas", i, "bgp_config")
-    rs_region = c.topo.region_of(rs.vnet)
-    frontends = {lb.frontend.ip: lb for lb in c.topo.load_balancers}
-    nva_ips = {n.nic.ip for n in c.topo.nvas}
-    for entry in config.route_maps[route_map].entries:
-        for action in entry.sets:
-            address = getattr(action, "address", None)
-            if address is None:
-                continue
-            ip = ipaddress.IPv4Address(address)
-            lb = frontends.get(ip)
-            if lb is not None:
-                lb_region = c.topo.region_of(lb.frontend.vnet)
-                if lb_region != rs_region:
-                    c.warn(
-                        path,
-                        f"next hop {ip} is load balancer {lb.name!r} in region {lb_region!r}, "
-                        f"but route server {rs.name!r} is in {rs_region!r}: the load "
-                        "balancer must be in the route server's region; traffic to these "
-                        "routes will fail",
-                        action.line,
-                    )
-                if nva.name not in lb.backend_pool.members:
-                    c.warn(
-                        path,
-                        f"next hop {ip} is load balancer {lb.name!r}, whose backend pool "
-                        f"does not contain {nva.name!r}",
-                        action.line,
-                    )
-            elif ip not in nva_ips:
-                c.warn(
-                    path,
-                    f"next hop {ip} is neither a load balancer frontend nor an NVA address",
-                    action.line,
-                )

@@ -5,8 +5,8 @@ Sources for the rules (route-server spec): §1.1 RouteServerSubnet of at least
 interval >= 5 s (unless fast probes), idle timeout 4-100 min, HA ports rules,
 backends in the frontend's VNet. Azure reserves the first four and the last
 address of every subnet. The route server and NVA BGP rules are in
-``bgp_checks``. Errors make a topology invalid; warnings flag designs Azure
-accepts but that will not carry traffic as intended.
+``bgp_checks``. These are errors: they make a topology invalid. Designs Azure
+accepts but that will not carry traffic as intended are ``nexthop.lint`` rules.
 """
 
 from __future__ import annotations
@@ -44,11 +44,10 @@ AZURE_RESERVED_HEAD = 4  # network address, default gateway, two DNS addresses
 
 @dataclass(slots=True)
 class Checker:
-    """Collects errors and warnings; the address registry finds IP conflicts."""
+    """Collects errors; the address registry finds IP conflicts."""
 
     topo: Topology
     errors: list[Issue] = field(default_factory=list)
-    warnings: list[Issue] = field(default_factory=list)
     # (vnet, address) -> (path, owner) of the first user of an address
     addresses: dict[tuple[str, ipaddress.IPv4Address], tuple[Path, str]] = field(
         default_factory=dict
@@ -56,9 +55,6 @@ class Checker:
 
     def error(self, path: Path, message: str, text_line: int | None = None) -> None:
         self.errors.append(Issue(path, message, text_line))
-
-    def warn(self, path: Path, message: str, text_line: int | None = None) -> None:
-        self.warnings.append(Issue(path, message, text_line))
 
     # -- helpers -----------------------------------------------------------------------
 
@@ -273,11 +269,6 @@ class Checker:
         for i, nva in enumerate(t.nvas):
             base: Path = ("nvas", i)
             self.nic((*base, "nic"), nva.nic, f"NVA {nva.name!r}")
-            if not nva.nic.ip_forwarding:
-                self.warn(
-                    (*base, "nic", "ip_forwarding"),
-                    "without IP forwarding Azure drops the traffic this NVA should forward",
-                )
             hb = nva.ha.heartbeat
             if hb is not None:
                 peer = t.nva(hb.peer)
@@ -339,7 +330,6 @@ class Checker:
                     "(set fast_probes: true to allow it)",
                 )
             self.probe_path((*path, "path"), probe.protocol, probe.path)
-            self.responders(i, lb, j)
         for j, rule in enumerate(lb.rules):
             path = (*base, "rules", j)
             if rule.probe not in probes:
@@ -356,20 +346,6 @@ class Checker:
                     (*path, "protocol"),
                     "HA ports rules use protocol all with frontend_port and backend_port 0; "
                     "other rules need tcp or udp and non-zero ports",
-                )
-
-    def responders(self, i: int, lb: LoadBalancer, j: int) -> None:
-        probe = lb.probes[j]
-        for member in lb.backend_pool.members:
-            nva = self.topo.nva(member)
-            if nva is None:
-                continue
-            r = nva.probe_responder
-            if r is None or r.port != probe.port or r.protocol is not probe.protocol:
-                self.warn(
-                    ("load_balancers", i, "probes", j),
-                    f"NVA {member!r} has no probe responder on {probe.protocol}/{probe.port}; "
-                    "the probe will always mark it down",
                 )
 
     def compute(self) -> None:
@@ -392,14 +368,6 @@ class Checker:
                 )
             if (b.peer_ip is None) != (b.asn is None):
                 self.error(base, "peer_ip and asn go together (the branch's BGP speaker)")
-            for j, prefix in enumerate(b.prefixes):
-                for v in t.vnets:
-                    for space in v.address_space:
-                        if prefix.overlaps(space):
-                            self.warn(
-                                (*base, "prefixes", j),
-                                f"{prefix} overlaps the address space {space} of vnet {v.name!r}",
-                            )
 
     def gateways(self) -> None:
         for i, g in enumerate(self.topo.virtual_network_gateways):
@@ -410,8 +378,8 @@ class Checker:
                 self.error(path, f"vnet {g.vnet!r} has no subnet named GatewaySubnet")
 
 
-def check_topology(topo: Topology) -> tuple[list[Issue], list[Issue]]:
-    """Run every cross-resource check; return ``(errors, warnings)``."""
+def check_topology(topo: Topology) -> list[Issue]:
+    """Run every cross-resource check; return the errors."""
     checker = Checker(topo)
     checker.required_lists()
     checker.names()
@@ -424,4 +392,4 @@ def check_topology(topo: Topology) -> tuple[list[Issue], list[Issue]]:
     checker.compute()
     checker.branches()
     checker.gateways()
-    return checker.errors, checker.warnings
+    return checker.errors

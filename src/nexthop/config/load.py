@@ -13,7 +13,7 @@ silently collapse, are reported too.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 from typing import Any
 
@@ -54,11 +54,20 @@ class TopologyError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class LoadedTopology:
-    """A validated topology, where it came from, and the positioned warnings."""
+    """A validated topology and where it came from; ``position`` places a field path
+    (and a line of an NVA's ``bgp_config``) in the file, for ``nexthop.lint``."""
 
     topology: Topology
     source: str
-    warnings: tuple[Problem, ...] = ()
+    locator: _Locator | None = field(default=None, repr=False, compare=False)
+
+    def position(self, path: Path, text_line: int | None = None) -> str:
+        """``source:line:column`` of the deepest node ``path`` names (``source`` alone
+        when the text is not known)."""
+        if self.locator is None:
+            return self.source
+        p = self.locator.problem(path, "", text_line=text_line)
+        return f"{p.source}:{p.line}:{p.column}"
 
 
 class _Locator:
@@ -193,8 +202,7 @@ def load_topology_text(text: str, source: str = "<string>") -> LoadedTopology:
     except TopologyInvalid as exc:
         problems = [locator.issue(i) for i in exc.issues]
     else:
-        warnings = tuple(locator.issue(w) for w in topology.warnings)
-        return LoadedTopology(topology=topology, source=source, warnings=warnings)
+        return LoadedTopology(topology=topology, source=source, locator=locator)
     problems.sort(key=lambda p: (p.line, p.column))
     raise TopologyError(problems)
 

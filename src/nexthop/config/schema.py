@@ -6,8 +6,8 @@ cross-resource rules (references, containment, overlaps, ASNs, IP conflicts)
 run in ``Topology``'s model validator via ``nexthop.config.checks``, which
 raises ``TopologyInvalid`` with one ``Issue`` per problem, each naming its
 field path. Designs that are legal but broken (spec §1.8: a load balancer next
-hop in another region than the Route Server) validate and are reported in
-``Topology.warnings``.
+hop in another region than the Route Server) validate; ``nexthop.lint`` reports
+them.
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ import ipaddress
 from functools import cached_property
 from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from nexthop.config.checks import check_topology
-from nexthop.config.issues import Issue, TopologyInvalid
+from nexthop.config.issues import TopologyInvalid
 from nexthop.config.types import (
     ROUTE_SERVER_ASN,
     ROUTE_SERVER_SUBNET,
@@ -311,20 +311,12 @@ class Topology(_Model):
     branches: tuple[Branch, ...] = ()
     virtual_network_gateways: tuple[VirtualNetworkGateway, ...] = ()
 
-    _warnings: tuple[Issue, ...] = PrivateAttr(default=())
-
     @model_validator(mode="after")
     def _cross_resource(self) -> Self:
-        errors, warnings = check_topology(self)
+        errors = check_topology(self)
         if errors:
             raise TopologyInvalid(errors)
-        self._warnings = tuple(warnings)
         return self
-
-    @property
-    def warnings(self) -> tuple[Issue, ...]:
-        """Legal but broken design choices found by the checks."""
-        return self._warnings
 
     # -- lookups ------------------------------------------------------------------------
 

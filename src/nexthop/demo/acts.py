@@ -31,6 +31,7 @@ from typing import Any
 from nexthop.config import Topology, load_topology
 from nexthop.demo.live import converge, running_lab
 from nexthop.lab import Lab, LabTimers
+from nexthop.lint import lint_topology
 from nexthop.service.views import effective_route_table
 from nexthop.world import ReturnPath, TrafficReport, World, WorldOptions, run_traffic
 from nexthop.world.traffic import FlowSpec, generate_flows
@@ -54,7 +55,7 @@ FAILOVER_TIMEOUT_S = 90.0
 
 def _load(path: Path) -> tuple[Topology, list[str]]:
     loaded = load_topology(path)
-    return loaded.topology, [str(w) for w in loaded.warnings]
+    return loaded.topology, [str(w) for w in lint_topology(loaded.topology, loaded).warnings]
 
 
 def _first_host(topology: Topology) -> tuple[str, str]:

@@ -27,6 +27,7 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from pydantic import ValidationError
 
+from nexthop import lint
 from nexthop.clock import Clock
 from nexthop.config import (
     LoadedTopology,
@@ -208,12 +209,12 @@ class ControlPlane:
         topology: Topology,
         event: str,
         dry_run: bool,
-        warnings: list[str] | None = None,
+        loaded: LoadedTopology | None = None,
     ) -> ApplyResult:
-        """Diff ``topology`` against the stored resources and, unless ``dry_run`` or
-        nothing changed, build its World, write it and adopt it."""
-        if warnings is None:
-            warnings = [str(w) for w in topology.warnings]
+        """Lint ``topology`` (an error refuses the write), diff it against the stored
+        resources and, unless ``dry_run`` or nothing changed, build its World, write it
+        and adopt it."""
+        warnings = lint.gate(topology, loaded)
         resources = to_resources(topology)
         changes = diff_resources(self._resources, resources)
         if not changes:
@@ -238,12 +239,11 @@ class ControlPlane:
         """Make the stored topology equal ``topology`` (declarative create/update/delete).
         The whole topology is validated and its model built before anything is written;
         with ``dry_run`` only the diff is returned."""
-        warnings = None
-        if isinstance(topology, LoadedTopology):
-            warnings = [str(w) for w in topology.warnings]  # positioned: file:line:column
-            topology = topology.topology
+        loaded = None
+        if isinstance(topology, LoadedTopology):  # lint warnings then read file:line:column
+            loaded, topology = topology, topology.topology
         with self._lock:
-            return self._commit(topology, "apply", dry_run, warnings)
+            return self._commit(topology, "apply", dry_run, loaded)
 
     def apply_text(
         self, text: str, source: str = "<request>", *, dry_run: bool = False

@@ -193,11 +193,14 @@ def _group(
         else:
             entry[1].append(prefix)
     groups: dict[tuple[int, Advertisement], list[Prefix]] = {}
+    merged_keys: set[tuple[int, Advertisement]] = set()
     for (afi, _), (advert, prefixes) in by_id.items():
         merged = groups.setdefault((afi, advert), prefixes)
         if merged is not prefixes:  # an equal advertisement held as another object
             merged += prefixes
-            merged.sort()
+            merged_keys.add((afi, advert))
+    for group in merged_keys:  # sorted once, not once per merge (was quadratic)
+        groups[group].sort()
     return groups
 
 
