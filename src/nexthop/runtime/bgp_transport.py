@@ -219,6 +219,16 @@ class SessionDriver:
     def stop(self, notification: Notification | None = None) -> None:
         self._process(self.session.stop(self.now(), notification))
 
+    def collision_dump(self) -> None:
+        """This connection lost a collision (RFC 4271 §6.8): Cease / Connection
+        Collision Resolution, then close (``Session.collision_dump``)."""
+        self._process(self.session.collision_dump(self.now()))
+
+    def resume(self) -> None:
+        """Read on after the session paused at an OPEN (``Session.resume``)."""
+        if not self._closed:
+            self._process(self.session.resume(self.now()))
+
     def attach(self, stream: BgpStream) -> None:
         """Adopt an accepted connection (the session must be waiting for one)."""
         if self._connecting is not None:
