@@ -237,6 +237,10 @@ class RouteServerHost:
         closing: list[asyncio.Future[None]] = []
         for slot in self._slots.values():
             for contender in slot.contenders:
+                if contender.state is not SessionState.IDLE:
+                    contender.stop(
+                        cease_notification(CeaseSubcode.ADMINISTRATIVE_SHUTDOWN, message)
+                    )
                 contender.close()
             slot.contenders.clear()
             driver, slot.driver = slot.driver, None
@@ -366,11 +370,11 @@ class RouteServerHost:
     ) -> None:
         """Reset a refused connection; log at most one line per ``_REJECT_LOG_S``
         with how many were refused silently since (a storm must not flood the log)."""
+        source, port = stream.peername
         stream.abort()
         if now < self._quiet_until:
             self._unlogged += 1
             return
-        source, port = stream.peername
         self.log.warning(
             what,
             reason=reason,
@@ -437,8 +441,12 @@ class RouteServerHost:
     def _contender_event(self, slot: _Slot, driver: SessionDriver, event: Event) -> None:
         match event:
             case SessionEstablished():  # it won: it becomes the peering's session
+                old = slot.driver
+                if old is not None and old.state is SessionState.ESTABLISHED:
+                    self._lose(slot, driver)  # cannot happen (§6.8 ran at its OPEN); keep one
+                    return
                 slot.contenders.remove(driver)
-                old, slot.driver = slot.driver, driver
+                slot.driver = driver
                 if old is not None:  # still in OpenSent: it never sent its OPEN
                     self._lose(slot, old)
                 self._on_event(slot, driver, event)
