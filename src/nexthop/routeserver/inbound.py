@@ -147,9 +147,18 @@ def first_as_problem(attributes: PathAttributes, peer_asn: int) -> str | None:
     return None
 
 
+_IPV4 = int(Afi.IPV4)
+_V4_BAD_FIRST_OCTETS = frozenset({0, 127})  # and everything from 224 up
+
+
 def next_hop_problem(afi: int, next_hop: int, own: Collection[int]) -> str | None:
     """Why ``next_hop`` is semantically incorrect (RFC 4271 §6.3; module
-    docstring), or None. ``own``: the route server's IPv4 addresses."""
+    docstring), or None. ``own``: the route server's IPv4 addresses. Called once
+    per UPDATE (run of NLRI): the usual IPv4 answer costs two comparisons."""
+    if afi == _IPV4:
+        first = next_hop >> 24
+        if first < 224 and first not in _V4_BAD_FIRST_OCTETS and next_hop not in own:
+            return None
     if afi == Afi.IPV4 and next_hop in own:
         return f"NEXT_HOP {format_address(afi, next_hop)} is the route server's own address"
     for block, kind in _NOT_A_HOST.get(afi, ()):

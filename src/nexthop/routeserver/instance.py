@@ -88,6 +88,7 @@ class RouteServerInstance:
         self.config = config
         self.import_policy: ImportPolicy = rules.loop_prevention(config.asn)
         self.next_hop_check: NextHopCheck | None = None
+        self._own_ips = config.instance_ips  # NEXT_HOP sanity (inbound.next_hop_problem)
         self._peers: dict[str, Peer] = {}
         self._selection = Selection(config.hub_routing_preference)
         self._gateways = self._selection.gateways  # the same dict, kept up to date here
@@ -133,6 +134,7 @@ class RouteServerInstance:
         """New server settings (address spaces, branch-to-branch, preference):
         reselect everything and resync every established peer."""
         self.config = config
+        self._own_ips = config.instance_ips
         self._selection.preference = config.hub_routing_preference
         self._offered = None  # recounted on demand under the new settings
         self._exporter.reset(config.asn)
@@ -255,7 +257,7 @@ class RouteServerInstance:
     ) -> tuple[Runs, list[Output]]:
         """Store the runs whose next hop is semantically incorrect as rejected with
         the reason (RFC 4271 §6.3, ``inbound.next_hop_problem``); the others go on."""
-        own = self.config.instance_ips
+        own = self._own_ips
         good: Runs = []
         for prefixes, route in runs:
             hops = route.next_hops

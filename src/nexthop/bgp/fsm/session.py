@@ -243,9 +243,7 @@ class Session:
                 break
             received(message)
             events += self._process(self._classify(message), now)
-            opened = self._state is S.OPENCONFIRM and type(message) is Open
-            if opened and self._config.pause_after_open:
-                self._paused = True
+            if self._paused:  # an OPEN with pause_after_open (set in _apply)
                 break
         return events
 
@@ -389,6 +387,7 @@ class Session:
                     events.append(out)
                 case OpenReceived():  # for owners that resolve collisions only
                     if self._config.pause_after_open:
+                        self._paused = True  # receive_data stops after this message
                         events.append(out)
                 case _:
                     events.append(out)
