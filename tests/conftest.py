@@ -7,11 +7,13 @@ shrink to nothing.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
+import structlog
 
 
 def require_binary(name: str, binary: str, package: str) -> str:
@@ -30,3 +32,16 @@ def require_binary(name: str, binary: str, package: str) -> str:
 def require_daemon() -> Callable[[str, str, str], str]:
     """``require_daemon(name, binary, package) -> path``: skip locally, fail in CI."""
     return require_binary
+
+
+@pytest.fixture(autouse=True)
+def _fresh_logging() -> Iterator[None]:
+    """A command run in process (``CliRunner``: ``serve``, ``lab up``, ``demo``) sets
+    logging up for the whole process (``nexthop.logs.configure_logging``); undo it
+    after each test so a later test sees structlog's defaults (``capture_logs``)."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    structlog.reset_defaults()
+    root.handlers[:] = handlers
+    root.setLevel(level)

@@ -40,7 +40,7 @@ def _loaded() -> RouteServer:
         rs.receive_update(IN_0, "nva1", update, 0.0)
     # nva2's path for the shared prefixes loses to nva1's (longer AS_PATH).
     rs.receive_update(
-        IN_0, "nva2", announce(*SHARED, as_path=(65002, 1, 2), next_hop="10.1.0.200"), 0.0
+        IN_0, "nva2", announce(*SHARED, as_path=(65001, 1, 2), next_hop="10.1.0.200"), 0.0
     )
     return rs
 
@@ -74,7 +74,7 @@ def test_clients_get_withdrawals_for_its_prefixes_and_the_other_path_for_shared_
     for update in updates_to(outputs, IN_0, "nva3"):
         if update.nlri:
             assert update.attributes is not None
-            assert update.attributes.as_path[0].asns[:2] == (65515, 65002)
+            assert update.attributes.as_path[0].asns == (65515, 65001, 1, 2)  # nva2's
     # nva2 never gets its own path back: only withdrawals of nva1's.
     assert withdrawn_to(outputs, IN_0, "nva2") == set(PREFIXES) - set(REJECTED)
     assert not [u for u in updates_to(outputs, IN_0, "nva2") if u.nlri]

@@ -38,6 +38,7 @@ from nexthop.clock import SystemClock
 from nexthop.logs import LogFormat, LogLevel, configure_logging
 from nexthop.routeserver.instance import REFRESH_INTERVAL
 from nexthop.runfile import DbHeldError, DbLock
+from nexthop.runtime.admission import AcceptLimits
 from nexthop.runtime.listen import BgpListen, BindMode, parse_bgp_address
 from nexthop.runtime.network import LiveNetwork
 from nexthop.runtime.route_server_host import OUTBOUND_LIMIT, HostTimers
@@ -181,7 +182,9 @@ async def _serve_with_bgp(
         await runtime.stop()
 
 
-def _listen_plan(bind: str, bgp_port: int | None, bgp_address: list[str] | None) -> BgpListen:
+def _listen_plan(
+    bind: str, bgp_port: int | None, bgp_address: list[str] | None, accept: tuple[float, int]
+) -> BgpListen:
     try:
         mode = BindMode(bind)
         overrides = dict(parse_bgp_address(text) for text in bgp_address or [])
@@ -189,7 +192,11 @@ def _listen_plan(bind: str, bgp_port: int | None, bgp_address: list[str] | None)
         raise fail(f"--bgp-bind/--bgp-address: {exc}") from None
     if bgp_port is not None and not 0 < bgp_port < 2**16:
         raise fail(f"--bgp-port: {bgp_port} is not a TCP port")
-    return BgpListen(mode=mode, port=bgp_port, overrides=overrides)
+    try:
+        limits = AcceptLimits(rate=accept[0], burst=accept[1])
+    except ValueError as exc:
+        raise fail(f"--bgp-accept-rate/--bgp-accept-burst: {exc}") from None
+    return BgpListen(mode=mode, port=bgp_port, overrides=overrides, accept_limits=limits)
 
 
 def serve(  # noqa: PLR0917 - Typer maps parameters to options
@@ -227,6 +234,20 @@ def serve(  # noqa: PLR0917 - Typer maps parameters to options
             help="IN_0=ADDR:PORT (or RS/IN_1=...): where that instance listens instead.",
         ),
     ] = None,
+    bgp_accept_rate: Annotated[
+        float,
+        typer.Option(
+            "--bgp-accept-rate",
+            help="BGP connections per second one peer address may open (token bucket;"
+            " 0: no limit). Unknown addresses are always refused.",
+        ),
+    ] = AcceptLimits().rate,
+    bgp_accept_burst: Annotated[
+        int,
+        typer.Option(
+            "--bgp-accept-burst", help="BGP connections one peer address may open at once."
+        ),
+    ] = AcceptLimits().burst,
     probes: Annotated[
         bool,
         typer.Option(
@@ -258,7 +279,7 @@ def serve(  # noqa: PLR0917 - Typer maps parameters to options
     BGP route servers (AS 65515, two instances each) that NVAs peer with."""
     configure_logging(log_level, log_format)
     console = Console(stderr=True)
-    listen = _listen_plan(bgp_bind, bgp_port, bgp_address)
+    listen = _listen_plan(bgp_bind, bgp_port, bgp_address, (bgp_accept_rate, bgp_accept_burst))
     timers = HostTimers(outbound_limit=bgp_outbound_limit, refresh_interval=bgp_refresh_interval)
     lock = own_database(db)
     try:

@@ -35,7 +35,10 @@ from nexthop.routeserver.inbound import (
     AnnouncedRun,
     announced_runs,
     as_sequence,
+    first_as_problem,
+    ignored_route,
     max_prefix_notification,
+    next_hop_problem,
     withdrawn_routes,
 )
 from nexthop.routeserver.outbound import (
@@ -94,6 +97,7 @@ class RouteServerInstance:
         self.import_policy: ImportPolicy = rules.loop_prevention(config.asn)
         self.next_hop_check: NextHopCheck | None = None
         self.refresh_interval = REFRESH_INTERVAL
+        self._own_ips = config.instance_ips  # NEXT_HOP sanity (inbound.next_hop_problem)
         self._peers: dict[str, Peer] = {}
         self._selection = Selection(config.hub_routing_preference)
         self._gateways = self._selection.gateways  # the same dict, kept up to date here
@@ -139,6 +143,7 @@ class RouteServerInstance:
         """New server settings (address spaces, branch-to-branch, preference):
         reselect everything and resync every established peer."""
         self.config = config
+        self._own_ips = config.instance_ips
         self._selection.preference = config.hub_routing_preference
         self._offered = None  # recounted on demand under the new settings
         self._exporter.reset(config.asn)
@@ -237,7 +242,24 @@ class RouteServerInstance:
                     message="AS 0 in AS_PATH: UPDATE treated as withdraw (RFC 7607)",
                 )
             )
-        if update.treat_as_withdraw or attrs is None or as_zero:
+        first_as = None
+        if (
+            attrs is not None
+            and announced
+            and not as_zero
+            and peer.config.peer_asn != self.config.asn
+        ):
+            first_as = first_as_problem(attrs, peer.config.peer_asn)
+            if first_as is not None:
+                outputs.append(
+                    WarningOutput(
+                        instance=self.role,
+                        peering=name,
+                        message=f"{first_as}: UPDATE treated as withdraw (RFC 4271 §6.3, "
+                        "RFC 7606 §7.2)",
+                    )
+                )
+        if update.treat_as_withdraw or attrs is None or as_zero or first_as is not None:
             withdrawn += [(p, path_id) for prefixes, path_id, _ in announced for p in prefixes]
             announced = []
         for prefix, path_id in withdrawn:
@@ -254,6 +276,7 @@ class RouteServerInstance:
                 (prefixes, make_route(attrs, hops, name, address, asn, bgp_id, ebgp, pid, now))
                 for prefixes, pid, hops in announced
             ]
+            runs, outputs = self._ignore_bad_next_hops(peer, attrs, runs, outputs)
             accepted = import_runs(peer, self.import_policy, self._loc_rib, attrs, runs)
             if self.next_hop_check is not None:
                 for prefixes, route in accepted:
@@ -266,6 +289,29 @@ class RouteServerInstance:
                     ]
         self._maybe_prune()
         return outputs + self._propagate()
+
+    def _ignore_bad_next_hops(
+        self, peer: Peer, attrs: PathAttributes, runs: Runs, outputs: list[Output]
+    ) -> tuple[Runs, list[Output]]:
+        """Store the runs whose next hop is semantically incorrect as rejected with
+        the reason (RFC 4271 §6.3, ``inbound.next_hop_problem``); the others go on."""
+        own = self._own_ips
+        good: Runs = []
+        for prefixes, route in runs:
+            hops = route.next_hops
+            problem = next_hop_problem(prefixes[0].afi, hops[0], own) if hops else None
+            if problem is None:
+                good.append((prefixes, route))
+                continue
+            import_runs(peer, ignored_route(problem), self._loc_rib, attrs, [(prefixes, route)])
+            outputs.append(
+                WarningOutput(
+                    instance=self.role,
+                    peering=peer.config.name,
+                    message=f"{len(prefixes)} route(s) ignored: {problem} (RFC 4271 §6.3)",
+                )
+            )
+        return good, outputs
 
     # --- gateways ------------------------------------------------------------
 

@@ -251,6 +251,20 @@ class SessionDriver:
     def stop(self, notification: Notification | None = None) -> None:
         self._process(self.session.stop(self.now(), notification))
 
+    def collision_dump(self) -> None:
+        """This connection lost a collision (RFC 4271 §6.8): Cease / Connection
+        Collision Resolution, then close (``Session.collision_dump``)."""
+        self._process(self.session.collision_dump(self.now()))
+
+    def resume(self) -> None:
+        """Read on after the session paused at an OPEN (``Session.resume``); the
+        bytes buffered since are handled now, so through ``run_guarded``."""
+        if not self._closed:
+            self.run_guarded(self._resume)
+
+    def _resume(self) -> None:
+        self._process(self.session.resume(self.now()))
+
     def attach(self, stream: BgpStream) -> None:
         """Adopt an accepted connection (the session must be waiting for one)."""
         if self._connecting is not None:

@@ -11,6 +11,10 @@ addresses peers have:
   really owns them; peers connect from their real addresses (``RealAddresses``);
 * ``overrides``: an explicit ``(address, port)`` per instance (``IN_0``,
   ``RouteServiceRole_IN_1``, or ``rs/IN_0`` for one route server).
+
+``accept_limits`` bounds how fast one configured peer address may open
+connections (``nexthop.runtime.admission``: a token bucket per address, default
+20 at once then 5 per second; unknown addresses are refused before that).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from typing import Any
 from nexthop.bgp.constants import BGP_PORT
 from nexthop.routeserver import INSTANCE_ROLES, RouteServer
 from nexthop.runtime.addresses import DEFAULT_BGP_PORT
+from nexthop.runtime.admission import AcceptLimits
 from nexthop.runtime.route_server_host import RouteServerHost
 
 __all__ = [
@@ -54,6 +59,7 @@ class BgpListen:
     mode: BindMode = BindMode.STAND_IN
     port: int | None = None
     overrides: Mapping[str, tuple[str, int]] = field(default_factory=dict)
+    accept_limits: AcceptLimits = field(default_factory=AcceptLimits)
 
     @property
     def default_port(self) -> int:
@@ -124,6 +130,7 @@ class ListeningHost(RouteServerHost):
     (address, port) (``BgpListen.overrides``)."""
 
     def __init__(self, route_server: RouteServer, listen: BgpListen, **kwargs: Any) -> None:
+        kwargs.setdefault("accept_limits", listen.accept_limits)
         super().__init__(route_server, port=listen.default_port, **kwargs)
         self._listen = listen
 

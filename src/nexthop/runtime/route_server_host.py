@@ -5,7 +5,20 @@ and ``_IN_1``) the host listens on the instance address's loopback stand-in
 (``nexthop.runtime.addresses.AddressMap``) at the lab BGP port. The route server is
 passive, like Azure's: NVAs open the sessions (RFC 4271 §8.2.1.1 PassiveTcp
 establishment). An accepted connection is kept only when its source address is
-the stand-in of a configured peering's ``peer_ip``; any other source is reset.
+the stand-in of a configured peering's ``peer_ip``; any other source is reset
+before anything is kept for it, and a configured peer address opening
+connections faster than ``AcceptLimits`` allows is reset too
+(``nexthop.runtime.admission``; both counted and logged at most once a second).
+
+Connection collisions (RFC 4271 §6.8): a second connection from a peering whose
+session is already past Active is tracked beside the first until its OPEN
+(sessions run with ``pause_after_open``); on each OPEN the other connection's
+state decides (``resolve_open_collision``): Established or a higher local BGP
+Identifier closes the new one, a higher remote one closes the one in
+OpenConfirm, each loser with Cease / Connection Collision Resolution. At most
+``MAX_CONNECTIONS`` per (instance, peering) are open: a further one replaces the
+longest-waiting connection still in OpenSent (a silent connection cannot hold
+the peering for its 240 s OpenSent hold time), or is reset when there is none.
 
 Each accepted connection gets a fresh passive ``Session`` driven by
 ``SessionDriver`` (the aioquic ``transmit()`` shape, style guide §1). Session facts
@@ -35,14 +48,15 @@ import asyncio
 import functools
 import ipaddress
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 import structlog
 
 from nexthop.bgp.constants import CeaseSubcode
 from nexthop.bgp.fsm import (
     Event,
+    OpenReceived,
     RouteRefreshReceived,
     Session,
     SessionConfig,
@@ -50,6 +64,7 @@ from nexthop.bgp.fsm import (
     SessionEstablished,
     SessionState,
     UpdateReceived,
+    resolve_open_collision,
 )
 from nexthop.bgp.wire import RouteRefresh, cease_notification
 from nexthop.bgp.wire.errors import LocalProtocolError
@@ -67,10 +82,12 @@ from nexthop.routeserver import (
 )
 from nexthop.routeserver.instance import REFRESH_INTERVAL
 from nexthop.routeserver.server import RegionOf
+from nexthop.runtime.admission import AcceptLimits, TokenBuckets
 from nexthop.runtime.bgp_transport import BgpStream, SessionDriver
 from nexthop.runtime.speaker import use_bulk_gc_thresholds
 
 __all__ = [
+    "MAX_CONNECTIONS",
     "OUTBOUND_LIMIT",
     "AddressTranslator",
     "HostTimers",
@@ -78,6 +95,10 @@ __all__ = [
     "RouteServerHost",
     "fresh_route_server",
 ]
+
+
+MAX_CONNECTIONS = 2  # per (instance, peering): the session and one contender (§6.8)
+_REJECT_LOG_S = 1.0  # refused connections are logged at most this often
 
 
 def fresh_route_server(
@@ -140,6 +161,8 @@ class _Slot:
     established_at: float | None = None
     flaps: int = 0
     refuse_until: float = 0.0
+    # Further connections of this peering until their OPEN (RFC 4271 §6.8), oldest first.
+    contenders: list[SessionDriver] = field(default_factory=list)
 
 
 class RouteServerHost:
@@ -155,6 +178,7 @@ class RouteServerHost:
         on_routes_changed: Callable[[RoutesChanged], None] | None = None,
         on_session_change: Callable[[HostedSession], None] | None = None,
         name: str = "",
+        accept_limits: AcceptLimits | None = None,
     ) -> None:
         self.route_server = route_server
         self.name = name or route_server.config.name
@@ -179,6 +203,11 @@ class RouteServerHost:
         self._unflushed: dict[SessionDriver, None] = {}
         self.rejected_connections = 0  # from addresses that are not configured peers
         self.refused_connections = 0  # from peers in idle hold or with a session up
+        self.throttled_connections = 0  # past a peer address's AcceptLimits
+        self.collisions = 0  # connections closed with Cease / Connection Collision Resolution
+        self._buckets = TokenBuckets(accept_limits or AcceptLimits())
+        self._quiet_until = 0.0  # refused connections are not logged before this
+        self._unlogged = 0
         self.log = structlog.get_logger("nexthop.routeserver").bind(route_server=self.name)
 
     # --- lifecycle -------------------------------------------------------------
@@ -219,6 +248,13 @@ class RouteServerHost:
             server.close()
         closing: list[asyncio.Future[None]] = []
         for slot in self._slots.values():
+            for contender in slot.contenders:
+                if contender.state is not SessionState.IDLE:
+                    contender.stop(
+                        cease_notification(CeaseSubcode.ADMINISTRATIVE_SHUTDOWN, message)
+                    )
+                contender.close()
+            slot.contenders.clear()
             driver, slot.driver = slot.driver, None
             if driver is None:
                 continue
@@ -288,14 +324,21 @@ class RouteServerHost:
             ),
             None,
         )
-        log = self.log.bind(instance=role, remote=source, port=port)
-        if peering is None or self._stopping:
-            log.warning("connection_rejected", reason="not a configured peer")
-            self.rejected_connections += 1
-            stream.abort()
-            return
-        slot = self._slot(role, peering.name, peering.peer_ip)
         now = self.now()
+        if peering is None or self._stopping:
+            # Nothing is kept for an unknown source: no slot, session or bucket.
+            self.rejected_connections += 1
+            self._refuse(stream, now, "connection_rejected", "not a configured peer", role=role)
+            return
+        if not self._buckets.allow(peering.peer_ip, now):
+            self.throttled_connections += 1
+            reason = "connection rate limit"
+            self._refuse(
+                stream, now, "connection_throttled", reason, role=role, peering=peering.name
+            )
+            return
+        log = self.log.bind(instance=role, remote=source, port=port)
+        slot = self._slot(role, peering.name, peering.peer_ip)
         if now < slot.refuse_until:
             log.info("connection_refused", peering=peering.name, reason="idle hold")
             self.refused_connections += 1
@@ -306,37 +349,136 @@ class RouteServerHost:
             if old.state is SessionState.ACTIVE and old.stream is None:
                 old.attach(stream)
                 return
-            log.info("connection_refused", peering=peering.name, state=old.state.value)
-            self.refused_connections += 1
-            stream.abort()
+            self._contend(slot, stream, log)
             return
         if old is not None:
             old.close()
-        config = SessionConfig(
-            local_asn=self.route_server.config.asn,
-            peer_asn=peering.peer_asn,
-            bgp_id=int(ipaddress.IPv4Address(self._instance_ips[role])),
-            peer_address=peering.peer_ip,
-            hold_time=self._timers.hold_time,
-            keepalive_time=self._timers.keepalive_time,
-            passive=True,
-            outbound_limit=self._timers.outbound_limit,
-        )
-        driver = SessionDriver(
-            Session(config, encoder=self._encoder),
-            remote=(source, port),
-            on_event=lambda d, e: self._on_event(slot, d, e),
-            log=log.bind(peering=peering.name),
-        )
-        slot.driver = driver
+        driver = slot.driver = self._new_driver(slot, stream, log)
         log.info("connection_accepted", peering=peering.name)
         driver.start()
         driver.attach(stream)
 
+    def _new_driver(self, slot: _Slot, stream: BgpStream, log: Any) -> SessionDriver:
+        peering = next(p for p in self.route_server.peerings() if p.name == slot.peering)
+        config = SessionConfig(
+            local_asn=self.route_server.config.asn,
+            peer_asn=peering.peer_asn,
+            bgp_id=int(ipaddress.IPv4Address(self._instance_ips[slot.instance])),
+            peer_address=peering.peer_ip,
+            hold_time=self._timers.hold_time,
+            keepalive_time=self._timers.keepalive_time,
+            passive=True,
+            pause_after_open=True,  # collisions are resolved here (RFC 4271 §6.8)
+            outbound_limit=self._timers.outbound_limit,
+        )
+        return SessionDriver(
+            Session(config, encoder=self._encoder),
+            remote=stream.peername,
+            on_event=lambda d, e: self._on_event(slot, d, e),
+            log=log.bind(peering=peering.name),
+        )
+
+    def _refuse(
+        self, stream: BgpStream, now: float, what: str, reason: str, *, role: str, peering: str = ""
+    ) -> None:
+        """Reset a refused connection; log at most one line per ``_REJECT_LOG_S``
+        with how many were refused silently since (a storm must not flood the log)."""
+        source, port = stream.peername
+        stream.abort()
+        if now < self._quiet_until:
+            self._unlogged += 1
+            return
+        self.log.warning(
+            what,
+            reason=reason,
+            instance=role,
+            remote=source,
+            port=port,
+            peering=peering or None,
+            also_refused=self._unlogged,
+        )
+        self._quiet_until, self._unlogged = now + _REJECT_LOG_S, 0
+
+    # --- connection collisions (RFC 4271 §6.8) ------------------------------------
+
+    def _contend(self, slot: _Slot, stream: BgpStream, log: Any) -> None:
+        """A further connection of a peering with a session under way: tracked
+        until its OPEN; past ``MAX_CONNECTIONS`` it replaces the longest-waiting
+        connection still in OpenSent, or is refused."""
+        opening = [d for d in (slot.driver, *slot.contenders) if d is not None]
+        if len(opening) >= MAX_CONNECTIONS:
+            silent = [d for d in opening if d.state is SessionState.OPENSENT]
+            if not silent:
+                log.info("connection_refused", peering=slot.peering, reason="collision")
+                self.refused_connections += 1
+                stream.abort()
+                return
+            log.info("connection_replaces_silent_one", peering=slot.peering)
+            self._lose(slot, silent[0])
+        driver = self._new_driver(slot, stream, log)
+        if slot.driver is None:
+            slot.driver = driver
+        else:
+            slot.contenders.append(driver)
+        log.info("connection_accepted", peering=slot.peering, collision=slot.driver is not driver)
+        driver.start()
+        driver.attach(stream)
+
+    def _lose(self, slot: _Slot, driver: SessionDriver) -> None:
+        """Close ``driver``'s connection with Cease / Connection Collision
+        Resolution and forget it; a contender takes the session's place."""
+        if driver is slot.driver:
+            slot.driver = slot.contenders.pop(0) if slot.contenders else None
+        elif driver in slot.contenders:
+            slot.contenders.remove(driver)
+        self.collisions += 1
+        driver.collision_dump()
+        driver.close()
+
+    def _open_received(self, slot: _Slot, driver: SessionDriver, event: OpenReceived) -> None:
+        """§6.8 on receipt of an OPEN: compare with the peering's other connections."""
+        local = driver.session.config.bgp_id
+        for other in [d for d in (slot.driver, *slot.contenders) if d not in (None, driver)]:
+            assert other is not None
+            verdict = resolve_open_collision(local, event.open.bgp_id, other.state)
+            if verdict == "close-new":
+                self.log.info("collision_resolved", peering=slot.peering, closed="new")
+                self._lose(slot, driver)
+                return
+            if verdict == "close-existing":
+                self.log.info("collision_resolved", peering=slot.peering, closed="existing")
+                self._lose(slot, other)
+        assert self._loop is not None
+        self._loop.call_soon(driver.resume)
+
+    def _contender_event(self, slot: _Slot, driver: SessionDriver, event: Event) -> None:
+        match event:
+            case SessionEstablished():  # it won: it becomes the peering's session
+                old = slot.driver
+                if old is not None and old.state is SessionState.ESTABLISHED:
+                    self._lose(slot, driver)  # cannot happen (§6.8 ran at its OPEN); keep one
+                    return
+                slot.contenders.remove(driver)
+                slot.driver = driver
+                if old is not None:  # still in OpenSent: it never sent its OPEN
+                    self._lose(slot, old)
+                self._on_event(slot, driver, event)
+            case SessionDown():
+                slot.contenders.remove(driver)
+                asyncio.get_running_loop().call_soon(driver.close)
+            case _:
+                pass
+
     # --- session events -> RouteServer -------------------------------------------
 
     def _on_event(self, slot: _Slot, driver: SessionDriver, event: Event) -> None:
+        if type(event) is OpenReceived:
+            if driver is slot.driver or driver in slot.contenders:
+                self._open_received(slot, driver, event)
+            return
         if driver is not slot.driver:
+            if driver in slot.contenders:
+                self._contender_event(slot, driver, event)
             return
         try:
             self._feed(slot, driver, event)
@@ -379,7 +521,7 @@ class RouteServerHost:
 
     def _retire(self, slot: _Slot, driver: SessionDriver) -> None:
         if slot.driver is driver and driver.state is not SessionState.ESTABLISHED:
-            slot.driver = None
+            slot.driver = slot.contenders.pop(0) if slot.contenders else None
             driver.close()
 
     # --- RouteServer outputs -> sessions -------------------------------------------

@@ -10,6 +10,7 @@ import pytest
 from fsm_pair import (
     NOW,
     config_a,
+    config_b,
     decode_all,
     established_session,
     opensent_session,
@@ -266,7 +267,9 @@ def test_update_larger_than_the_negotiated_maximum_is_refused() -> None:
 
 def test_mp_prefixes_are_counted() -> None:
     families = frozenset({(1, 1), (2, 1)})
-    session = established_session(config_a(families=families))
+    session = opensent_session(config_a(families=families))
+    # Both OPENs offer IPv6 unicast: it is negotiated (RFC 4760 §8).
+    session.receive_data(wire(Session(config_b(families=families)).local_open, Keepalive()), NOW)
     negotiated = session.negotiated
     assert negotiated is not None
     v6 = Update(

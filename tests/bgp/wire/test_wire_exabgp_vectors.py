@@ -23,6 +23,7 @@ from nexthop.bgp.wire import (
     encode_message,
     is_end_of_rib,
 )
+from nexthop.bgp.wire.mp import SUPPORTED_FAMILIES
 from nexthop.net.prefix import format_address
 from vectors_util import VECTORS, read_exa_decoding
 
@@ -223,6 +224,8 @@ def negotiated_for(name: str) -> Negotiated:
     families = frozenset({(1, 1), (2, 1)}) if name in ADD_PATH_CI else frozenset()
     return Negotiated(
         asn4=name != "conf-no-asn4",
+        # ExaBGP's sessions negotiated the families its vectors carry (RFC 4760 §8).
+        families=SUPPORTED_FAMILIES,
         extended_message=True,
         add_path_receive=families,
         add_path_send=families,

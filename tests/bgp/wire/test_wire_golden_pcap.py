@@ -38,6 +38,7 @@ from nexthop.bgp.wire import (
     negotiate,
     shutdown_communication,
 )
+from nexthop.bgp.wire.mp import SUPPORTED_FAMILIES
 from nexthop.net.prefix import parse_prefix
 from vectors_util import VECTORS, bgp_messages, bgp_streams
 
@@ -143,7 +144,7 @@ def test_large_community() -> None:
 
 
 def test_mp_bgp_link_local_next_hop() -> None:
-    n = Negotiated()
+    n = Negotiated(families=SUPPORTED_FAMILIES)  # the capture's session carried IPv6
     [(_key, raw, msg)] = decode_capture("mpbgp-linklocal-nexthop.pcap", n)
     assert isinstance(msg, Update)
     assert msg.attributes is not None

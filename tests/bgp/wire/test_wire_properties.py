@@ -41,6 +41,7 @@ from nexthop.bgp.wire import (
     encode_message,
 )
 from nexthop.bgp.wire.attributes import ATTRIBUTES
+from nexthop.bgp.wire.mp import SUPPORTED_FAMILIES
 from nexthop.net.prefix import Prefix
 
 u8 = st.integers(0, 0xFF)
@@ -186,7 +187,7 @@ simple_messages: st.SearchStrategy[Message] = st.one_of(
 @settings(max_examples=150)
 @given(updates(add_path=False), st.booleans())
 def test_update_round_trip(u: Update, asn4: bool) -> None:
-    n = Negotiated(asn4=asn4, extended_message=True)
+    n = Negotiated(asn4=asn4, families=SUPPORTED_FAMILIES, extended_message=True)
     assert decode_message(encode_message(u, n), n) == u
 
 
@@ -194,7 +195,11 @@ def test_update_round_trip(u: Update, asn4: bool) -> None:
 @given(updates(add_path=True))
 def test_update_round_trip_with_add_path(u: Update) -> None:
     n = Negotiated(
-        asn4=True, extended_message=True, add_path_receive=FAMILIES, add_path_send=FAMILIES
+        asn4=True,
+        families=SUPPORTED_FAMILIES,
+        extended_message=True,
+        add_path_receive=FAMILIES,
+        add_path_send=FAMILIES,
     )
     assert decode_message(encode_message(u, n), n) == u
 
@@ -214,7 +219,7 @@ def test_other_messages_round_trip(msg: Message) -> None:
 def test_reader_split_anywhere_gives_the_same_messages(
     messages: list[Message], cuts: list[int]
 ) -> None:
-    n = Negotiated(asn4=True, extended_message=True)
+    n = Negotiated(asn4=True, families=SUPPORTED_FAMILIES, extended_message=True)
     data = b"".join(encode_message(m, n) for m in messages)
     points = sorted({0, len(data), *(c % (len(data) + 1) for c in cuts)})
     reader = MessageReader()

@@ -21,12 +21,14 @@ from nexthop.bgp.wire import (
     end_of_rib,
     is_end_of_rib,
 )
+from nexthop.bgp.wire.mp import SUPPORTED_FAMILIES
 from nexthop.net.prefix import parse_prefix
 
 SEQ, SET = AsPathSegmentType.AS_SEQUENCE, AsPathSegmentType.AS_SET
 CONFED_SEQ = AsPathSegmentType.AS_CONFED_SEQUENCE
-N2 = Negotiated()
-N4 = Negotiated(asn4=True)
+# Every family negotiated: these sessions carry IPv6 too (RFC 4760 §8).
+N2 = Negotiated(families=SUPPORTED_FAMILIES)
+N4 = Negotiated(asn4=True, families=SUPPORTED_FAMILIES)
 
 ORIGIN = attr(0x40, 1, b"\x00")
 NEXT_HOP = attr(0x40, 3, bytes((192, 0, 2, 1)))
@@ -185,7 +187,9 @@ def test_ipv6_mp_reach_with_link_local_next_hop_and_unreach() -> None:
 
 def test_add_path_on_ipv4_and_ipv6_in_both_directions() -> None:
     fams = frozenset({(1, 1), (2, 1)})
-    n = Negotiated(asn4=True, add_path_receive=fams, add_path_send=fams)
+    n = Negotiated(
+        asn4=True, families=SUPPORTED_FAMILIES, add_path_receive=fams, add_path_send=fams
+    )
     u = Update(
         withdrawn=(parse_prefix("10.0.0.0/8"),),
         withdrawn_path_ids=(7,),
@@ -343,3 +347,27 @@ def test_encoding_reachability_without_mandatory_attributes_is_refused() -> None
         with pytest.raises(LocalProtocolError):
             encode_message(bad, N4)
     assert encode_message(Update(mp_reach=reach, attributes=PathAttributes()), N4)
+
+
+def test_mp_attributes_of_a_family_not_negotiated_are_discarded() -> None:
+    """RFC 4760 §8: a family is exchanged only when both OPENs advertised it. An
+    IPv4-only session drops IPv6 MP_REACH/MP_UNREACH (attribute-discard, RFC 7606
+    §2) and keeps the rest of the UPDATE; with IPv6 negotiated the same bytes decode."""
+    v6 = parse_prefix("2001:db8::/32")
+    u = Update(
+        attributes=PathAttributes(as_path=(AsPathSegment(2, (65001,)),), next_hop=ip("192.0.2.1")),
+        nlri=(parse_prefix("198.51.100.0/24"),),
+        mp_reach=MpReach(afi=2, safi=1, next_hops=(ip("2001:db8::1"),), nlri=(v6,)),
+        mp_unreach=MpUnreach(afi=2, safi=1, withdrawn=(parse_prefix("2001:db8:1::/48"),)),
+    )
+    data = encode_message(u, N4)
+    assert decode_message(data, N4) == u
+    v4_only = decode_message(data, Negotiated(asn4=True))
+    assert isinstance(v4_only, Update)
+    assert v4_only.mp_reach is None
+    assert v4_only.mp_unreach is None
+    assert v4_only.nlri == u.nlri
+    assert v4_only.attributes == u.attributes
+    assert not v4_only.treat_as_withdraw
+    assert [d.split(":")[0] for d in v4_only.discarded] == ["MP_REACH_NLRI", "MP_UNREACH_NLRI"]
+    assert all("not negotiated" in d and "attribute-discard" in d for d in v4_only.discarded)

@@ -14,8 +14,9 @@ from nexthop.bgp.wire import (
     Update,
     decode_message,
 )
+from nexthop.bgp.wire.mp import SUPPORTED_FAMILIES
 
-N2 = Negotiated()
+N2 = Negotiated(families=SUPPORTED_FAMILIES)  # MP errors below are for negotiated families
 ORIGIN = attr(0x40, 1, b"\x00")
 AS_PATH = attr(0x40, 2, b"\x02\x01\xfd\xe9")
 NEXT_HOP = attr(0x40, 3, bytes((192, 0, 2, 1)))

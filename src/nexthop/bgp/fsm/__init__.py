@@ -8,7 +8,12 @@ effects), ``timers`` (§10 timers as deadlines), ``transitions`` (the one table)
 
 from __future__ import annotations
 
-from nexthop.bgp.fsm.collision import CollisionWinner, resolve_collision
+from nexthop.bgp.fsm.collision import (
+    CollisionWinner,
+    OpenCollision,
+    resolve_collision,
+    resolve_open_collision,
+)
 from nexthop.bgp.fsm.config import SessionConfig
 from nexthop.bgp.fsm.counters import SessionCounters
 from nexthop.bgp.fsm.outputs import (
@@ -17,6 +22,7 @@ from nexthop.bgp.fsm.outputs import (
     DownReason,
     Event,
     NotificationReceived,
+    OpenReceived,
     RouteRefreshReceived,
     SessionDown,
     SessionEstablished,
@@ -33,6 +39,8 @@ __all__ = [
     "DownReason",
     "Event",
     "NotificationReceived",
+    "OpenCollision",
+    "OpenReceived",
     "RouteRefreshReceived",
     "Session",
     "SessionConfig",
@@ -43,4 +51,5 @@ __all__ = [
     "TimerName",
     "UpdateReceived",
     "resolve_collision",
+    "resolve_open_collision",
 ]

@@ -50,6 +50,9 @@ class SessionConfig:
     add_path_receive: frozenset[Family] = frozenset()
     graceful_restart: GracefulRestart | None = None
     outbound_limit: int | None = None
+    # Stop reading after a valid OPEN until ``Session.resume``: the owner checks
+    # the peer's other connections for a collision first (RFC 4271 §6.8).
+    pause_after_open: bool = False
 
     def __post_init__(self) -> None:
         if self.hold_time < 0 or self.hold_time in (1, 2) or self.hold_time > 65535:

@@ -6,7 +6,9 @@ validated first, so it becomes either ``BGPOpen`` (19) or ``BGPOpenMsgErr`` (22)
 exactly the RFC's split); ``transitions.TRANSITIONS`` is keyed by their types.
 Optional events we do not implement: 5-7 (automatic start variants; our IdleHold
 restart plays that role), 12 (DelayOpen), 14-15 (TCP connection validation), 20
-(DelayOpen OPEN) and 23 (collision dump; see ``collision.resolve_collision``).
+(DelayOpen OPEN). Event 23 (OpenCollisionDump) is an API call: the owner, who
+sees every connection of a peer, decides collisions (``collision``) and tells the
+losing session with ``Session.collision_dump``.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ __all__ = [
     "ManualStop",
     "NotifMsg",
     "NotifMsgVerErr",
+    "OpenCollisionDump",
     "RouteRefreshMsg",
     "RouteRefreshMsgErr",
     "TcpConnectionConfirmed",
@@ -149,6 +152,13 @@ class BGPOpenMsgErr:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class OpenCollisionDump:
+    """Event 23, OpenCollisionDump: this connection lost a collision (RFC 4271
+    §6.8); it sends Cease / Connection Collision Resolution (RFC 4486 §3) and
+    closes."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class NotifMsgVerErr:
     """Event 24, NotifMsgVerErr: a NOTIFICATION with OPEN Message Error /
     Unsupported Version Number."""
@@ -213,6 +223,7 @@ Input = (
     | BGPOpen
     | BGPHeaderErr
     | BGPOpenMsgErr
+    | OpenCollisionDump
     | NotifMsgVerErr
     | NotifMsg
     | KeepAliveMsg
@@ -256,5 +267,6 @@ ALL_INPUTS: tuple[type[Input], ...] = (
     IdleHoldTimerExpiresPassive,
     TcpConnectionConfirmed,
     TcpConnectionFails,
+    OpenCollisionDump,
     *MESSAGE_INPUTS,
 )

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from nexthop.bgp.fsm.timers import TimerName
-from nexthop.bgp.wire.messages import Message, Notification, RouteRefresh, Update
+from nexthop.bgp.wire.messages import Message, Notification, Open, RouteRefresh, Update
 from nexthop.bgp.wire.negotiated import Negotiated
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "Effect",
     "Event",
     "NotificationReceived",
+    "OpenReceived",
     "Output",
     "RouteRefreshReceived",
     "ScheduleRestart",
@@ -74,6 +75,19 @@ class CloseRequested:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class OpenReceived:
+    """A valid OPEN moved the session to OpenConfirm (RFC 4271 §8.2.2 event 19).
+    The point where connection collisions are detected (§6.8: "Upon receipt of an
+    OPEN message, the local system MUST examine all of its connections that are
+    in the OpenConfirm state"). Reported only with ``SessionConfig.pause_after_open``
+    (to the owner that resolves collisions); the session then reads no further
+    message until ``Session.resume``."""
+
+    open: Open
+    negotiated: Negotiated
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SessionEstablished:
     """OpenConfirm received the peer's KEEPALIVE (RFC 4271 §8.2.2)."""
 
@@ -114,6 +128,7 @@ class NotificationReceived:
 Event = (
     ConnectRequested
     | CloseRequested
+    | OpenReceived
     | SessionEstablished
     | SessionDown
     | UpdateReceived

@@ -18,6 +18,11 @@ past the limit the queued messages are dropped and the session is reset with
 Cease/Out of Resources (RFC 4486 §4, subcode 8). ``data_to_send(amount)`` may cut
 a message; the session remembers how much of it is still queued, so the reset
 keeps that tail and the NOTIFICATION follows whole messages on the wire.
+Collisions (RFC 4271 §6.8) are the owner's to detect, since only it sees every
+connection of a peer: with ``SessionConfig.pause_after_open`` a session stops
+reading after the ``OpenReceived`` event (bytes still arriving are buffered),
+the owner compares BGP Identifiers (``collision.resolve_open_collision``) and
+calls ``collision_dump`` (event 23) on the loser and ``resume`` on the survivor.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ from nexthop.bgp.fsm.inputs import (
     ManualStop,
     NotifMsg,
     NotifMsgVerErr,
+    OpenCollisionDump,
     RouteRefreshMsg,
     RouteRefreshMsgErr,
     TcpConnectionConfirmed,
@@ -58,6 +64,7 @@ from nexthop.bgp.fsm.outputs import (
     CancelTimer,
     DownReason,
     Event,
+    OpenReceived,
     Output,
     ScheduleRestart,
     SendMessage,
@@ -127,6 +134,7 @@ class Session:
         self._idle_hold: float | None = None
         self._last_down: float | None = None
         self._detail: str | None = None  # the text of the error being handled
+        self._paused = False  # after an OPEN, until resume() (pause_after_open)
 
     # --- read-only state ----------------------------------------------------------
 
@@ -192,6 +200,26 @@ class Session:
             self._reader = MessageReader(intern_attributes=True)
         return self._process(TcpConnectionConfirmed(), now)
 
+    def collision_dump(self, now: float) -> list[Event]:
+        """This connection lost a collision (event 23, RFC 4271 §6.8): Cease /
+        Connection Collision Resolution, then Idle (restarting like after any
+        teardown; an owner that keeps one session per connection closes it)."""
+        self._paused = False
+        return self._process(OpenCollisionDump(), now)
+
+    def resume(self, now: float) -> list[Event]:
+        """Read on after ``pause_after_open`` stopped at an OPEN: the messages
+        buffered meanwhile are processed now."""
+        if not self._paused:
+            return []
+        self._paused = False
+        return self.receive_data(b"", now)
+
+    @property
+    def paused(self) -> bool:
+        """True between an OPEN and ``resume`` when ``pause_after_open`` is set."""
+        return self._paused
+
     def connection_failed(self, now: float) -> list[Event]:
         """Our TCP connection attempt failed (event 18)."""
         return self._process(TcpConnectionFails(), now)
@@ -214,6 +242,8 @@ class Session:
         # replaced on entering Idle, which ends the loop.
         reader = self._reader
         reader.feed(data)
+        if self._paused:
+            return []
         received = self._tally.received
         events: list[Event] = []
         while self._is_running():
@@ -227,6 +257,8 @@ class Session:
                 break
             received(message)
             events += self._process(self._classify(message), now)
+            if self._paused:  # an OPEN with pause_after_open (set in _apply)
+                break
         return events
 
     def data_to_send(self, amount: int | None = None) -> bytes:
@@ -403,6 +435,10 @@ class Session:
                 case SessionDown():
                     self._tally.went_down(out, self._detail)
                     events.append(out)
+                case OpenReceived():  # for owners that resolve collisions only
+                    if self._config.pause_after_open:
+                        self._paused = True  # receive_data stops after this message
+                        events.append(out)
                 case _:
                     events.append(out)
         return events
@@ -432,6 +468,7 @@ class Session:
             self._negotiated = None
         if state is S.IDLE and old is not S.IDLE:
             self._reader = MessageReader(intern_attributes=True)
+            self._paused = False
         if state is not old:
             self._tally.state_changed(
                 now=now,

@@ -32,7 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
-from nexthop.bgp.constants import ErrorCode, FsmErrorSubcode, OpenErrorSubcode
+from nexthop.bgp.constants import CeaseSubcode, ErrorCode, FsmErrorSubcode, OpenErrorSubcode
 from nexthop.bgp.fsm.config import SessionConfig
 from nexthop.bgp.fsm.inputs import (
     START_INPUTS,
@@ -52,6 +52,7 @@ from nexthop.bgp.fsm.inputs import (
     ManualStop,
     NotifMsg,
     NotifMsgVerErr,
+    OpenCollisionDump,
     RouteRefreshMsg,
     RouteRefreshMsgErr,
     TcpConnectionConfirmed,
@@ -68,6 +69,7 @@ from nexthop.bgp.fsm.outputs import (
     ConnectRequested,
     DownReason,
     NotificationReceived,
+    OpenReceived,
     Output,
     RouteRefreshReceived,
     ScheduleRestart,
@@ -209,7 +211,8 @@ def send_open(ctx: Context, inp: Input) -> list[Output]:
 
 
 def accept_open(ctx: Context, inp: Input) -> list[Output]:
-    """A valid OPEN in OpenSent: answer with KEEPALIVE, start the negotiated timers."""
+    """A valid OPEN in OpenSent: answer with KEEPALIVE, start the negotiated timers,
+    report it (the owner checks for collisions, RFC 4271 §6.8)."""
     assert isinstance(inp, BGPOpen)
     n = inp.negotiated
     return [
@@ -217,6 +220,7 @@ def accept_open(ctx: Context, inp: Input) -> list[Output]:
         SendMessage(message=Keepalive()),
         *_arm_hold(n),
         *_arm_keepalive(n),
+        OpenReceived(open=inp.open, negotiated=n),
     ]
 
 
@@ -284,6 +288,17 @@ def message_error(ctx: Context, inp: Input) -> list[Output]:
     else:
         reason = DownReason.MALFORMED_MESSAGE
     return _down(reason, n, sent=True)
+
+
+_COLLISION_CEASE = Notification(
+    code=ErrorCode.CEASE, subcode=CeaseSubcode.CONNECTION_COLLISION_RESOLUTION
+)
+
+
+def collision_dump(ctx: Context, inp: Input) -> list[Output]:
+    """OpenCollisionDump (event 23): this connection lost the collision (RFC 4271
+    §6.8): NOTIFICATION Cease / Connection Collision Resolution (RFC 4486 §3), Idle."""
+    return _down(DownReason.COLLISION, _COLLISION_CEASE, sent=True)
 
 
 def notification_received(ctx: Context, inp: Input) -> list[Output]:
@@ -365,6 +380,7 @@ TRANSITIONS: dict[tuple[SessionState, type[Input]], tuple[Handler, SessionState]
     (S.OPENSENT, BGPOpenMsgErr): (message_error, S.IDLE),
     (S.OPENSENT, NotifMsgVerErr): (notification_received, S.IDLE),
     (S.OPENSENT, NotifMsg): (notification_received, S.IDLE),
+    (S.OPENSENT, OpenCollisionDump): (collision_dump, S.IDLE),
     # OpenConfirm
     (S.OPENCONFIRM, ManualStop): (manual_stop, S.IDLE),
     (S.OPENCONFIRM, AutomaticStop): (automatic_stop, S.IDLE),
@@ -376,6 +392,7 @@ TRANSITIONS: dict[tuple[SessionState, type[Input]], tuple[Handler, SessionState]
     (S.OPENCONFIRM, NotifMsgVerErr): (notification_received, S.IDLE),
     (S.OPENCONFIRM, NotifMsg): (notification_received, S.IDLE),
     (S.OPENCONFIRM, KeepAliveMsg): (establish, S.ESTABLISHED),
+    (S.OPENCONFIRM, OpenCollisionDump): (collision_dump, S.IDLE),
     # Established
     (S.ESTABLISHED, ManualStop): (manual_stop, S.IDLE),
     (S.ESTABLISHED, AutomaticStop): (automatic_stop, S.IDLE),
@@ -390,6 +407,7 @@ TRANSITIONS: dict[tuple[SessionState, type[Input]], tuple[Handler, SessionState]
     (S.ESTABLISHED, UpdateMsgErr): (message_error, S.IDLE),
     (S.ESTABLISHED, RouteRefreshMsg): (deliver_refresh, S.ESTABLISHED),
     (S.ESTABLISHED, RouteRefreshMsgErr): (message_error, S.IDLE),
+    (S.ESTABLISHED, OpenCollisionDump): (collision_dump, S.IDLE),
 }
 
 

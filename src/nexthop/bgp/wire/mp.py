@@ -3,8 +3,13 @@
 RFC 4760 §3/§4 (layout), RFC 2545 §3 (IPv6 next hop: global, optionally followed
 by link-local, i.e. 16 or 32 octets), RFC 7911 §3 (path ids per negotiated family),
 RFC 7606 §7.11 (a malformed MP attribute resets the session; the attribute table
-carries that decision). Families we do not implement are reported as
-attribute-discard so the rest of the UPDATE is still usable.
+carries that decision). Families we do not implement, and families the session
+did not negotiate, are reported as attribute-discard so the rest of the UPDATE
+is still usable: RFC 4760 §8 makes exchanging a family conditional on both
+speakers advertising it ("To have a bi-directional exchange of routing
+information for a particular <AFI, SAFI> between a pair of BGP speakers, each
+such speaker MUST advertise to the other ... the capability to support that
+particular <AFI, SAFI> route"), so NLRI of any other family are not learned.
 
     MP_REACH_NLRI                                 MP_UNREACH_NLRI
     +---------------------------------------+     +-------------------------------+
@@ -37,7 +42,7 @@ SUPPORTED_FAMILIES = frozenset(
 _ADDRESS_OCTETS: dict[int, int] = {Afi.IPV4: 4, Afi.IPV6: 16}
 
 
-def _family(value: bytes, name: str) -> tuple[int, int]:
+def _family(value: bytes, name: str, n: Negotiated) -> tuple[int, int]:
     if len(value) < 3:
         msg = f"{name} shorter than AFI/SAFI"
         raise AttributeMalformedError(msg)
@@ -45,11 +50,14 @@ def _family(value: bytes, name: str) -> tuple[int, int]:
     if (afi, safi) not in SUPPORTED_FAMILIES:
         msg = f"{name} for unsupported family afi={afi} safi={safi}"
         raise AttributeMalformedError(msg, ErrorHandling.ATTRIBUTE_DISCARD)
+    if (afi, safi) not in n.families:
+        msg = f"{name} for afi={afi} safi={safi}, not negotiated on this session (RFC 4760 §8)"
+        raise AttributeMalformedError(msg, ErrorHandling.ATTRIBUTE_DISCARD)
     return afi, safi
 
 
 def decode_mp_reach(value: bytes, n: Negotiated) -> MpReach:
-    afi, safi = _family(value, "MP_REACH_NLRI")
+    afi, safi = _family(value, "MP_REACH_NLRI", n)
     if len(value) < 5:
         msg = "MP_REACH_NLRI truncated before next hop length"
         raise AttributeMalformedError(msg)
@@ -79,7 +87,7 @@ def decode_prefixes_checked(
 
 
 def decode_mp_unreach(value: bytes, n: Negotiated) -> MpUnreach:
-    afi, safi = _family(value, "MP_UNREACH_NLRI")
+    afi, safi = _family(value, "MP_UNREACH_NLRI", n)
     withdrawn, path_ids = decode_prefixes_checked(value[3:], afi, safi, n, "MP_UNREACH_NLRI")
     return MpUnreach(afi=afi, safi=safi, withdrawn=withdrawn, path_ids=path_ids)
 
