@@ -60,6 +60,7 @@ from nexthop.routeserver.reconcile import reconcile
 from nexthop.runtime.addresses import AddressMap, AddressMapError
 from nexthop.runtime.listen import BgpListen, BindMode, ListenAddress, ListeningHost, RealAddresses
 from nexthop.runtime.loop_bridge import LoopBridge
+from nexthop.runtime.loop_lag import LoopLagMonitor
 from nexthop.runtime.probes import ProbeRunner, run_probe
 from nexthop.runtime.route_server_host import (
     AddressTranslator,
@@ -197,6 +198,7 @@ class LiveNetwork:
         self._listeners: list[Callable[[], None]] = []
         self._settler: asyncio.TimerHandle | None = None
         self._last_change = 0.0
+        self.loop_lag = LoopLagMonitor(loop, name=name)  # /metrics' event-loop lag
         self.log = structlog.get_logger(f"nexthop.{name}")
 
     # --- lifecycle (on the loop) ---------------------------------------------------
@@ -204,12 +206,14 @@ class LiveNetwork:
     async def start(self, topology: Topology | None) -> None:
         """Run ``topology``; ``OSError`` if an instance cannot listen (nothing is
         left listening then)."""
+        self.loop_lag.start()
         async with self._lock:
             await self._adopt(topology, strict=True)
 
     async def reload(self, topology: Topology | None) -> None:
         """Adopt a committed topology, restarting only what changed; a route server
         that cannot listen is logged and left out (``errors``)."""
+        self.loop_lag.start()
         async with self._lock:
             await self._adopt(topology, strict=False)
 
@@ -218,6 +222,7 @@ class LiveNetwork:
         Shutdown to every peer, RFC 4486 §4); nothing is left listening."""
         async with self._lock:
             await self._stop_all(message)
+        self.loop_lag.stop()
 
     async def _stop_all(self, message: str) -> None:
         if self._settler is not None:
