@@ -25,6 +25,13 @@ Addresses are translated at this edge only: the route server works with topology
 addresses (peerings, instance IPs); what is on the wire are stand-ins. NEXT_HOP
 values are data inside UPDATEs and stay topology addresses.
 
+Bulk work is stepped (issue 10: no event-loop turn longer than 50 ms): the
+route server queues a new client's whole table, ROUTE-REFRESH answers and a
+downed peer's withdrawals as jobs (``nexthop.routeserver.jobs``;
+``RouteServer.set_stepping``), and the host runs them ``JOB_CHUNK`` prefixes at
+a time as a step of the loop's ``TurnScheduler``, which shares each turn's
+budget with the sessions' receive backlogs (``bgp_transport``).
+
 ``stop()`` sends Cease/Administrative Shutdown (RFC 4486 §4, RFC 8203/9003
 communication) on every session and closes the listeners.
 """
@@ -40,7 +47,7 @@ from typing import Protocol
 
 import structlog
 
-from nexthop.bgp.constants import CeaseSubcode
+from nexthop.bgp.constants import CeaseSubcode, RouteRefreshSubtype
 from nexthop.bgp.fsm import (
     Event,
     RouteRefreshReceived,
@@ -67,14 +74,20 @@ from nexthop.routeserver import (
 from nexthop.routeserver.server import RegionOf
 from nexthop.runtime.bgp_transport import BgpStream, SessionDriver
 from nexthop.runtime.speaker import use_bulk_gc_thresholds
+from nexthop.runtime.turns import TurnScheduler
 
 __all__ = [
+    "JOB_CHUNK",
     "AddressTranslator",
     "HostTimers",
     "HostedSession",
     "RouteServerHost",
     "fresh_route_server",
 ]
+
+
+JOB_CHUNK = 256
+"""Prefixes per step of a route-server job (~1-3 ms of work each)."""
 
 
 def fresh_route_server(
@@ -165,6 +178,7 @@ class RouteServerHost:
         # Sessions with queued UPDATEs, written once per loop iteration (one write
         # per session for all the UPDATEs one read of a peer's bytes produced).
         self._unflushed: dict[SessionDriver, None] = {}
+        self._turns: TurnScheduler | None = None
         self.rejected_connections = 0  # from addresses that are not configured peers
         self.refused_connections = 0  # from peers in idle hold or with a session up
         self.log = structlog.get_logger("nexthop.routeserver").bind(route_server=self.name)
@@ -185,7 +199,9 @@ class RouteServerHost:
     async def start(self) -> None:
         use_bulk_gc_thresholds()
         self._loop = asyncio.get_running_loop()
+        self._turns = TurnScheduler.for_loop(self._loop)
         self._stopping = False
+        self.route_server.set_stepping(True)
         try:
             for role, (host, port) in self.listen_addresses().items():
                 server = await self._loop.create_server(
@@ -216,6 +232,9 @@ class RouteServerHost:
                 driver.stop(cease_notification(CeaseSubcode.ADMINISTRATIVE_SHUTDOWN, message))
             driver.close()
             self._went_down(slot, "route server stopped")
+        if self._turns is not None:
+            self._turns.discard(self._job_step)
+        self._carry(self.route_server.set_stepping(False))  # the withdrawals' VNet changes
         if closing:
             await asyncio.wait(closing, timeout=timeout)
         for server in self._servers:
@@ -341,8 +360,9 @@ class RouteServerHost:
             case UpdateReceived(update=update):
                 if slot.established:
                     self._carry(rs.receive_update(slot.instance, slot.peering, update, now))
-            case RouteRefreshReceived():
-                if slot.established:
+            case RouteRefreshReceived(refresh=refresh):
+                # BoRR/EoRR are the peer's own answer's markers, not a request
+                if slot.established and refresh.subtype == RouteRefreshSubtype.NORMAL:
                     self._carry(rs.receive_route_refresh(slot.instance, slot.peering, now))
             case SessionDown(reason=reason):
                 self._went_down(slot, reason.value)
@@ -399,7 +419,9 @@ class RouteServerHost:
                 case SendRouteRefresh(instance=role, peering=name, afi=afi, safi=safi):
                     driver = self._live(role, name)
                     if driver is not None:
-                        driver.send_route_refresh(RouteRefresh(afi=afi, safi=safi))
+                        # behind the UPDATEs queued before it: one outbound buffer
+                        refresh = RouteRefresh(afi=afi, safi=safi, subtype=output.subtype)
+                        driver.send_route_refresh(refresh)
                 case TeardownPeering(instance=role, peering=name, notification=notification):
                     slot = self._slots.get((role, name))
                     if slot is None:
@@ -418,6 +440,19 @@ class RouteServerHost:
                         "route_server_warning", msg=message, instance=role, peering=name
                     )
         self._encoder.clear()
+        turns = self._turns
+        if turns is not None and self.route_server.has_jobs():
+            turns.add(self._job_step)
+
+    def _job_step(self, deadline: float) -> bool:
+        """A ``TurnScheduler`` step: route-server job chunks until ``deadline``."""
+        assert self._turns is not None
+        clock, rs = self._turns.clock, self.route_server
+        while rs.has_jobs():
+            self._carry(rs.step_jobs(JOB_CHUNK))
+            if clock() >= deadline:
+                break
+        return rs.has_jobs()
 
     def _flush(self) -> None:
         """Write what ``_carry`` queued on each session since the last flush."""
