@@ -12,7 +12,8 @@ Two measures, both cheap enough to run always:
   longest turn of the last ``window`` seconds is a gauge
   (``nexthop_event_loop_longest_turn_seconds``) so a benchmark polling it sees
   the turns of the phase it measures, not of an earlier one; a turn over
-  ``slow`` seconds is also logged (``event_loop_slow_turn``). On a loop without
+  ``slow`` seconds is also logged (``event_loop_slow_turn``, with the seconds
+  the cyclic garbage collector took within it, ``gc_seconds``). On a loop without
   a reachable selector the heartbeat's lateness stands in (a turn is at least
   as long as the lag it caused).
 
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import gc
 import selectors
 import time
 import weakref
@@ -159,6 +161,8 @@ class LoopLagMonitor:
         self._handle: asyncio.TimerHandle | None = None
         self._due = 0.0
         self._selector: _TimedSelector | None = None
+        self._gc_started = 0.0
+        self._gc_seconds = 0.0  # within the current turn
         self.log = structlog.get_logger("nexthop.loop")
 
     @property
@@ -171,6 +175,7 @@ class LoopLagMonitor:
         self._wrap_selector()
         self._due = self.loop.time() + self.interval
         self._handle = self.loop.call_at(self._due, self._beat)
+        gc.callbacks.append(self._gc)
         _RUNNING.add(self)
 
     def stop(self) -> None:
@@ -182,7 +187,15 @@ class LoopLagMonitor:
             inner = selector.inner
             if getattr(self.loop, "_selector", None) is selector:
                 setattr(self.loop, "_selector", inner)  # noqa: B010 - a private slot
+        if self._gc in gc.callbacks:
+            gc.callbacks.remove(self._gc)
         _RUNNING.discard(self)
+
+    def _gc(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._gc_started = time.perf_counter()
+        else:
+            self._gc_seconds += time.perf_counter() - self._gc_started
 
     def _wrap_selector(self) -> None:
         inner = getattr(self.loop, "_selector", None)
@@ -206,9 +219,15 @@ class LoopLagMonitor:
     def _turn(self, seconds: float) -> None:
         self._window.add(time.monotonic(), seconds)
         self._longest_ever = max(self._longest_ever, seconds)
+        gc_seconds, self._gc_seconds = self._gc_seconds, 0.0
         if seconds > self.slow:
             self._slow_turns += 1
-            self.log.warning("event_loop_slow_turn", seconds=round(seconds, 4), loop=self.name)
+            self.log.warning(
+                "event_loop_slow_turn",
+                seconds=round(seconds, 4),
+                gc_seconds=round(gc_seconds, 4),
+                loop=self.name,
+            )
 
     def snapshot(self) -> LagSnapshot:
         cumulative: list[int] = []

@@ -232,9 +232,14 @@ class RouteServerHost:
                 driver.stop(cease_notification(CeaseSubcode.ADMINISTRATIVE_SHUTDOWN, message))
             driver.close()
             self._went_down(slot, "route server stopped")
+        # The withdrawals' VNet changes, stepped while the loop keeps turning;
+        # what is left at the deadline is run at once.
+        deadline = self.now() + timeout
+        while self.route_server.has_jobs() and self.now() < deadline:
+            await asyncio.sleep(0.005)
         if self._turns is not None:
             self._turns.discard(self._job_step)
-        self._carry(self.route_server.set_stepping(False))  # the withdrawals' VNet changes
+        self._carry(self.route_server.set_stepping(False))
         if closing:
             await asyncio.wait(closing, timeout=timeout)
         for server in self._servers:
