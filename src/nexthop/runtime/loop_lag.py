@@ -12,8 +12,10 @@ Two measures, both cheap enough to run always:
   longest turn of the last ``window`` seconds is a gauge
   (``nexthop_event_loop_longest_turn_seconds``) so a benchmark polling it sees
   the turns of the phase it measures, not of an earlier one; a turn over
-  ``slow`` seconds is also logged (``event_loop_slow_turn``, with the seconds
-  the cyclic garbage collector took within it, ``gc_seconds``). On a loop without
+  ``slow`` seconds is also logged (``event_loop_slow_turn``, with the loop
+  thread's CPU time within it, ``cpu_seconds``: less than the turn when the
+  process was not scheduled or waited for the GIL, and the seconds the cyclic
+  garbage collector took, ``gc_seconds``). On a loop without
   a reachable selector the heartbeat's lateness stands in (a turn is at least
   as long as the lag it caused).
 
@@ -102,19 +104,23 @@ class _TimedSelector(selectors.BaseSelector):
     """A selector that reports the time between one ``select`` returning and
     the next being entered (the turn just run) to ``on_turn``."""
 
-    def __init__(self, inner: selectors.BaseSelector, on_turn: Callable[[float], None]) -> None:
+    def __init__(
+        self, inner: selectors.BaseSelector, on_turn: Callable[[float, float], None]
+    ) -> None:
         self.inner = inner
         self._on_turn = on_turn
         self._turn_started: float | None = None
+        self._cpu_started = 0.0
 
     def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
         started = self._turn_started
         if started is not None:
-            self._on_turn(time.perf_counter() - started)
+            self._on_turn(time.perf_counter() - started, time.thread_time() - self._cpu_started)
         try:
             return self.inner.select(timeout)
         finally:
             self._turn_started = time.perf_counter()
+            self._cpu_started = time.thread_time()
 
     def register(self, fileobj: Any, events: int, data: Any = None) -> selectors.SelectorKey:
         return self.inner.register(fileobj, events, data)
@@ -212,11 +218,11 @@ class LoopLagMonitor:
         self._total += lag
         self._max_lag = max(self._max_lag, lag)
         if self._selector is None:
-            self._turn(lag)
+            self._turn(lag, -1.0)
         self._due = now + self.interval
         self._handle = self.loop.call_at(self._due, self._beat)
 
-    def _turn(self, seconds: float) -> None:
+    def _turn(self, seconds: float, cpu: float) -> None:
         self._window.add(time.monotonic(), seconds)
         self._longest_ever = max(self._longest_ever, seconds)
         gc_seconds, self._gc_seconds = self._gc_seconds, 0.0
@@ -225,6 +231,7 @@ class LoopLagMonitor:
             self.log.warning(
                 "event_loop_slow_turn",
                 seconds=round(seconds, 4),
+                cpu_seconds=round(cpu, 4),  # the loop thread's own; the rest it waited
                 gc_seconds=round(gc_seconds, 4),
                 loop=self.name,
             )

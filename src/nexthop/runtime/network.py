@@ -281,6 +281,10 @@ class LiveNetwork:
         except OSError:
             await self._stop_all("route server failed to start")
             raise
+        # The fabric's index over each route server starts with a full read: do it
+        # now, while a freshly started one is empty, so later changes are recorded
+        # per prefix and settled in slices (not one read of the whole table).
+        world.fabric.settle_bgp()
         await self._adopt_probes(world)
         for nva in world.nvas.values():
             nva.live = ExternalNva(self, nva.ip)  # the lab replaces its built-in ones
