@@ -170,7 +170,7 @@ def test_a_hundred_route_refreshes_cost_at_most_two_resends(tmp_path: Path) -> N
 
             reading = asyncio.ensure_future(read())
             try:
-                await until(lambda: prefixes >= 2 * per_table, "the merged second resend")
+                await until(lambda: prefixes >= per_table, "the first resend")
                 # Nothing more is due; a few more intervals show no third resend.
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(asyncio.shield(reading), 3 * interval)
@@ -178,7 +178,9 @@ def test_a_hundred_route_refreshes_cost_at_most_two_resends(tmp_path: Path) -> N
                 reading.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await reading
-            assert prefixes == 2 * per_table  # one at once, 99 merged into one
+            # one answer, the other 99 merged into it (while it waits to start) or into
+            # one more answer at the end of the refresh interval: never more than two
+            assert prefixes in (per_table, 2 * per_table)
             resent = client.octets_received - before
             table_octets = before  # the initial table dominates what came before
             assert resent <= 2 * table_octets

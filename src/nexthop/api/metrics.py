@@ -1,4 +1,5 @@
-"""``/metrics``: Prometheus gauges read from the control plane on each scrape.
+"""``/metrics``: Prometheus gauges read from the control plane on each scrape,
+and the live runtime's event-loop lag (``nexthop.runtime.loop_lag``).
 
 A fresh registry per scrape keeps the values exactly the current state (no stale
 label sets after a peering or backend is deleted).
@@ -8,16 +9,46 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
+from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.metrics_core import Metric
 
 from nexthop.api.deps import ControlPlaneDep
+from nexthop.runtime.loop_lag import LAG_BUCKETS, running_monitors
 
 __all__ = ["router"]
 
 router = APIRouter(tags=["metrics"])
 
 
+class _LoopLag:
+    """The running event loop's lag histogram and longest recent turn
+    (``nexthop.runtime.loop_lag``); nothing while no live runtime runs."""
+
+    def collect(self) -> list[Metric]:
+        monitors = running_monitors()
+        if not monitors:
+            return []
+        lag = HistogramMetricFamily(
+            "nexthop_event_loop_lag_seconds",
+            "How late a periodic event-loop callback ran",
+            labels=["loop"],
+        )
+        turn = GaugeMetricFamily(
+            "nexthop_event_loop_longest_turn_seconds",
+            "The longest event-loop turn of the last 10 s",
+            labels=["loop"],
+        )
+        for monitor in monitors:
+            snap = monitor.snapshot()
+            bounds = [(str(b), c) for b, c in zip(LAG_BUCKETS, snap.buckets, strict=True)]
+            lag.add_metric([monitor.name], [*bounds, ("+Inf", snap.count)], snap.total)
+            turn.add_metric([monitor.name], snap.longest_turn)
+        return [lag, turn]
+
+
 def _scrape(cp: ControlPlaneDep) -> bytes:
     registry = CollectorRegistry()
+    registry.register(_LoopLag())
     labels = ["routeserver", "peering", "instance"]
     state = Gauge(
         "nexthop_peering_established",

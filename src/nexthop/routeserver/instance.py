@@ -15,13 +15,19 @@ This module holds the instance's flow, each step's detail in its own module:
 * Propagate each change to the peers (``outbound``: outbound table, split
   horizon, packing, End-of-RIB) and the VNet (``programming``: ECMP sets).
 * Views: the Azure CLI rows, peering status, routes offered to gateways.
+
+The bulk work (a new client's whole table, a ROUTE-REFRESH answer, a peer's
+withdrawals) is a job (``jobs``): run whole within the call by default, or,
+with ``stepped`` (the live runtime), queued and run a chunk at a time by
+``step`` so no call costs more than a chunk.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Collection, Iterable
 
-from nexthop.bgp.constants import CeaseSubcode, ErrorCode
+from nexthop.bgp.constants import CeaseSubcode, ErrorCode, RouteRefreshSubtype
 from nexthop.bgp.rib.adj_rib_in import AttributePolicy, ImportPolicy
 from nexthop.bgp.rib.decision import Reason
 from nexthop.bgp.rib.path import AttributeInterner, Path, PeerType, Route, make_route
@@ -41,6 +47,7 @@ from nexthop.routeserver.inbound import (
     next_hop_problem,
     withdrawn_routes,
 )
+from nexthop.routeserver.jobs import Job, PrefixCursor, TableJob, WithdrawJob
 from nexthop.routeserver.outbound import (
     PRUNE_FLOOR,
     Exporter,
@@ -52,7 +59,7 @@ from nexthop.routeserver.outbound import (
     whole_table,
     without_route,
 )
-from nexthop.routeserver.outputs import Output, RefreshDue, TeardownPeering
+from nexthop.routeserver.outputs import Output, RefreshDue, SendRouteRefresh, TeardownPeering
 from nexthop.routeserver.outputs import RouteServerWarning as WarningOutput
 from nexthop.routeserver.paging import RouteIndexes, key_of, path_id_of, prefix_of
 from nexthop.routeserver.peer import Peer, Runs, apply_change, import_runs, over_limit
@@ -113,6 +120,11 @@ class RouteServerInstance:
         self._local_cache: tuple[RouteServerConfig, tuple[Prefix, ...], frozenset[Prefix]] | None
         self._local_cache = None
         self._indexes = RouteIndexes()  # the paginated views' sorted keys (``paging``)
+        self.stepped = False  # queue bulk work as jobs for ``step`` (else run it whole)
+        self._jobs: deque[Job] = deque()
+        # Per peering, bumped whenever its session comes up or goes down: a
+        # TableJob made for one session never sends on the next (``jobs``).
+        self._sessions: dict[str, int] = {}
 
     # --- configuration -------------------------------------------------------
 
@@ -178,25 +190,32 @@ class RouteServerInstance:
                 )
             ]
         peer.idle_hold_until = None
+        self._flush_removal(name)  # its previous session's routes go first
         peer.negotiated = negotiated
         peer.established_at = now
-        outputs = self._full_sync(peer)
-        outputs += end_of_rib_output(self.role, peer)
-        return outputs
+        job = self._table_job(peer)
+        job.end = end_of_rib_output(self.role, peer)
+        return self._start(job)
 
     def down(self, name: str, now: float, reason: str = "session down") -> list[Output]:
         return self._go_down(self._peer(name), now, reason)
 
     def route_refresh(self, name: str, now: float) -> list[Output]:
-        """The peer asked for our routes again (RFC 2918 §4): resend all. No
-        End-of-RIB: that marker follows the initial table only (RFC 4724 §2).
+        """The peer asked for our routes again (RFC 2918 §4): resend all,
+        between BoRR and EoRR when enhanced route refresh was negotiated
+        (RFC 7313 §4). No End-of-RIB: that marker follows the initial table
+        only (RFC 4724 §2).
 
         At most one answer per ``refresh_interval`` seconds: a request within
         it waits for its end (one ``RefreshDue``), and further requests are
         merged into the waiting one, so N requests cost at most two full
         resends per interval whatever N is (the Route Server table is IPv4
-        unicast only: one family, one waiting request)."""
+        unicast only: one family, one waiting request). A request while an
+        earlier answer has not started yet is answered by that one."""
         peer = self._established_peer(name)
+        if self._answer_queued(peer):
+            peer.refreshes_merged += 1
+            return []
         if now >= peer.refresh_next:
             return self._answer_refresh(peer, now)
         if peer.refresh_due is not None:
@@ -213,11 +232,128 @@ class RouteServerInstance:
             return []
         return self._answer_refresh(peer, now)
 
+    def _answer_queued(self, peer: Peer) -> bool:
+        """An answer for ``peer``'s session is queued and has not started."""
+        name = peer.config.name
+        session = self._sessions.get(name, 0)
+        return any(
+            isinstance(queued, TableJob)
+            and queued.resend
+            and queued.peer == name
+            and queued.session == session
+            and not queued.cursor.started
+            for queued in self._jobs
+        )
+
     def _answer_refresh(self, peer: Peer, now: float) -> list[Output]:
         peer.refresh_due = None
         peer.refresh_next = now + self.refresh_interval
-        peer.adj_out.clear()
-        return self._full_sync(peer)
+        name = peer.config.name
+        job = self._table_job(peer)
+        job.resend = True
+        negotiated = peer.negotiated
+        if negotiated is not None and negotiated.enhanced_route_refresh:
+            job.start = [self._refresh_marker(name, RouteRefreshSubtype.BORR)]
+            job.end = [self._refresh_marker(name, RouteRefreshSubtype.EORR)]
+        return self._start(job)
+
+    # --- stepped jobs (``jobs``) ----------------------------------------------
+
+    def has_jobs(self) -> bool:
+        return bool(self._jobs)
+
+    def step(self, budget: int | None) -> list[Output]:
+        """Run queued jobs, first come first served, over at most ``budget``
+        prefixes (all of them with None); returns their outputs."""
+        outputs: list[Output] = []
+        jobs = self._jobs
+        left = budget
+        while jobs and (left is None or left > 0):
+            job = jobs[0]
+            more, used = self._run_job(job, left, outputs)
+            if not more:
+                jobs.popleft()
+            if left is not None:
+                left -= max(used, 1)
+        return outputs
+
+    def _start(self, job: Job) -> list[Output]:
+        if self.stepped:
+            self._jobs.append(job)
+            return []
+        outputs: list[Output] = []
+        self._run_job(job, None, outputs)
+        return outputs
+
+    def _table_job(self, peer: Peer) -> TableJob:
+        """The whole table for ``peer``'s current session: the VNet ranges and a
+        snapshot of the Loc-RIB's prefixes (what is added later is propagated
+        as it comes)."""
+        name = peer.config.name
+        self._indexes.drop(ADVERTISED, name)
+        session = self._sessions[name] = self._sessions.get(name, 0) + 1
+        local = list(self._local_spaces())
+        return TableJob(
+            peer=name, session=session, cursor=PrefixCursor([local, list(self._loc_rib.prefixes())])
+        )
+
+    def _refresh_marker(self, name: str, subtype: RouteRefreshSubtype) -> Output:
+        return SendRouteRefresh(
+            instance=self.role, peering=name, afi=Afi.IPV4, safi=Safi.UNICAST, subtype=subtype
+        )
+
+    def _run_job(self, job: Job, budget: int | None, outputs: list[Output]) -> tuple[bool, int]:
+        """One chunk of ``job`` (appended to ``outputs``): (more to do, prefixes used)."""
+        if isinstance(job, WithdrawJob):
+            return self._withdraw_step(job, budget, outputs)
+        peer = self._peers.get(job.peer)
+        if peer is None or not peer.established or self._sessions.get(job.peer) != job.session:
+            return False, 0  # the session it was for is gone: nothing stale is sent
+        if job.start:
+            outputs += job.start
+            job.start = []
+        chunk = job.cursor.take(budget)
+        if chunk:
+            table = self._outbound_table(chunk)
+            gone = without_route(chunk, table)
+            outputs += sync_peer(self.role, peer, gone, table, resend=job.resend)
+        if not job.cursor.done:
+            return True, len(chunk)
+        outputs += job.end
+        return False, len(chunk)
+
+    def _withdraw_step(
+        self, job: WithdrawJob, budget: int | None, outputs: list[Output]
+    ) -> tuple[bool, int]:
+        if not job.backlog.done:
+            chunk = job.backlog.take(budget)
+            outputs += self._push(chunk)
+            return job.removing or not job.backlog.done, len(chunk)
+        removed: list[Prefix] = []
+        used = 0
+        for path_id, cursor in job.removal:
+            if cursor.done:
+                continue
+            chunk = cursor.take(None if budget is None else budget - used)
+            used += len(chunk)
+            removed += self._loc_rib.discard_many(chunk, job.peer, path_id)
+            if budget is not None and used >= budget:
+                break
+        if len(job.removal) > 1:  # ADD-PATH: a prefix may have gone under several ids
+            removed = list(dict.fromkeys(removed))
+        outputs += self._propagate(ordered=removed)
+        return job.removing, used
+
+    def _flush_removal(self, name: str) -> None:
+        """``name`` is coming back while a ``WithdrawJob`` of its previous session
+        still has Loc-RIB candidates to remove: remove them now (the new
+        session's routes must not be taken for old ones), propagate later."""
+        for job in self._jobs:
+            if isinstance(job, WithdrawJob) and job.peer == name and job.removing:
+                for path_id, cursor in job.removal:
+                    prefixes = cursor.take(None)
+                    job.backlog.extend(self._loc_rib.discard_many(prefixes, name, path_id))
+                self._loc_rib.drain_changes()  # the backlog holds them
 
     def receive_update(self, name: str, update: Update, now: float) -> list[Output]:
         peer = self._established_peer(name)
@@ -555,16 +691,16 @@ class RouteServerInstance:
         peer.refresh_due = None
         peer.adj_out.clear()
         name = peer.config.name
+        self._sessions[name] = self._sessions.get(name, 0) + 1  # its jobs end
         self._indexes.drop_peering(name)  # both its tables go whole
-        # Its accepted paths are its Loc-RIB candidates: removed in bulk, one
-        # list of prefixes per path id, no Change or Path per prefix.
+        # Its accepted paths are its Loc-RIB candidates: removed in bulk (a
+        # chunk at a time when stepped), one list of prefixes per path id, no
+        # Change or Path per prefix.
         by_id = peer.adj_in.clear_accepted()
-        removed: list[Prefix] = []
-        for path_id, prefixes in by_id.items():
-            removed += self._loc_rib.discard_many(prefixes, name, path_id)
-        if len(by_id) > 1:  # ADD-PATH: a prefix may have gone under several ids
-            removed = list(dict.fromkeys(removed))
-        return self._propagate(ordered=removed)
+        if not by_id:
+            return []
+        removal = [(path_id, PrefixCursor([prefixes])) for path_id, prefixes in by_id.items()]
+        return self._start(WithdrawJob(peer=name, removal=removal))
 
     def _propagate(
         self, *, full: bool = False, ordered: list[Prefix] | None = None
@@ -580,6 +716,15 @@ class RouteServerInstance:
             scope = whole_table(self.config.local_prefixes, self._loc_rib.prefixes(), peers)
         if ordered is not None and not full and len(ordered) == len(changed):
             scope = ordered  # every prefix of it was marked changed: the same set
+        return self._push(scope, peers, full=full)
+
+    def _push(
+        self, scope: Collection[Prefix], peers: list[Peer] | None = None, *, full: bool = False
+    ) -> list[Output]:
+        """Send every established peer what changed for ``scope`` and
+        reprogram it (``full``: the whole table, every programmed prefix)."""
+        if peers is None:
+            peers = [peer for peer in self._peers.values() if peer.established]
         self._track_offers(scope)
         if full:
             self._indexes.drop_all()
@@ -608,12 +753,6 @@ class RouteServerInstance:
             return False
         only = peers[0]
         return all(p is only or not p.adj_in.accepted_count for p in self._peers.values())
-
-    def _full_sync(self, peer: Peer) -> list[Output]:
-        self._indexes.drop(ADVERTISED, peer.config.name)
-        scope = whole_table(self.config.local_prefixes, self._loc_rib.prefixes(), [peer])
-        table = self._outbound_table(scope)
-        return sync_peer(self.role, peer, without_route(scope, table), table)
 
     def _outbound_table(self, prefixes: Iterable[Prefix]) -> OutboundTable:
         """``outbound.outbound_table`` for ``prefixes`` under this instance's

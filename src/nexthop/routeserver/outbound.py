@@ -163,14 +163,19 @@ def sync_peer(
     gone: Iterable[Prefix],
     table: OutboundTable,
     packed: Packed | None = None,
+    *,
+    resend: bool = False,
 ) -> list[Output]:
     """Send ``peer`` what changed: ``table`` for the prefixes that have an
     outbound route, ``gone`` for those that lost it. ``packed``: the UPDATEs
     already packed for other peers this round, reused when this peer's
     changes are the same (clients that are not the source of a change
-    usually get identical ones)."""
+    usually get identical ones). ``resend``: announce the unchanged routes
+    of ``table`` too (a ROUTE-REFRESH answer, RFC 2918 §4)."""
     name = peer.config.name
     announce, withdraw = peer.adj_out.diff_sourced(table, name, gone)
+    if resend:
+        announce = {p: a for p, (a, src) in table.items() if src != name}
     if not announce and not withdraw:
         return []
     assert peer.negotiated is not None

@@ -36,12 +36,14 @@ class SendUpdate:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SendRouteRefresh:
-    """Ask the peer to resend its routes (RFC 2918)."""
+    """Ask the peer to resend its routes (RFC 2918), or, with ``subtype`` 1/2,
+    mark the beginning/end of our answer to its request (BoRR/EoRR, RFC 7313 §4)."""
 
     instance: str
     peering: str
     afi: int
     safi: int
+    subtype: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -13,6 +13,11 @@ instances. Their routes reach NVAs, and NVA routes reach them, only with
 Creating a VNet peering makes the route server ask every NVA for a
 ROUTE-REFRESH (RFC 2918), or reset sessions without that capability (FAQ).
 
+Bulk work (a new client's whole table, ROUTE-REFRESH answers, a peer's
+withdrawals: ``routeserver.jobs``) runs whole within the call that causes it,
+unless ``set_stepping(True)``: then it is queued and the caller runs it a chunk
+at a time with ``step_jobs`` (the live runtime does, between event-loop turns).
+
 Beyond the cloud (off by default): larger limits through ``RouteServerConfig``,
 a custom import policy (``set_import_policy``), and next-hop validation
 warnings (``next_hop_validation`` with a region map for load balancer frontends).
@@ -221,6 +226,35 @@ class RouteServer:
             raise ValueError(msg)
         for inst in self.instances.values():
             inst.refresh_interval = seconds
+
+    # --- stepped jobs (``routeserver.jobs``) --------------------------------------
+
+    def set_stepping(self, enabled: bool) -> list[Output]:
+        """Queue bulk work for ``step_jobs`` (True) or run it within each call
+        (False, the default); turning it off runs what is queued, whose
+        outputs are returned."""
+        for instance in self.instances.values():
+            instance.stepped = enabled
+        return [] if enabled else self.run_jobs()
+
+    def has_jobs(self) -> bool:
+        """True while queued bulk work remains."""
+        return any(instance.has_jobs() for instance in self.instances.values())
+
+    def step_jobs(self, budget: int) -> list[Output]:
+        """Run queued jobs over at most ``budget`` prefixes per instance."""
+        outputs: list[Output] = []
+        for instance in self.instances.values():
+            if instance.has_jobs():
+                outputs += instance.step(budget)
+        return self._finish(outputs)
+
+    def run_jobs(self) -> list[Output]:
+        """Run every queued job to its end."""
+        outputs: list[Output] = []
+        for instance in self.instances.values():
+            outputs += instance.step(None)
+        return self._finish(outputs)
 
     # --- virtual network gateways -----------------------------------------------
 

@@ -9,6 +9,18 @@ with ``ConnectRequested`` (RFC 4271 §8.2.2, Connect state: initiate a connectio
 and ``CloseRequested`` (drop the connection after writing any queued
 NOTIFICATION); every other event goes to the owner's callback.
 
+Received bytes are decoded in bounded slices (issue 10: no event-loop turn
+longer than 50 ms): a read larger than ``RX_SLICE`` goes into a receive
+backlog that the loop's ``TurnScheduler`` works through a slice at a time,
+sharing each turn's budget with every other session and route-server job.
+While the backlog holds ``RX_HIGH`` octets or more the transport stops reading
+(``pause_reading``), so TCP flow control pushes back on the sender; below
+``RX_LOW`` it reads again. A timer that fires with a backlog first decodes one
+slice of it, so messages already received restart the hold timer (RFC 4271
+§6.5) before it is judged; our own KEEPALIVEs go out between turns. A peer that
+closes the connection has its backlog decoded before the loss is reported, in
+order, as if it had been read at once.
+
 A ``SessionDriver`` outlives single TCP connections: after a failure the session
 idles (RFC 4271 §8.1.1 IdleHoldTimer), restarts itself and asks for a new
 connection, which the driver opens. Inbound connections are handed to a driver by
@@ -66,9 +78,13 @@ from nexthop.bgp.fsm import (
     UpdateReceived,
 )
 from nexthop.bgp.wire import Notification, RouteRefresh, Update, shutdown_communication
+from nexthop.runtime.turns import TurnScheduler
 
 __all__ = [
     "CLOSE_LINGER",
+    "RX_HIGH",
+    "RX_LOW",
+    "RX_SLICE",
     "WRITE_CHUNK",
     "BgpStream",
     "ConnectionInfo",
@@ -79,6 +95,9 @@ __all__ = [
 WRITE_CHUNK = 65536  # octets handed to the transport per write while it is not paused
 CLOSE_LINGER = 15.0  # seconds a closed connection may take to flush before it is aborted
 _HANDLER_FAILED = Notification(code=ErrorCode.CEASE, subcode=0)  # Unspecific (RFC 4271 §4.5)
+RX_SLICE = 8192  # octets decoded per unit of receive work (~100 small UPDATEs)
+RX_HIGH = 262144  # receive backlog at which the transport stops reading
+RX_LOW = 65536  # ... and at which it reads again
 
 _SUBCODES: dict[int, type[Any]] = {
     ErrorCode.MESSAGE_HEADER: HeaderErrorSubcode,
@@ -219,6 +238,7 @@ class SessionDriver:
         ttl: int | None = None,
         on_state: Callable[[SessionDriver, SessionState], None] | None = None,
         log: Any = None,
+        turns: TurnScheduler | None = None,
     ) -> None:
         self.session = session
         self.remote = remote
@@ -235,6 +255,10 @@ class SessionDriver:
         self._connecting: asyncio.Task[None] | None = None
         self._state = session.state
         self._closed = False
+        self._turns = turns if turns is not None else TurnScheduler.for_loop(self._loop)
+        self._rx = bytearray()  # received and not yet decoded (see the module docstring)
+        self._rx_paused = False  # we paused the transport's reading
+        self._rx_lost = False  # the connection went away with a backlog still to decode
 
     # --- public operations (each ends with transmit) -------------------------
 
@@ -270,6 +294,7 @@ class SessionDriver:
         if self._connecting is not None:
             self._connecting.cancel()
             self._connecting = None
+        self._drop_backlog()
         self.stream = stream
         self.inbound = True
         stream.driver = self
@@ -341,6 +366,7 @@ class SessionDriver:
     def close(self) -> None:
         """Forget the session: cancel the timer and any connect, drop the socket."""
         self._closed = True
+        self._drop_backlog()
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -355,16 +381,81 @@ class SessionDriver:
     # --- called by BgpStream --------------------------------------------------
 
     def stream_data(self, stream: BgpStream, data: bytes) -> None:
-        """Bytes from ``stream`` (through ``run_guarded``)."""
-        if stream is self.stream:
+        """Bytes from ``stream`` (through ``run_guarded``): a small read is handled
+        at once, a larger one is queued as receive work (``_receive_step``)."""
+        if stream is not self.stream:
+            return
+        if not self._rx and len(data) <= RX_SLICE:  # the usual small read: at once
             self._process(self.session.receive_data(data, self.now()))
+            return
+        self._rx += data
+        if len(self._rx) >= RX_HIGH and not self._rx_paused and stream.transport is not None:
+            stream.transport.pause_reading()  # TCP flow control holds the sender back
+            self._rx_paused = True
+        self._turns.add(self._receive_step)
 
     def stream_lost(self, stream: BgpStream) -> None:
         if stream is not self.stream:
             return
+        if self._rx and not self._closed:
+            self._rx_lost = True  # reported once the backlog is decoded, in order
+            return
+        self._lost()
+
+    def _lost(self) -> None:
         self.stream = None
+        self._rx_lost = False
+        self._rx_paused = False
         if not self._closed:
             self._process(self.session.connection_lost(self.now()))
+
+    @property
+    def receive_backlog(self) -> int:
+        """Octets received and not yet decoded."""
+        return len(self._rx)
+
+    def _receive_step(self, deadline: float) -> bool:
+        """One ``TurnScheduler`` step of receive work, through ``run_guarded``
+        (a fault resets this session; its backlog is dropped with it)."""
+        more = [False]
+
+        def step() -> None:
+            more[0] = self._decode_until(deadline)
+
+        self.run_guarded(step)
+        if self._closed or self.stream is None:
+            self._rx.clear()
+            return False
+        return more[0]
+
+    def _decode_until(self, deadline: float) -> bool:
+        """Decode the backlog a slice at a time until ``deadline``; True while
+        some is left."""
+        clock = self._turns.clock
+        while self._rx:
+            self._receive_slice()
+            if clock() >= deadline:
+                break
+        stream = self.stream
+        if self._rx_paused and len(self._rx) <= RX_LOW:
+            self._rx_paused = False
+            if stream is not None and stream.transport is not None:
+                stream.transport.resume_reading()
+        if not self._rx and self._rx_lost:
+            self._lost()
+        return bool(self._rx)
+
+    def _receive_slice(self) -> None:
+        data = bytes(self._rx[:RX_SLICE])
+        del self._rx[:RX_SLICE]
+        self._process(self.session.receive_data(data, self.now()))
+
+    def _drop_backlog(self) -> None:
+        """The connection the backlog came from is no longer ours to read."""
+        self._rx.clear()
+        self._rx_lost = False
+        self._rx_paused = False
+        self._turns.discard(self._receive_step)
 
     # --- the aioquic transmit() loop -----------------------------------------
 
@@ -415,6 +506,8 @@ class SessionDriver:
         self.run_guarded(self._handle_timer)
 
     def _handle_timer(self) -> None:
+        if self._rx:  # messages already received count before the hold timer does
+            self._receive_slice()
         self._process(self.session.handle_timer(self.now()))
 
     def _process(self, events: list[Event]) -> None:
@@ -463,6 +556,7 @@ class SessionDriver:
         if self._closed or self.session.state not in (SessionState.CONNECT, SessionState.ACTIVE):
             stream.abort()
             return
+        self._drop_backlog()
         self.stream = stream
         self.inbound = False
         stream.driver = self
@@ -475,6 +569,7 @@ class SessionDriver:
 
     def _close_stream(self) -> None:
         stream, self.stream = self.stream, None
+        self._drop_backlog()
         if stream is None:
             return
         data = self.session.data_to_send()

@@ -38,6 +38,13 @@ Addresses are translated at this edge only: the route server works with topology
 addresses (peerings, instance IPs); what is on the wire are stand-ins. NEXT_HOP
 values are data inside UPDATEs and stay topology addresses.
 
+Bulk work is stepped (issue 10: no event-loop turn longer than 50 ms): the
+route server queues a new client's whole table, ROUTE-REFRESH answers and a
+downed peer's withdrawals as jobs (``nexthop.routeserver.jobs``;
+``RouteServer.set_stepping``), and the host runs them ``JOB_CHUNK`` prefixes at
+a time as a step of the loop's ``TurnScheduler``, which shares each turn's
+budget with the sessions' receive backlogs (``bgp_transport``).
+
 ``stop()`` sends Cease/Administrative Shutdown (RFC 4486 §4, RFC 8203/9003
 communication) on every session and closes the listeners.
 """
@@ -53,7 +60,7 @@ from typing import Any, Protocol
 
 import structlog
 
-from nexthop.bgp.constants import CeaseSubcode
+from nexthop.bgp.constants import CeaseSubcode, RouteRefreshSubtype
 from nexthop.bgp.fsm import (
     Event,
     OpenReceived,
@@ -85,8 +92,10 @@ from nexthop.routeserver.server import RegionOf
 from nexthop.runtime.admission import AcceptLimits, TokenBuckets
 from nexthop.runtime.bgp_transport import BgpStream, SessionDriver
 from nexthop.runtime.speaker import use_bulk_gc_thresholds
+from nexthop.runtime.turns import TurnScheduler
 
 __all__ = [
+    "JOB_CHUNK",
     "MAX_CONNECTIONS",
     "OUTBOUND_LIMIT",
     "AddressTranslator",
@@ -99,6 +108,8 @@ __all__ = [
 
 MAX_CONNECTIONS = 2  # per (instance, peering): the session and one contender (§6.8)
 _REJECT_LOG_S = 1.0  # refused connections are logged at most this often
+JOB_CHUNK = 256
+"""Prefixes per step of a route-server job (~1-3 ms of work each)."""
 
 
 def fresh_route_server(
@@ -201,6 +212,7 @@ class RouteServerHost:
         # Sessions with queued UPDATEs, written once per loop iteration (one write
         # per session for all the UPDATEs one read of a peer's bytes produced).
         self._unflushed: dict[SessionDriver, None] = {}
+        self._turns: TurnScheduler | None = None
         self.rejected_connections = 0  # from addresses that are not configured peers
         self.refused_connections = 0  # from peers in idle hold or with a session up
         self.throttled_connections = 0  # past a peer address's AcceptLimits
@@ -226,7 +238,9 @@ class RouteServerHost:
     async def start(self) -> None:
         use_bulk_gc_thresholds()
         self._loop = asyncio.get_running_loop()
+        self._turns = TurnScheduler.for_loop(self._loop)
         self._stopping = False
+        self.route_server.set_stepping(True)
         try:
             for role, (host, port) in self.listen_addresses().items():
                 server = await self._loop.create_server(
@@ -264,6 +278,14 @@ class RouteServerHost:
                 driver.stop(cease_notification(CeaseSubcode.ADMINISTRATIVE_SHUTDOWN, message))
             driver.close()
             self._went_down(slot, "route server stopped")
+        # The withdrawals' VNet changes, stepped while the loop keeps turning;
+        # what is left at the deadline is run at once.
+        deadline = self.now() + timeout
+        while self.route_server.has_jobs() and self.now() < deadline:
+            await asyncio.sleep(0.005)
+        if self._turns is not None:
+            self._turns.discard(self._job_step)
+        self._carry(self.route_server.set_stepping(False))
         if closing:
             await asyncio.wait(closing, timeout=timeout)
         for server in self._servers:
@@ -496,8 +518,9 @@ class RouteServerHost:
             case UpdateReceived(update=update):
                 if slot.established:
                     self._carry(rs.receive_update(slot.instance, slot.peering, update, now))
-            case RouteRefreshReceived():
-                if slot.established:
+            case RouteRefreshReceived(refresh=refresh):
+                # BoRR/EoRR are the peer's own answer's markers, not a request
+                if slot.established and refresh.subtype == RouteRefreshSubtype.NORMAL:
                     self._carry(rs.receive_route_refresh(slot.instance, slot.peering, now))
             case SessionDown(reason=reason):
                 self._went_down(slot, reason.value)
@@ -554,7 +577,9 @@ class RouteServerHost:
                 case SendRouteRefresh(instance=role, peering=name, afi=afi, safi=safi):
                     driver = self._live(role, name)
                     if driver is not None:
-                        driver.send_route_refresh(RouteRefresh(afi=afi, safi=safi))
+                        # behind the UPDATEs queued before it: one outbound buffer
+                        refresh = RouteRefresh(afi=afi, safi=safi, subtype=output.subtype)
+                        driver.send_route_refresh(refresh)
                 case TeardownPeering(instance=role, peering=name, notification=notification):
                     slot = self._slots.get((role, name))
                     if slot is None:
@@ -576,6 +601,19 @@ class RouteServerHost:
                         "route_server_warning", msg=message, instance=role, peering=name
                     )
         self._encoder.clear()
+        turns = self._turns
+        if turns is not None and self.route_server.has_jobs():
+            turns.add(self._job_step)
+
+    def _job_step(self, deadline: float) -> bool:
+        """A ``TurnScheduler`` step: route-server job chunks until ``deadline``."""
+        assert self._turns is not None
+        clock, rs = self._turns.clock, self.route_server
+        while rs.has_jobs():
+            self._carry(rs.step_jobs(JOB_CHUNK))
+            if clock() >= deadline:
+                break
+        return rs.has_jobs()
 
     def _refresh_due(self, role: str, peering: str) -> None:
         """A ROUTE-REFRESH that waited (``RefreshDue``), answered in the guard of
