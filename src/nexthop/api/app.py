@@ -13,6 +13,7 @@ without a token, and then every mutating request needs ``Authorization: Bearer
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from fastapi import FastAPI, Request
@@ -31,6 +32,7 @@ from nexthop.service import ControlPlane, ControlPlaneError
 __all__ = ["API_PREFIX", "create_app", "is_loopback"]
 
 API_PREFIX = "/api/v1"
+HTTP_METHOD_NOT_ALLOWED = 405
 HTTP_UNPROCESSABLE = 422
 
 
@@ -66,11 +68,32 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+def _path_methods(app: FastAPI) -> list[tuple[re.Pattern[str], str]]:
+    """Each documented path as a pattern, with every method it has (``Allow``)."""
+    table = []
+    for template, item in app.openapi()["paths"].items():
+        pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template))
+        methods = sorted({m.upper() for m in item} | ({"HEAD"} if "get" in item else set()))
+        table.append((re.compile(f"{pattern}$"), ", ".join(methods)))
+    return table
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = "not_found" if exc.status_code == 404 else f"http_{exc.status_code}"
-    # Keep the exception's headers: a 405 must say which methods are allowed (RFC 9110 §15.5.6).
-    return _error(exc.status_code, code, str(exc.detail), headers=exc.headers)
+    headers = dict(exc.headers or {})
+    if exc.status_code == HTTP_METHOD_NOT_ALLOWED:
+        # RFC 9110 §15.5.6: Allow lists every method of the resource. Starlette names
+        # only those of the first route matching the path, and each method of a path
+        # is its own route here.
+        state = request.app.state
+        if getattr(state, "path_methods", None) is None:
+            state.path_methods = _path_methods(request.app)
+        for pattern, allow in state.path_methods:
+            if pattern.match(request.url.path):
+                headers["Allow"] = allow
+                break
+    return _error(exc.status_code, code, str(exc.detail), headers=headers or None)
 
 
 async def _internal_error(_request: Request, exc: Exception) -> JSONResponse:

@@ -27,6 +27,7 @@ MAX_ENDPOINT_TEXT = 80  # a resource name (1-80 characters) or an IP address
 MAX_PROTOCOL_TEXT = 8
 MAX_PORT = 65535
 MAX_SOURCE_TEXT = 256
+MAX_FLOWS = 100_000
 
 
 class _Model(BaseModel):
@@ -105,7 +106,7 @@ class TrafficRequest(_Model):
     """``seed`` picks the flows (same seed, same flows); omitted: a fresh random seed,
     returned in the report so the run can be repeated."""
 
-    flows: int = Field(default=100, ge=1, le=100_000)
+    flows: int = Field(default=100, ge=1, le=MAX_FLOWS)
     source: str | None = Field(default=None, min_length=1, max_length=MAX_ENDPOINT_TEXT)
     destination: str | None = Field(default=None, min_length=1, max_length=MAX_ENDPOINT_TEXT)
     seed: int | None = Field(default=None, ge=0, lt=2**63)
