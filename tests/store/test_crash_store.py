@@ -35,7 +35,7 @@ CHILD = textwrap.dedent(
     import os, signal, sys
     from nexthop.store import Resource, Store
 
-    db, kill_at = sys.argv[1], int(sys.argv[2])
+    db, kill_at, rows = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     seen = 0
 
     class Bomb(dict):
@@ -48,7 +48,7 @@ CHILD = textwrap.dedent(
 
     store = Store(db)
     new = [
-        Resource(kind="vms", name=f"g1-vm{i}", position=i, body=Bomb(g=1)) for i in range(int(sys.argv[3]))
+        Resource(kind="vms", name=f"g1-vm{i}", position=i, body=Bomb(g=1)) for i in range(rows)
     ]
     store.replace_all(new, event=("apply", {"generation": 1}), state={"generation": 1})
     print("committed")
