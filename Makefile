@@ -10,7 +10,7 @@ $(BIN)/nexthop: pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e . --group dev 2>/dev/null || \
-	  $(BIN)/pip install -q -e . pytest hypothesis pytest-timeout httpx mrtparse atheris ruff mypy types-PyYAML import-linter
+	  $(BIN)/pip install -q -e . pytest hypothesis pytest-timeout httpx mrtparse schemathesis atheris ruff mypy types-PyYAML import-linter
 	touch $(BIN)/nexthop
 
 venv: $(BIN)/nexthop

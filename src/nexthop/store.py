@@ -10,6 +10,11 @@ newer schema fails instead of guessing.
 
 Default location: ``platformdirs.user_data_dir("nexthop")/nexthop.db``,
 overridden by the ``NEXTHOP_DB`` environment variable or an explicit path.
+``check_db_path`` runs before anything touches the file: the default location's
+directory is created on first use, an explicit path's directory must exist (a
+typo in ``--db`` must not start an empty server), and a path that cannot hold a
+database (under a regular file, a read-only or missing directory, a directory
+itself, a file that is not writable) is a ``StoreError`` naming the culprit.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ __all__ = [
     "Resource",
     "Store",
     "StoreError",
+    "check_db_path",
     "default_db_path",
 ]
 
@@ -94,6 +100,61 @@ def default_db_path() -> Path:
     return Path(platformdirs.user_data_dir("nexthop")) / "nexthop.db"
 
 
+def _first_existing(path: Path) -> Path:
+    """``path`` or the nearest ancestor of it that exists (``lstat``: a dangling link counts)."""
+    for candidate in (path, *path.parents):
+        try:
+            candidate.lstat()
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        except OSError:
+            return candidate  # exists but cannot be inspected; the checks below say why
+        return candidate
+    return Path(path.anchor or ".")
+
+
+def _probe_writable(directory: Path, where: str) -> None:
+    """Create and remove a file in ``directory``: the one test that also holds for
+    root and for read-only file systems (``os.access`` answers yes for root)."""
+    probe = directory / f".nexthop-probe-{os.getpid()}"
+    try:
+        os.close(os.open(probe, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        probe.unlink()
+    except OSError as exc:
+        raise StoreError(
+            f"{where}: the directory {directory} is not writable ({exc.strerror};"
+            " the database, its journal and its lock file live there)"
+        ) from None
+
+
+def check_db_path(path: str | os.PathLike[str] | None) -> Path:
+    """``path`` (``None``: ``default_db_path()``) if a database can live there, else
+    ``StoreError`` saying why. Only the platform's default location (no path, no
+    ``$NEXTHOP_DB``) has its directory created."""
+    create_parent = path is None and not os.environ.get(DB_ENV)
+    db = Path(path) if path is not None else default_db_path()
+    if str(db) == ":memory:":
+        return db
+    where = f"cannot use the database {db}"
+    if db.is_dir():
+        raise StoreError(f"{where}: it is a directory, not a file")
+    parent = db.parent
+    existing = _first_existing(parent)
+    if not existing.is_dir():
+        raise StoreError(f"{where}: {existing} is a file, not a directory")
+    if existing != parent:
+        if not create_parent:
+            raise StoreError(f"{where}: the directory {parent} does not exist (create it first)")
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"{where}: cannot create {parent}: {exc.strerror}") from None
+    _probe_writable(parent, where)
+    if db.exists() and not os.access(db, os.R_OK | os.W_OK):
+        raise StoreError(f"{where}: the file is not readable and writable")
+    return db
+
+
 class Store:
     """The SQLite file holding resources and events. Use as a context manager or ``close()``."""
 
@@ -102,9 +163,7 @@ class Store:
     ) -> None:
         """Open (creating if needed) the database at ``path``; a write waits up to
         ``busy_timeout`` seconds for another writer before failing with ``StoreError``."""
-        self.path = Path(path) if path is not None else default_db_path()
-        if str(self.path) != ":memory:":
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = check_db_path(path)
         try:
             self._db = sqlite3.connect(
                 self.path, isolation_level=None, check_same_thread=False, timeout=busy_timeout

@@ -15,7 +15,7 @@ def _r(kind: str, name: str, position: int = 0, **body: object) -> Resource:
 
 
 def test_new_file_gets_the_schema_version_and_wal(tmp_path: Path) -> None:
-    db = tmp_path / "sub" / "n.db"
+    db = tmp_path / "n.db"  # an explicit path's directory must exist: tests/store
     with Store(db) as store:
         assert store.schema_version() == SCHEMA_VERSION
     with sqlite3.connect(db) as conn:

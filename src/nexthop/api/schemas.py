@@ -7,11 +7,14 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
+    "CHANGE_ERRORS",
+    "READ_ERRORS",
     "ApplyRequest",
     "ApplyResponse",
     "ChangeOut",
     "EffectiveRouteOut",
     "EffectiveRouteTableOut",
+    "ErrorOut",
     "PeeringDetailOut",
     "PeeringOut",
     "RouteRowOut",
@@ -20,8 +23,45 @@ __all__ = [
 ]
 
 
+MAX_ENDPOINT_TEXT = 80  # a resource name (1-80 characters) or an IP address
+MAX_PROTOCOL_TEXT = 8
+MAX_PORT = 65535
+MAX_SOURCE_TEXT = 256
+MAX_FLOWS = 100_000
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class ErrorDetailOut(_Model):
+    code: str = Field(description="machine-readable reason, e.g. not_found, invalid_request")
+    message: str = Field(description="what is wrong, naming the field and its position")
+    field: str | None = Field(description="the field or parameter at fault, if one is")
+
+
+class ErrorOut(_Model):
+    """Every error response: ``{"error": {"code", "message", "field"}}``."""
+
+    error: ErrorDetailOut
+
+
+def _errors(*statuses: tuple[int, str]) -> dict[int | str, dict[str, Any]]:
+    return {status: {"model": ErrorOut, "description": text} for status, text in statuses}
+
+
+# What each route may answer besides its success (documented in the OpenAPI schema).
+READ_ERRORS = _errors(
+    (400, "the request names something malformed (a CIDR, a protocol)"),
+    (404, "no such resource"),
+    (422, "a parameter or body field is out of its declared bounds"),
+)
+CHANGE_ERRORS = _errors(
+    (401, "a valid bearer token is required for changes"),
+    (403, "changes from beyond loopback need the server to have a token"),
+    (409, "the change conflicts with the stored topology"),
+    (503, "the database cannot be written now"),
+)
 
 
 class ApplyRequest(_Model):
@@ -30,7 +70,7 @@ class ApplyRequest(_Model):
 
     yaml: str | None = None
     topology: dict[str, Any] | None = None
-    source: str = "<request>"
+    source: str = Field(default="<request>", min_length=1, max_length=MAX_SOURCE_TEXT)
     dry_run: bool = False
 
 
@@ -48,19 +88,27 @@ class ApplyResponse(_Model):
 
 
 class TraceRequest(_Model):
-    source: str = Field(description="VM or NVA name (or its IP) the packet starts from")
-    destination: str = Field(description="destination IP address")
-    protocol: str = "tcp"
-    port: int = Field(default=443, ge=0, le=65535)
+    source: str = Field(
+        min_length=1,
+        max_length=MAX_ENDPOINT_TEXT,
+        description="VM or NVA name (or its IP) the packet starts from",
+    )
+    destination: str = Field(
+        min_length=1, max_length=MAX_ENDPOINT_TEXT, description="destination IP address"
+    )
+    protocol: str = Field(
+        default="tcp", min_length=1, max_length=MAX_PROTOCOL_TEXT, description="tcp, udp or icmp"
+    )
+    port: int = Field(default=443, ge=0, le=MAX_PORT)
 
 
 class TrafficRequest(_Model):
     """``seed`` picks the flows (same seed, same flows); omitted: a fresh random seed,
     returned in the report so the run can be repeated."""
 
-    flows: int = Field(default=100, ge=1, le=100_000)
-    source: str | None = None
-    destination: str | None = None
+    flows: int = Field(default=100, ge=1, le=MAX_FLOWS)
+    source: str | None = Field(default=None, min_length=1, max_length=MAX_ENDPOINT_TEXT)
+    destination: str | None = Field(default=None, min_length=1, max_length=MAX_ENDPOINT_TEXT)
     seed: int | None = Field(default=None, ge=0, lt=2**63)
 
 

@@ -43,7 +43,7 @@ from nexthop.runtime.listen import BgpListen, BindMode, parse_bgp_address
 from nexthop.runtime.network import LiveNetwork
 from nexthop.runtime.route_server_host import OUTBOUND_LIMIT, HostTimers
 from nexthop.service import ControlPlane, ControlPlaneError
-from nexthop.store import Store, StoreError, default_db_path
+from nexthop.store import Store, StoreError, check_db_path
 
 __all__ = [
     "DEFAULT_PORT",
@@ -62,8 +62,12 @@ LISTEN_BACKLOG = 2048
 
 def own_database(db: Path | None) -> DbLock:
     """Take the lock of ``db`` (default database if ``None``) for this server's life;
-    exits 1 naming the server that holds it."""
-    path = db if db is not None else default_db_path()
+    exits 1 naming the server that holds it, or saying why the path cannot hold a
+    database (``check_db_path``)."""
+    try:
+        path = check_db_path(db)
+    except StoreError as exc:
+        raise fail(str(exc)) from None
     try:
         return DbLock(path, wait_s=LOCK_WAIT_S)
     except DbHeldError as exc:

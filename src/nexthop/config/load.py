@@ -6,8 +6,8 @@ schema. Each pydantic error ``loc`` and each cross-resource ``Issue`` path is
 walked down the node tree to the deepest node it names: the value for a bad
 value, the key for an unknown field, the enclosing mapping for a missing
 field. Problems inside an NVA's ``bgp_config`` literal block (``|``) point at
-the offending line of the block. Duplicate mapping keys, which PyYAML would
-silently collapse, are reported too.
+the offending line of the block. Reading the YAML is bounded (alias expansion,
+nesting depth) and reports duplicate mapping keys: ``config.yaml_reader``.
 """
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from nexthop.config.issues import Issue, Path, TopologyInvalid, format_path
 from nexthop.config.schema import Topology
+from nexthop.config.yaml_reader import YAMLProblem, read_yaml
 
 __all__ = ["LoadedTopology", "Problem", "TopologyError", "load_topology", "load_topology_text"]
 
@@ -123,30 +123,6 @@ class _Locator:
         return self.problem(issue.path, issue.message, text_line=issue.text_line)
 
 
-def _duplicate_keys(locator: _Locator, node: Node, path: Path, out: list[Problem]) -> None:
-    if isinstance(node, MappingNode):
-        seen: set[str] = set()
-        for k, v in node.value:
-            name = k.value if isinstance(k, ScalarNode) else None
-            if name is not None and name in seen:
-                mark = k.start_mark
-                out.append(
-                    Problem(
-                        locator.source,
-                        mark.line + 1,
-                        mark.column + 1,
-                        format_path((*path, name)),
-                        f"duplicate key {name!r}",
-                    )
-                )
-            if name is not None:
-                seen.add(name)
-            _duplicate_keys(locator, v, (*path, name) if name is not None else path, out)
-    elif isinstance(node, SequenceNode):
-        for i, item in enumerate(node.value):
-            _duplicate_keys(locator, item, (*path, i), out)
-
-
 def _pydantic_problem(locator: _Locator, error: Any) -> Problem:
     loc: Path = tuple(error["loc"])
     kind = error["type"]
@@ -163,25 +139,31 @@ def _pydantic_problem(locator: _Locator, error: Any) -> Problem:
     return locator.problem(loc, message, text_line=text_line)
 
 
-def _compose(text: str, source: str) -> tuple[Node, Any]:
-    loader = yaml.SafeLoader(text)
+def _read(text: str, source: str) -> tuple[Node, Any]:
+    """The composed node tree and data of ``text``; ``TopologyError`` if it is not
+    readable YAML (with its position), is empty, or repeats a mapping key."""
     try:
-        node = loader.get_single_node()
-        if node is None:
-            raise TopologyError([Problem(source, 1, 1, "", "the file is empty")])
-        data = loader.construct_document(node)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
-        reason = exc.problem or exc.context or "unreadable"
+        document = read_yaml(text)
+    except YAMLProblem as exc:
         raise TopologyError(
-            [Problem(source, line, column, "", f"malformed YAML: {reason}")]
+            [Problem(source, exc.line, exc.column, "", f"malformed YAML: {exc.message}")]
         ) from None
-    except yaml.YAMLError as exc:
-        raise TopologyError([Problem(source, 1, 1, "", f"malformed YAML: {exc}")]) from None
-    finally:
-        loader.dispose()
-    return node, data
+    if document.root is None:
+        raise TopologyError([Problem(source, 1, 1, "", "the file is empty")])
+    if document.duplicates:
+        raise TopologyError(
+            [
+                Problem(
+                    source,
+                    d.node.start_mark.line + 1,
+                    d.node.start_mark.column + 1,
+                    format_path(d.path),
+                    f"duplicate key {d.path[-1]!r}",
+                )
+                for d in document.duplicates
+            ]
+        )
+    return document.root, document.data
 
 
 def load_topology_text(text: str, source: str = "<string>") -> LoadedTopology:
@@ -189,12 +171,9 @@ def load_topology_text(text: str, source: str = "<string>") -> LoadedTopology:
 
     Raises ``TopologyError`` listing every problem, sorted by position.
     """
-    node, data = _compose(text, source)
+    node, data = _read(text, source)
     locator = _Locator(source, text, node)
     problems: list[Problem] = []
-    _duplicate_keys(locator, node, (), problems)
-    if problems:
-        raise TopologyError(problems)
     try:
         topology = Topology.model_validate(data)
     except ValidationError as exc:

@@ -179,6 +179,12 @@ def generate_flows(
     networks = _hosts(world, destination)
     if not networks:
         raise WorldError("the topology has no branch prefix to send to")
+    capacity = len(sources) * (_EPHEMERAL[1] - _EPHEMERAL[0] + 1)
+    if count > capacity:
+        raise WorldError(
+            f"{count} flows need more distinct (source, port) pairs than the {capacity}"
+            f" that {len(sources)} source(s) have"
+        )
     rng = random.Random(seed)
     flows: list[FlowSpec] = []
     used: set[tuple[str, int]] = set()

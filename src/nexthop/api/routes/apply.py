@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 
 from nexthop.api.deps import ControlPlaneDep, require_token
-from nexthop.api.schemas import ApplyRequest, ApplyResponse
+from nexthop.api.schemas import CHANGE_ERRORS, ApplyRequest, ApplyResponse
 from nexthop.service import ControlPlaneError, validate_topology
 
-__all__ = ["router"]
+__all__ = ["DEFAULT_EVENTS", "MAX_EVENTS", "router"]
+
+DEFAULT_EVENTS = 50
+MAX_EVENTS = 1000
 
 router = APIRouter(tags=["apply"])
 
 
-@router.post("/apply", response_model=ApplyResponse, dependencies=[Depends(require_token)])
+@router.post(
+    "/apply",
+    response_model=ApplyResponse,
+    dependencies=[Depends(require_token)],
+    responses=CHANGE_ERRORS,
+)
 def apply(body: ApplyRequest, cp: ControlPlaneDep) -> dict[str, Any]:
     """Create, update and delete resources to match the topology; ``dry_run`` only diffs."""
     if (body.yaml is None) == (body.topology is None):
@@ -26,7 +34,12 @@ def apply(body: ApplyRequest, cp: ControlPlaneDep) -> dict[str, Any]:
     return cp.apply(validate_topology(body.topology), dry_run=body.dry_run).to_json()
 
 
-@router.get("/events", dependencies=[])
-def events(cp: ControlPlaneDep, limit: int = 50) -> list[dict[str, Any]]:
+@router.get("/events")
+def events(
+    cp: ControlPlaneDep,
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_EVENTS, description="how many of the newest events")
+    ] = DEFAULT_EVENTS,
+) -> list[dict[str, Any]]:
     """The newest applied changes and lab faults, oldest first."""
     return cp.events(limit)

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Body, Depends
 
 from nexthop.api.deps import ControlPlaneDep, require_token
-from nexthop.api.schemas import ApplyResponse
+from nexthop.api.schemas import CHANGE_ERRORS, ApplyResponse
 
 __all__ = ["router"]
 
@@ -29,7 +29,12 @@ def get_resource(kind: str, name: str, cp: ControlPlaneDep) -> dict[str, Any]:
     return cp.get_resource(kind, name)
 
 
-@router.put("/{kind}/{name}", response_model=ApplyResponse, dependencies=[Depends(require_token)])
+@router.put(
+    "/{kind}/{name}",
+    response_model=ApplyResponse,
+    dependencies=[Depends(require_token)],
+    responses=CHANGE_ERRORS,
+)
 def put_resource(
     kind: str,
     name: str,
@@ -41,7 +46,10 @@ def put_resource(
 
 
 @router.delete(
-    "/{kind}/{name}", response_model=ApplyResponse, dependencies=[Depends(require_token)]
+    "/{kind}/{name}",
+    response_model=ApplyResponse,
+    dependencies=[Depends(require_token)],
+    responses=CHANGE_ERRORS,
 )
 def delete_resource(kind: str, name: str, cp: ControlPlaneDep) -> dict[str, Any]:
     """Delete one resource; refused while others reference it."""

@@ -79,7 +79,15 @@ def encode_message(msg: Message, negotiated: Negotiated) -> bytes:
 def decode_message(
     data: bytes, negotiated: Negotiated, cache: AttributeCache | None = None
 ) -> Message:
-    """Decode exactly one complete message (header included)."""
+    """Decode exactly one complete message (header included).
+
+    Raises ``MessageError`` (with the NOTIFICATION RFC 4271 §6.1 asks for) and
+    nothing else, whatever ``data`` holds: a buffer shorter than the 19-octet
+    header is a Bad Message Length whose data is the buffer's length."""
+    if len(data) < HEADER_LENGTH:
+        raise bad_length(
+            len(data), f"{len(data)} octets is shorter than the {HEADER_LENGTH}-octet header"
+        )
     length, msg_type = parse_header(data[:HEADER_LENGTH], negotiated)
     if length != len(data):
         raise bad_length(length, f"header says {length} octets, got {len(data)}")
