@@ -38,7 +38,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Protocol
 
 from nexthop.net.prefix import MAX_LENGTH, Afi, Prefix
-from nexthop.net.trie import PrefixTrie
 from nexthop.vnet.sorted_prefixes import SortedPrefixes, end_of
 
 __all__ = ["BgpIndex", "BgpSource", "InjectedPrefixes", "StaticBgpSource"]
@@ -69,11 +68,33 @@ class StaticBgpSource:
         return list(self._routes.items())
 
 
-def _guard_of(ranges: Iterable[Prefix]) -> PrefixTrie[None]:
-    guard: PrefixTrie[None] = PrefixTrie()
-    for prefix in ranges:
-        guard.insert(prefix, None)
-    return guard
+class _Ranges:
+    """The injection filter's ranges: ``covers(prefix)`` is one mask and one set
+    probe per range length present (usually one or two), no validation, no list."""
+
+    __slots__ = ("_probes",)
+
+    def __init__(self, ranges: Iterable[Prefix]) -> None:
+        by_length: dict[tuple[int, int], set[int]] = {}
+        for r in ranges:
+            by_length.setdefault((r.afi, r.length), set()).add(r.value)
+        self._probes: dict[int, list[tuple[int, int, set[int]]]] = {}
+        for (afi, length), values in sorted(by_length.items()):
+            width = 32 if afi == Afi.IPV4 else 128
+            mask = ((1 << length) - 1) << (width - length)
+            self._probes.setdefault(afi, []).append((length, mask, values))
+
+    def __bool__(self) -> bool:
+        return bool(self._probes)
+
+    def covers(self, prefix: Prefix) -> bool:
+        """True when a range is equal to or less specific than ``prefix``."""
+        for length, mask, values in self._probes.get(prefix.afi, ()):
+            if length > prefix.length:
+                return False
+            if prefix.value & mask in values:
+                return True
+        return False
 
 
 class InjectedPrefixes:
@@ -181,7 +202,7 @@ class BgpIndex:
         self.order = SortedPrefixes()
         self.held_back: set[Prefix] = set()
         self.ranges = tuple(ranges)
-        self._guard = _guard_of(self.ranges)
+        self._guard = _Ranges(self.ranges)
         self._new_ranges: tuple[Prefix, ...] | None = None
         self._fresh: list[tuple[Prefix, Hops]] = []  # the full read, not applied yet
         self._backlog: deque[Sequence[Prefix]] = deque()
@@ -217,12 +238,10 @@ class BgpIndex:
         if self._new_ranges is not None:
             self._change_ranges(self._new_ranges)
         left = self._pending if limit is None else min(limit, self._pending)
-        apply = self._apply
         fresh = self._fresh
         if fresh and left > 0:  # the full read first, its hops as read
             take = min(left, len(fresh))
-            for prefix, hops in fresh[-take:]:
-                apply(prefix, hops)
+            self._apply_all(reversed(fresh[-take:]))
             del fresh[-take:]
             left -= take
             self._pending -= take
@@ -230,8 +249,8 @@ class BgpIndex:
         while left > 0:
             batch, start = backlog[0], self._offset
             end = min(len(batch), start + left)
-            for prefix in batch if start == 0 and end == len(batch) else batch[start:end]:
-                apply(prefix, route(prefix))
+            part = batch if start == 0 and end == len(batch) else batch[start:end]
+            self._apply_all(zip(part, map(route, part), strict=True))
             left -= end - start
             self._pending -= end - start
             if end == len(batch):
@@ -251,35 +270,46 @@ class BgpIndex:
         self._backlog.clear()
         self._offset = 0
         self._fresh = [(prefix, hops) for prefix, hops in self.source.vnet_routes() if hops]
-        self._fresh.reverse()  # applied from the end: in prefix order, cheap appends
+        self._fresh.reverse()  # taken from the end (one ``del`` a slice), applied in order
         self._pending = len(self._fresh)
 
     def _apply(self, prefix: Prefix, hops: Hops) -> None:
+        self._apply_all(((prefix, hops),))
+
+    def _apply_all(self, changes: Iterable[tuple[Prefix, Hops]]) -> None:
+        """Bring each (prefix, hops the source programs now) into the index: held
+        back inside the ranges, else injected (hops) or removed (none)."""
         held = self.held_back
-        if held:
-            held.discard(prefix)
-        if hops and self._guard and self._guard.covering(prefix):
-            held.add(prefix)
-            hops = ()
-        if hops:
-            if self.routes.add(prefix):
-                self.order.add(prefix)
-        elif self.routes.discard(prefix):
-            self.order.remove(prefix)
+        covers = self._guard.covers if self._guard else None
+        add, discard = self.routes.add, self.routes.discard
+        order_add, order_remove = self.order.add, self.order.remove
+        for prefix, hops in changes:
+            if held:
+                held.discard(prefix)
+            if hops and covers is not None and covers(prefix):
+                held.add(prefix)
+                injected = False
+            else:
+                injected = bool(hops)
+            if injected:
+                if add(prefix):
+                    order_add(prefix)
+            elif discard(prefix):
+                order_remove(prefix)
 
     def _change_ranges(self, ranges: tuple[Prefix, ...]) -> None:
         """Move the routes inside added ranges to ``held_back`` and give back the
         held routes no range covers any more; untouched routes are not visited."""
         self._new_ranges = None
         added = [r for r in ranges if r not in self.ranges]
-        self.ranges, self._guard = ranges, _guard_of(ranges)
+        self.ranges, self._guard = ranges, _Ranges(ranges)
         for space in added:
             for prefix in list(self.inside(space)):
                 self.routes.discard(prefix)
                 self.order.remove(prefix)
                 self.held_back.add(prefix)
         for prefix in list(self.held_back):
-            if not self._guard.covering(prefix):
+            if not self._guard.covers(prefix):
                 self.held_back.discard(prefix)
                 self._apply(prefix, self.source.vnet_route(prefix))
 
