@@ -32,7 +32,7 @@ from typing import Any
 
 import yaml
 
-from benchmarks.nexthop_target import RS_INSTANCE_STAND_IN, topology_address
+from benchmarks.nexthop_target import HUB_ADDRESS_SPACE, RS_INSTANCE_STAND_IN, topology_address
 from benchmarks.rest import (
     API_PREFIX,
     ApiClient,
@@ -102,7 +102,7 @@ def serve_topology(peers: list[PeerSpec]) -> str:
         "vnets": [
             {
                 "name": "hub",
-                "address_space": ["10.0.0.0/8"],
+                "address_space": [HUB_ADDRESS_SPACE],
                 "subnets": [
                     {"name": "RouteServerSubnet", "prefix": RS_SUBNET},
                     {"name": "workload", "prefix": VM_SUBNET},

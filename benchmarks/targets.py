@@ -627,6 +627,7 @@ class RouteServerCore(SpeakerCore):
 
     name = "rs-core"
     label = "stage profile: nexthop RouteServer behind RouteServerHost in-process"
+    extra_advertised = 1  # the hub's address space, as nexthop serve (nexthop_target)
 
     @property
     def route_server_mode(self) -> bool:
