@@ -68,6 +68,7 @@ async def _serve(spec: dict[str, Any]) -> None:
 # and reflects every NVA's routes to the other NVAs.
 RS_SUBNET = "10.9.0.0/26"  # instances 10.9.0.4 (IN_0) and 10.9.0.5 (IN_1)
 RS_INSTANCE_STAND_IN = "127.0.9.4"
+HUB_ADDRESS_SPACE = "10.0.0.0/8"  # serve_target's hub VNet
 
 
 def topology_address(stand_in: str) -> str:
@@ -93,6 +94,10 @@ async def _serve_route_server(spec: dict[str, Any]) -> None:
         # Azure's own counting (held + in this UPDATE) is O(1) per UPDATE; the
         # unique-prefix variant rebuilds a set of the whole Adj-RIB-In per UPDATE.
         count_readvertised_routes=True,
+        # The address space of serve_target's hub VNet: like the product's route
+        # server, the stage profile then checks each prefix against it before
+        # programming the VNet (route-server-spec §1.4 "Prefix acceptance").
+        vnet_address_spaces=(parse_prefix(HUB_ADDRESS_SPACE),),
     )
     server = RouteServer(config)
     overrides = {"10.9.0.4": RS_INSTANCE_STAND_IN, "10.9.0.5": "127.0.9.5"}

@@ -34,7 +34,7 @@ import os
 import statistics
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -65,6 +65,13 @@ __all__ = [
 
 STALL_SECONDS = 30.0
 POLL_SECONDS = 0.1
+POLL_FRACTION = 0.02
+MIN_POLL_SECONDS = 0.005
+"""Polls come every ``POLL_FRACTION`` of the time waited so far, at least
+``MIN_POLL_SECONDS`` and at most ``poll`` apart: the end of a run is seen within
+about 2 % of its time (5 ms at the smallest sizes) instead of within a fixed 0.1 s,
+which made a 10k-route run (~0.05 s) look twice as slow. A 1M run is polled about
+200 times instead of 70; one REST poll of ``nexthop serve`` costs it ~0.9 ms of CPU."""
 ACCEPT_TIMEOUT = 60.0
 BLASTER_ASN = 65011
 MONITOR_ASN = 65021
@@ -176,7 +183,7 @@ def wait_for_count(
         if not alive():
             msg = f"target exited with count {value} of {goal}"
             raise RunFailedError(msg)
-        time.sleep(poll)
+        time.sleep(min(poll, max(MIN_POLL_SECONDS, (now - start) * POLL_FRACTION)))
 
 
 def _establish_all(peers: list[Peer], target: Target, timeout: float) -> None:
@@ -357,7 +364,33 @@ def _ingest(run: _Run, workload: Workload) -> None:
     run.result.elapsed_s = time.perf_counter() - t0
     run.result.send_s = sending.result()
     run.result.count = count
+    _wait_programmed(run, stream.prefixes, t0)
     run.finish()
+
+
+def _covering(prefixes: Sequence[Prefix]) -> Prefix:
+    """The shortest prefix covering every one of ``prefixes`` (one family)."""
+    low, high = min(prefixes), max(prefixes)
+    width = low.max_length
+    length = width - (low.value ^ high.value).bit_length()
+    mask = ((1 << length) - 1) << (width - length)
+    return Prefix(low.afi, low.value & mask, length)
+
+
+def _wait_programmed(run: _Run, prefixes: Sequence[Prefix], t0: float) -> None:
+    """For a target that programs a VNet (``nexthop serve``): wait until a NIC's
+    effective routes hold every route too, and record when (``programmed_s``, from
+    the same t0). Peak RSS and CPU are then read after it, so they include the
+    VNet's index. The run's time (``elapsed_s``) stays the accepted count."""
+    space = _covering(prefixes)
+    if run.target.programmed(space, len(prefixes)) is None:
+        return
+
+    def programmed() -> int:
+        return run.target.programmed(space, len(prefixes)) or 0
+
+    run.wait(programmed, len(prefixes))
+    run.result.extra["programmed_s"] = time.perf_counter() - t0
 
 
 def _propagation(run: _Run, workload: Workload) -> None:
@@ -378,6 +411,7 @@ def _propagation(run: _Run, workload: Workload) -> None:
     run.result.send_s = sending.result()
     run.result.count = min(m.count for m, _ in monitors)
     run.result.extra["monitor_s"] = times
+    _wait_programmed(run, stream.prefixes, t0)
     run.finish()
 
 

@@ -32,8 +32,15 @@ from typing import Any
 
 import yaml
 
-from benchmarks.nexthop_target import RS_INSTANCE_STAND_IN, topology_address
-from benchmarks.rest import ApiClient, ApiError, ApiTimeoutError, free_port, instance_counters
+from benchmarks.nexthop_target import HUB_ADDRESS_SPACE, RS_INSTANCE_STAND_IN, topology_address
+from benchmarks.rest import (
+    API_PREFIX,
+    ApiClient,
+    ApiError,
+    ApiTimeoutError,
+    free_port,
+    instance_counters,
+)
 from benchmarks.targets import (
     _REPO,
     CliTimeoutError,
@@ -42,6 +49,7 @@ from benchmarks.targets import (
     TargetUnavailableError,
     bench_pythonpath,
 )
+from nexthop.net.prefix import Prefix
 
 __all__ = [
     "IN_1_STAND_IN",
@@ -55,6 +63,9 @@ __all__ = [
 
 RS_NAME = "rs"
 RS_SUBNET = "10.9.0.0/26"  # IN_0 10.9.0.4, IN_1 10.9.0.5 (spec §1: base + 4, + 5)
+VM_NAME = "vm1"  # a VM in the hub, whose effective routes show what the VNet is programmed with
+VM_SUBNET, VM_IP = "10.9.1.0/24", "10.9.1.4"
+BGP_SOURCE = "VirtualNetworkGateway"
 IN_1_STAND_IN = "127.0.9.5"
 API_HOST = "127.0.0.1"
 START_TIMEOUT = 60.0
@@ -91,10 +102,14 @@ def serve_topology(peers: list[PeerSpec]) -> str:
         "vnets": [
             {
                 "name": "hub",
-                "address_space": ["10.0.0.0/8"],
-                "subnets": [{"name": "RouteServerSubnet", "prefix": RS_SUBNET}],
+                "address_space": [HUB_ADDRESS_SPACE],
+                "subnets": [
+                    {"name": "RouteServerSubnet", "prefix": RS_SUBNET},
+                    {"name": "workload", "prefix": VM_SUBNET},
+                ],
             }
         ],
+        "vms": [{"name": VM_NAME, "nic": {"vnet": "hub", "subnet": "workload", "ip": VM_IP}}],
         "route_servers": [
             {
                 "name": RS_NAME,
@@ -119,6 +134,7 @@ class NexthopServe(Target):
         self.api_port = 0
         self.api: ApiClient | None = None
         self.names: list[str] = []
+        self._not_bgp: dict[Prefix, int] = {}  # system/user routes inside a space
 
     def environment(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -187,6 +203,32 @@ class NexthopServe(Target):
             if not self.alive():
                 return 0
             raise CliTimeoutError(str(exc)) from None
+
+    def programmed(self, space: Prefix, goal: int) -> int | None:
+        """``goal`` once ``vm1``'s effective routes (``GET /api/v1/nics/vm1/
+        effective-route-table?prefix=SPACE``, pages by route) hold at least ``goal``
+        BGP routes inside ``space``, else 0. Rows come system first, then BGP in
+        prefix order, then user: the last BGP route is at skip = system routes
+        inside ``space`` + goal - 1. Reading a page settles the VNet's backlog
+        (docs/performance.md), so this is when a user would see the routes."""
+        if self.api is None:
+            return 0
+        path = f"{API_PREFIX}/nics/{VM_NAME}/effective-route-table?prefix={space}"
+        try:
+            if space not in self._not_bgp:
+                rows = self.api.get_json(f"{path}&top=64").get("value", [])
+                self._not_bgp[space] = next(
+                    (i for i, row in enumerate(rows) if row.get("source") == BGP_SOURCE), len(rows)
+                )
+            skip = self._not_bgp[space] + goal - 1
+            rows = self.api.get_json(f"{path}&skip={skip}&top=1").get("value", [])
+        except ApiTimeoutError as exc:
+            raise CliTimeoutError(str(exc)) from None
+        except ApiError as exc:
+            if not self.alive():
+                return 0
+            raise CliTimeoutError(str(exc)) from None
+        return goal if rows and rows[0].get("source") == BGP_SOURCE else 0
 
     def stop(self) -> None:
         if self.api is not None:

@@ -33,9 +33,12 @@ import sys
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from benchmarks.nexthop_target import RS_INSTANCE_STAND_IN
+
+if TYPE_CHECKING:
+    from nexthop.net.prefix import Prefix
 
 __all__ = [
     "Bird",
@@ -175,6 +178,12 @@ class Target:
 
     def dial_address(self) -> str | None:
         """Where harness peers must connect, for a passive target; None: it dials them."""
+        return None
+
+    def programmed(self, space: Prefix, goal: int) -> int | None:
+        """For a target that programs a VNet (``nexthop serve``): ``goal`` once at
+        least ``goal`` routes inside ``space`` are in a NIC's effective routes, else
+        0; None for every other target (nothing to wait for)."""
         return None
 
     # shared behaviour
@@ -618,6 +627,7 @@ class RouteServerCore(SpeakerCore):
 
     name = "rs-core"
     label = "stage profile: nexthop RouteServer behind RouteServerHost in-process"
+    extra_advertised = 1  # the hub's address space, as nexthop serve (nexthop_target)
 
     @property
     def route_server_mode(self) -> bool:

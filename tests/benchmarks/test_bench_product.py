@@ -6,6 +6,7 @@ asserted; sizes are small."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 from benchmarks.__main__ import plan_workloads
@@ -132,3 +133,32 @@ def _now() -> float:
     import time  # noqa: PLC0415
 
     return time.perf_counter()
+
+
+def test_covering_prefix_of_a_stream() -> None:
+    from benchmarks.scenarios import _covering  # noqa: PLC0415
+
+    from nexthop.net.prefix import parse_prefix  # noqa: PLC0415
+
+    prefixes = [parse_prefix(p) for p in ("100.0.0.0/32", "100.0.3.7/32", "100.0.1.0/32")]
+    assert str(_covering(prefixes)) == "100.0.0.0/22"
+    assert str(_covering(prefixes[:1])) == "100.0.0.0/32"
+
+
+@pytest.mark.slow
+def test_serve_ingest_counts_accepted_then_programmed(tmp_path: Path) -> None:
+    """A small ingest into ``nexthop serve`` through the harness: all routes are
+    counted accepted over REST, then found in vm1's effective routes
+    (``programmed_s``, never before the accepted count)."""
+    from benchmarks.rest import free_port  # noqa: PLC0415
+    from benchmarks.scenarios import Layout, Workload, run_scenario  # noqa: PLC0415
+    from benchmarks.serve_target import NexthopServe  # noqa: PLC0415
+
+    layout = Layout(blaster_net="127.0.6.", blaster_port=free_port("127.0.6.1"))
+    target = NexthopServe(tmp_path / "nexthop")
+    result = run_scenario(target, Workload(scenario="ingest", n=2000, shape="eight"), 0, layout)
+    assert result.error is None
+    assert result.ok
+    assert result.count == 2000
+    assert result.elapsed_s is not None
+    assert result.extra["programmed_s"] >= result.elapsed_s

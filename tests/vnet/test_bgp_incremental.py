@@ -239,21 +239,27 @@ def test_one_changed_prefix_reads_only_that_prefix() -> None:
     for n in range(1000):
         hub.routes[Prefix(Afi.IPV4, (203 << 24) | (n << 8), 24)] = (NVA,)
     fabric.bgp_routes_changed("hub", list(hub.routes))  # before the first read: no-op
-    assert fabric.lookup("vm1", "203.0.1.1").next_hop_ips == (NVA,)
+    assert fabric.settle_bgp() == 0
     assert (hub.full_reads, hub.single_reads) == (1, 0)  # attached: read once in full
+    assert fabric.lookup("vm1", "203.0.1.1").next_hop_ips == (NVA,)
+    assert hub.single_reads == 1  # the index keeps no hops: the match's are read
     changed = P("192.0.2.0/24")
     hub.routes[changed] = (NVA_B,)
     fabric.bgp_routes_changed("hub", [changed])
-    assert hub.single_reads == 0  # recorded, not applied yet
+    assert hub.single_reads == 1  # recorded, not applied yet
+    assert fabric.settle_bgp() == 0
+    assert hub.single_reads == 2  # settling re-read that prefix and no other
     assert fabric.lookup("vm1", "192.0.2.1").next_hop_ips == (NVA_B,)
     assert fabric.lookup("nva1", "192.0.2.1").next_hop_ips == (NVA_B,)
-    assert (hub.full_reads, hub.single_reads) == (1, 1)
+    assert (hub.full_reads, hub.single_reads) == (1, 4)
     rows, total = fabric.effective_routes_page("vm1", prefix=P("203.0.0.0/16"), skip=10, top=5)
     assert total == 256
     assert [str(r.prefix) for r in rows] == [f"203.0.{n}.0/24" for n in range(10, 15)]
+    reads = hub.single_reads
     toggle_transit(fabric)  # a peering change moves no routes here and reads nothing
+    assert fabric.settle_bgp() == 0
+    assert (hub.full_reads, hub.single_reads) == (1, reads)
     assert fabric.lookup("vm2", "192.0.2.1").next_hop_ips == (NVA_B,)
-    assert (hub.full_reads, hub.single_reads) == (1, 1)
 
 
 def test_settle_in_slices() -> None:

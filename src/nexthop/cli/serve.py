@@ -79,7 +79,10 @@ def own_database(db: Path | None) -> DbLock:
 def listen_socket(host: str, port: int) -> socket.socket:
     """The API socket, bound and listening (handed to uvicorn); exits 1 if it cannot."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets whose proto says
+    # TCP, and without it every answer on a kept-alive connection waited ~40 ms
+    # (uvicorn writes the head and the body separately: Nagle + delayed ACK).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))

@@ -84,9 +84,13 @@ _T = TypeVar("_T")
 
 SETTLE_QUIET_S = 0.2
 """How long the UPDATEs must pause before the fabric's backlog is applied."""
-SETTLE_SLICE = 2000
-"""Prefixes applied per loop turn (~3 us each: ~6 ms a turn, within the
-10 ms of ``runtime.turns.TURN_BUDGET_S``)."""
+SETTLE_MAX_LAG_S = 1.0
+"""How long a change may wait while UPDATEs keep coming: past this the backlog is
+applied in slices between the UPDATEs (so the VNet never lags a busy feed by more
+than about this, and the backlog stays bounded)."""
+SETTLE_SLICE = 4000
+"""Prefixes applied per loop turn (~2 us each since the index keeps no next hops:
+~8 ms a turn, within the 10 ms of ``runtime.turns.TURN_BUDGET_S``)."""
 
 AZURE_PROBE_SOURCE = "168.63.129.16"
 """Where Azure's health probes come from; stand-in mode probes from its stand-in."""
@@ -197,9 +201,10 @@ class LiveNetwork:
         self._lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
         self._listeners: list[Callable[[], None]] = []
-        self._settler: asyncio.TimerHandle | None = None
+        self._settler: asyncio.TimerHandle | asyncio.Handle | None = None
         self._last_change = 0.0
         self.loop_lag = LoopLagMonitor(loop, name=name)  # /metrics' event-loop lag
+        self._backlog_since: float | None = None  # when the oldest unapplied change came
         self.log = structlog.get_logger(f"nexthop.{name}")
 
     # --- lifecycle (on the loop) ---------------------------------------------------
@@ -290,6 +295,7 @@ class LiveNetwork:
             nva.live = ExternalNva(self, nva.ip)  # the lab replaces its built-in ones
         if self.nvas is not None:
             await self.nvas.adopt(world)
+        self._settle_soon()  # the new World's first (full) read, while the tables are fresh
         self._notify()
 
     async def _start_host(self, name: str, server: RouteServer, *, strict: bool) -> None:
@@ -369,26 +375,41 @@ class LiveNetwork:
 
     def _routes_changed(self, name: str, change: RoutesChanged) -> None:
         if self.world is not None:
-            self.world.routes_changed(name, change.prefixes)  # O(len(prefixes))
-            self._last_change = self.loop.time()
+            self.world.routes_changed(name, change.prefixes)  # O(1): one reference
+            now = self._last_change = self.loop.time()
+            if self._backlog_since is None:
+                self._backlog_since = now
             if self._settler is None:
                 self._settler = self.loop.call_later(SETTLE_QUIET_S, self._settle)
         self._notify()
 
+    def _settle_soon(self) -> None:
+        if self._settler is not None:
+            self._settler.cancel()
+        self._backlog_since = self.loop.time() - SETTLE_MAX_LAG_S
+        self._settler = self.loop.call_soon(self._settle)
+
     def _settle(self) -> None:
-        """Apply the fabric's recorded BGP changes in slices once the UPDATEs have
-        paused for ``SETTLE_QUIET_S``, so that neither ingest (which only records
-        prefixes) nor the first query after a full table pays for it in one turn."""
+        """Apply the fabric's recorded BGP changes in slices of ``SETTLE_SLICE``
+        prefixes, one per loop turn, once the UPDATEs have paused for
+        ``SETTLE_QUIET_S`` or the oldest change has waited ``SETTLE_MAX_LAG_S``:
+        ingest only records prefixes, no turn applies more than a slice, and the
+        first query after a full table finds little or nothing left to do."""
         self._settler = None
         world = self.world
         if world is None:
             return
-        quiet = self._last_change + SETTLE_QUIET_S - self.loop.time()
-        if quiet > 0:
-            self._settler = self.loop.call_later(quiet, self._settle)
+        now = self.loop.time()
+        quiet = self._last_change + SETTLE_QUIET_S - now
+        since = now if self._backlog_since is None else self._backlog_since
+        lag = since + SETTLE_MAX_LAG_S - now
+        if quiet > 0 and lag > 0:
+            self._settler = self.loop.call_later(min(quiet, lag), self._settle)
             return
         if world.fabric.settle_bgp(SETTLE_SLICE) > 0:
-            self._settler = self.loop.call_later(0, self._settle)
+            self._settler = self.loop.call_soon(self._settle)
+        else:
+            self._backlog_since = None
 
     def _session_changed(self, name: str, session: HostedSession) -> None:
         world = self.world

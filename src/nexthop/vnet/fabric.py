@@ -568,7 +568,7 @@ class Fabric:
             if limit is not None and limit <= 0:
                 left += max(index.pending, 0)
                 continue
-            before = max(index.pending, 0)
+            before = index.pending if index.pending >= 0 else index.settle(0)  # full read due
             remaining = index.settle(limit)
             if limit is not None:
                 limit -= before - remaining

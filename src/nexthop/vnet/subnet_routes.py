@@ -256,9 +256,9 @@ class SubnetRoutes:
     def _bgp_longest(self, afi: int, address: int) -> Prefix | None:
         best: Prefix | None = None
         for source in self.sources:
-            match = source.routes.longest_match(afi, address)
-            if match is not None and (best is None or match[0].length > best.length):
-                best = match[0]
+            match = source.routes.longest_prefix(afi, address)
+            if match is not None and (best is None or match.length > best.length):
+                best = match
         return best
 
     def decide(self, afi: int, address: int) -> RouteDecision | None:
