@@ -31,6 +31,12 @@ def _scrape(cp: ControlPlaneDep) -> bytes:
     advertised = Gauge(
         "nexthop_routes_advertised", "Routes advertised to the peer", labels, registry=registry
     )
+    bfd_up = Gauge(
+        "nexthop_bfd_up",
+        "1 if the peering's BFD session is Up (only peerings configured with BFD)",
+        labels,
+        registry=registry,
+    )
     health = Gauge(
         "nexthop_backend_up",
         "1 if the load balancer sends new flows to the backend",
@@ -46,6 +52,8 @@ def _scrape(cp: ControlPlaneDep) -> bytes:
                     state.labels(*key).set(1 if s["state"] == "Established" else 0)
                     learned.labels(*key).set(s["accepted_routes"])
                     advertised.labels(*key).set(s["advertised_routes"])
+                    if s.get("bfd") is not None:
+                        bfd_up.labels(*key).set(1 if s["bfd"]["state"] == "Up" else 0)
         for lb in topology.load_balancers:
             for rule in cp.backend_health(lb.name)["loadBalancingRules"]:
                 for row in rule["loadBalancerBackendAddresses"]:

@@ -25,6 +25,10 @@ Addresses are translated at this edge only: the route server works with topology
 addresses (peerings, instance IPs); what is on the wire are stand-ins. NEXT_HOP
 values are data inside UPDATEs and stay topology addresses.
 
+Peerings configured with BFD get BFD sessions (``nexthop.runtime.bfd_peerings``)
+from the start; a BFD Down ends that BGP session at once with Cease/BFD Down
+(RFC 9384). ``bfd_status`` is what views show.
+
 ``stop()`` sends Cease/Administrative Shutdown (RFC 4486 §4, RFC 8203/9003
 communication) on every session and closes the listeners.
 """
@@ -40,6 +44,7 @@ from typing import Protocol
 
 import structlog
 
+from nexthop.bfd import BfdStatus
 from nexthop.bgp.constants import CeaseSubcode
 from nexthop.bgp.fsm import (
     Event,
@@ -65,6 +70,7 @@ from nexthop.routeserver import (
     TeardownPeering,
 )
 from nexthop.routeserver.server import RegionOf
+from nexthop.runtime.bfd_peerings import BfdPeerings
 from nexthop.runtime.bgp_transport import BgpStream, SessionDriver
 from nexthop.runtime.speaker import use_bulk_gc_thresholds
 
@@ -167,6 +173,7 @@ class RouteServerHost:
         self._unflushed: dict[SessionDriver, None] = {}
         self.rejected_connections = 0  # from addresses that are not configured peers
         self.refused_connections = 0  # from peers in idle hold or with a session up
+        self._bfd: BfdPeerings | None = None
         self.log = structlog.get_logger("nexthop.routeserver").bind(route_server=self.name)
 
     # --- lifecycle -------------------------------------------------------------
@@ -199,12 +206,17 @@ class RouteServerHost:
         except OSError:
             await self.stop()
             raise
+        self._bfd = BfdPeerings(self._loop, on_down=self._bfd_down, log=self.log)
+        self._sync_bfd()
 
     async def stop(self, message: str = "", timeout: float = 2.0) -> None:
         """Cease/Administrative Shutdown on every session, then close the listeners."""
         self._stopping = True
         for server in self._servers:
             server.close()
+        if self._bfd is not None:
+            self._bfd.close()
+            self._bfd = None
         closing: list[asyncio.Future[None]] = []
         for slot in self._slots.values():
             driver, slot.driver = slot.driver, None
@@ -249,6 +261,10 @@ class RouteServerHost:
             flaps=slot.flaps,
             refused_until=slot.refuse_until if slot.refuse_until > now else None,
         )
+
+    def bfd_status(self, instance: str, peering: str) -> BfdStatus | None:
+        """The BFD session of (instance, peering), None without BFD."""
+        return self._bfd.status(instance, peering) if self._bfd is not None else None
 
     def session_state(self, instance: str, peering: str) -> SessionState:
         slot = self._slots.get((instance, peering))
@@ -382,6 +398,24 @@ class RouteServerHost:
         """Carry out the outputs of a ``RouteServer`` call made by the owner, e.g.
         ``host.carry(rs.add_vnet_peering(spaces, host.now()))``."""
         self._carry(outputs)
+        self._sync_bfd()  # the peerings may have changed (reconcile)
+
+    # --- BFD (RFC 5880, RFC 5882) -----------------------------------------------------
+
+    def _sync_bfd(self) -> None:
+        if self._bfd is not None:
+            local = {role: host for role, (host, _) in self.listen_addresses().items()}
+            self._bfd.sync(self.route_server.peerings(), local, self._addresses.stand_in)
+
+    def _bfd_down(self, instance: str, peering: str, reason: str) -> None:
+        """BFD saw the path fail: the BGP session ends now with Cease/BFD Down
+        (RFC 9384 §2), not at the hold timer; ``reason`` becomes the peering's last error."""
+        slot = self._slots.get((instance, peering))
+        if slot is None or slot.driver is None or slot.driver.state is SessionState.IDLE:
+            return
+        self.log.warning("bfd_down", instance=instance, peering=peering, reason=reason)
+        self._went_down(slot, reason)
+        slot.driver.stop(cease_notification(CeaseSubcode.BFD_DOWN))
 
     def _carry(self, outputs: list[Output]) -> None:
         unflushed = self._unflushed
