@@ -4,6 +4,7 @@ time (no clock): two sessions joined by a ``Link`` that can drop packets."""
 
 from __future__ import annotations
 
+import itertools
 import random
 
 import pytest
@@ -139,9 +140,11 @@ def test_going_up_polls_and_the_final_ends_the_poll() -> None:
     link.run(5.0)
     polls = [p for _, p in link.sent["a"] if p.poll]
     finals = [p for _, p in link.sent["b"] if p.final]
-    assert polls and finals
+    assert polls
+    assert finals
     assert polls[0].state is State.UP
-    assert not link.a.polling and not link.b.polling
+    assert not link.a.polling
+    assert not link.b.polling
     assert not any(p.poll and p.final for _, p in link.sent["a"] + link.sent["b"])
 
 
@@ -166,7 +169,7 @@ def test_periodic_packets_are_jittered_within_the_rfc_bounds(mult: int, seed: in
     link.run(start + 3.0)
     times = [t for t, p in link.sent["a"] if t > start and not p.final]
     high = 0.9 if mult == 1 else 1.0
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     assert gaps
     for gap in gaps:
         assert 0.075 - 1e-9 <= gap <= 0.1 * high + 1e-9
@@ -213,7 +216,8 @@ def test_a_poll_is_answered_at_once_with_a_final() -> None:
     )
     session.receive(encode(poll), 0.01)
     (reply,) = (decode(d) for d in session.datagrams_to_send())
-    assert reply.final and not reply.poll
+    assert reply.final
+    assert not reply.poll
     assert reply.your_discriminator == 9
     assert reply.state is State.INIT  # the Final carries the new state
 

@@ -127,7 +127,7 @@ def test_single_hop_packets_need_ttl_255_and_go_out_with_it() -> None:
         peer.settimeout(WAIT)
         try:
             transport.add("p", local=local, remote=remote, config=FAST)
-            data, ancillary, _, (source, port) = await asyncio.to_thread(
+            _data, ancillary, _, (source, port) = await asyncio.to_thread(
                 peer.recvmsg, 512, socket.CMSG_SPACE(4)
             )
             assert source == local
