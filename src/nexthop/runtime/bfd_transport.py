@@ -235,10 +235,10 @@ class BfdTransport:
         if len(data) >= 12:
             (your,) = struct.unpack_from("!I", data, 8)
             if your:
-                entry = self._by_disc.get(your)
-                if entry is None or entry.remote != source:
-                    return None
-                return entry
+                # The discriminator alone selects the session; the source may
+                # differ (FRR's bfdd sends from the host's primary address until
+                # bgpd tells it the session's local address).
+                return self._by_disc.get(your)
         return self._by_addr.get((local, source, multihop))
 
     # --- timers and output ------------------------------------------------------------------
