@@ -437,3 +437,22 @@ def test_a_hung_route_server_takes_frr_s_bgp_sessions_down_through_bfd(setup: Se
     finally:
         setup.serve.send_signal(signal.SIGCONT)
     _wait(setup, setup.all_up, "everything Up again once the route server runs")
+
+
+def test_stopping_the_route_server_sends_cease_before_bfd_admin_down(setup: Setup) -> None:
+    """Last (it stops the route server): FRR's bgpd resets BGP on a BFD AdminDown
+    (docs/bfd.md), so our BFD AdminDown must follow the Cease/Administrative
+    Shutdown with its communication, which FRR then logs for both sessions."""
+    _wait(setup, setup.all_up, "everything Up before the test")
+    setup.serve.terminate()
+    setup.serve.wait(timeout=20)
+    for peer in setup.instances:
+        _wait(
+            setup,
+            lambda peer=peer: re.search(
+                rf"received from neighbor {re.escape(peer)} 6/2 "
+                r'\(Cease/Administrative Shutdown\) "nexthop stopping"',
+                setup.frr.log(),
+            ),
+            f"FRR to log our Administrative Shutdown from {peer}",
+        )

@@ -214,9 +214,6 @@ class RouteServerHost:
         self._stopping = True
         for server in self._servers:
             server.close()
-        if self._bfd is not None:
-            self._bfd.close()
-            self._bfd = None
         closing: list[asyncio.Future[None]] = []
         for slot in self._slots.values():
             driver, slot.driver = slot.driver, None
@@ -230,6 +227,10 @@ class RouteServerHost:
             self._went_down(slot, "route server stopped")
         if closing:
             await asyncio.wait(closing, timeout=timeout)
+        if self._bfd is not None:
+            # AdminDown only after the Ceases: FRR takes BGP down on it (docs/bfd.md).
+            self._bfd.close()
+            self._bfd = None
         for server in self._servers:
             await server.wait_closed()
         self._servers = []
