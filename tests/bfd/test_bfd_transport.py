@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import socket
 from collections.abc import Callable, Hashable
@@ -158,5 +159,33 @@ def test_single_hop_packets_need_ttl_255_and_go_out_with_it() -> None:
         finally:
             peer.close()
             transport.close()
+
+    asyncio.run(main())
+
+
+def test_multihop_sessions_use_port_4784() -> None:
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        multihop = BfdConfig(
+            desired_min_tx_us=50_000, required_min_rx_us=50_000, detect_mult=3, multihop=True
+        )
+        # Something on 3784 of the right side would see nothing: only 4784 is used.
+        stray = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        stray.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        stray.bind(("127.0.91.8", SINGLE_HOP_PORT))
+        stray.setblocking(False)
+        left, right, _ = _pair(loop, "127.0.91.7", "127.0.91.8", multihop)
+        try:
+            await until(lambda: _state(left) == _state(right) == "Up", "both sides Up")
+            status = left.status("p")
+            assert status is not None
+            assert status.multihop
+            with contextlib.suppress(BlockingIOError):
+                stray.recv(512)
+                raise AssertionError("a multihop packet reached port 3784")
+        finally:
+            stray.close()
+            left.close()
+            right.close()
 
     asyncio.run(main())
