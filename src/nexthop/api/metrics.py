@@ -69,6 +69,12 @@ def _scrape(cp: ControlPlaneDep) -> bytes:
         labels,
         registry=registry,
     )
+    bfd_up = Gauge(
+        "nexthop_bfd_up",
+        "1 if the peering's BFD session is Up (only peerings configured with BFD)",
+        labels,
+        registry=registry,
+    )
     health = Gauge(
         "nexthop_backend_up",
         "1 if the load balancer sends new flows to the backend",
@@ -85,6 +91,8 @@ def _scrape(cp: ControlPlaneDep) -> bytes:
                     learned.labels(*key).set(s["accepted_routes"])
                     advertised.labels(*key).set(s["advertised_routes"])
                     not_sent.labels(*key).set(s["routes_not_sent"])
+                    if s.get("bfd") is not None:
+                        bfd_up.labels(*key).set(1 if s["bfd"]["state"] == "Up" else 0)
         for lb in topology.load_balancers:
             for rule in cp.backend_health(lb.name)["loadBalancingRules"]:
                 for row in rule["loadBalancerBackendAddresses"]:

@@ -19,6 +19,7 @@ from typing import Annotated, Self
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from nexthop.bfd.config import BfdConfig
 from nexthop.config.checks import check_topology
 from nexthop.config.issues import TopologyInvalid
 from nexthop.config.types import (
@@ -53,6 +54,7 @@ __all__ = [
     "Nic",
     "Nva",
     "NvaNic",
+    "PeeringBfd",
     "Probe",
     "ProbeResponder",
     "Route",
@@ -127,6 +129,29 @@ class RouteServerLimits(_Model):
     max_total_routes: int = Field(default=10000, ge=1)
 
 
+class PeeringBfd(_Model):
+    """BFD with the peer (RFC 5880/5881, ``multihop``: RFC 5883); beyond Azure, whose
+    Route Server has no BFD: without this block a peering runs none (docs/bfd.md)."""
+
+    enabled: bool = True
+    min_tx_ms: int = Field(default=300, ge=1, le=4_294_967)  # Desired Min TX once Up
+    min_rx_ms: int = Field(default=300, ge=1, le=4_294_967)  # Required Min RX
+    multiplier: int = Field(default=3, ge=1, le=255)  # Detect Mult
+    multihop: bool = False
+
+    @property
+    def config(self) -> BfdConfig | None:
+        """The session configuration, None when disabled."""
+        if not self.enabled:
+            return None
+        return BfdConfig.from_ms(
+            min_tx_ms=self.min_tx_ms,
+            min_rx_ms=self.min_rx_ms,
+            multiplier=self.multiplier,
+            multihop=self.multihop,
+        )
+
+
 class RouteServerPeering(_Model):
     """A BGP peer of the route server: an NVA NIC address, or ``external: true``
     for a speaker the topology does not model (e.g. a lab daemon)."""
@@ -135,6 +160,7 @@ class RouteServerPeering(_Model):
     peer_ip: Ipv4Address
     peer_asn: Asn
     external: bool = False
+    bfd: PeeringBfd | None = None
 
 
 class RouteServer(_Model):

@@ -291,9 +291,7 @@ class ProbeTracker:
             return []
         e.state, e.since, e.last_up_at = HealthState.UP, now, now
         e.reason = ReasonCode.UP_PROBE_SUCCESS
-        return [
-            BackendMarkedUp(probe=self.probe.name, backend=backend, at=now, reason=e.reason)
-        ]
+        return [BackendMarkedUp(probe=self.probe.name, backend=backend, at=now, reason=e.reason)]
 
     def _failure(
         self, backend: str, e: _Entry, now: float, kind: FailureKind, detail: str

@@ -77,9 +77,7 @@ def eligible(
     admitted = [b for b in pool.backends if b.admin_state is not AdminState.DOWN]
     if not admitted:
         return Eligibility(members=frozenset(), fail_open=False, drop=DropReason.ALL_ADMIN_DOWN)
-    up = frozenset(
-        b.name for b in admitted if b.admin_state is AdminState.UP or b.name in health
-    )
+    up = frozenset(b.name for b in admitted if b.admin_state is AdminState.UP or b.name in health)
     if up:
         return Eligibility(members=up, fail_open=False)
     if behavior is NoHealthyBackendsBehavior.ALL_PROBED_UP:

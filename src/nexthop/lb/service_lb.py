@@ -124,8 +124,7 @@ class LoadBalancerEngine:
             for b in p.backends
         )
         pools = tuple(
-            dataclasses.replace(x, backends=members) if x.name == pool else x
-            for x in self.lb.pools
+            dataclasses.replace(x, backends=members) if x.name == pool else x for x in self.lb.pools
         )
         self.reconfigure(dataclasses.replace(self.lb, pools=pools), now)
 

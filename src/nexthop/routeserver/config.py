@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
 
+from nexthop.bfd.config import BfdConfig
 from nexthop.net.prefix import Afi, Prefix, format_address, parse_address
 
 __all__ = [
@@ -77,11 +78,13 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PeeringConfig:
-    """One BGP peering (Azure: name, peerIp, peerAsn); applies to both instances."""
+    """One BGP peering (Azure: name, peerIp, peerAsn); applies to both instances.
+    ``bfd``: run BFD with the peer on both instances (off, as in Azure; see docs/bfd.md)."""
 
     name: str
     peer_ip: str
     peer_asn: int
+    bfd: BfdConfig | None = None
 
     @property
     def address(self) -> int:

@@ -274,6 +274,7 @@ class LiveNetwork:
                 restart.append(name)
                 continue
             world.attach_route_server(name, host.route_server)
+            node.bfd = host
             kept.append((host, outputs))
         await self._stop_hosts(restart, "configuration changed")
         self.topology, self.world, self.errors = topology, world, []
@@ -317,6 +318,8 @@ class LiveNetwork:
             self.log.error("route_server_not_started", route_server=name, error=str(exc))
             return
         self.hosts[name] = host
+        if self.world is not None and name in self.world.route_servers:
+            self.world.route_servers[name].bfd = host
 
     # --- health probes (route-server-spec §3, PROBE) -----------------------------------
 

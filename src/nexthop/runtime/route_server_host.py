@@ -44,6 +44,9 @@ downed peer's withdrawals as jobs (``nexthop.routeserver.jobs``;
 ``RouteServer.set_stepping``), and the host runs them ``JOB_CHUNK`` prefixes at
 a time as a step of the loop's ``TurnScheduler``, which shares each turn's
 budget with the sessions' receive backlogs (``bgp_transport``).
+Peerings configured with BFD get BFD sessions (``nexthop.runtime.bfd_peerings``)
+from the start; a BFD Down ends that BGP session at once with Cease/BFD Down
+(RFC 9384). ``bfd_status`` is what views show.
 
 ``stop()`` sends Cease/Administrative Shutdown (RFC 4486 §4, RFC 8203/9003
 communication) on every session and closes the listeners.
@@ -60,6 +63,7 @@ from typing import Any, Protocol
 
 import structlog
 
+from nexthop.bfd import BfdStatus
 from nexthop.bgp.constants import CeaseSubcode, RouteRefreshSubtype
 from nexthop.bgp.fsm import (
     Event,
@@ -90,6 +94,7 @@ from nexthop.routeserver import (
 from nexthop.routeserver.instance import REFRESH_INTERVAL
 from nexthop.routeserver.server import RegionOf
 from nexthop.runtime.admission import AcceptLimits, TokenBuckets
+from nexthop.runtime.bfd_peerings import BfdPeerings
 from nexthop.runtime.bgp_transport import BgpStream, SessionDriver
 from nexthop.runtime.speaker import use_bulk_gc_thresholds
 from nexthop.runtime.turns import TurnScheduler
@@ -220,6 +225,7 @@ class RouteServerHost:
         self._buckets = TokenBuckets(accept_limits or AcceptLimits())
         self._quiet_until = 0.0  # refused connections are not logged before this
         self._unlogged = 0
+        self._bfd: BfdPeerings | None = None
         self.log = structlog.get_logger("nexthop.routeserver").bind(route_server=self.name)
 
     # --- lifecycle -------------------------------------------------------------
@@ -254,6 +260,8 @@ class RouteServerHost:
         except OSError:
             await self.stop()
             raise
+        self._bfd = BfdPeerings(self._loop, on_down=self._bfd_down, log=self.log)
+        self._sync_bfd()
 
     async def stop(self, message: str = "", timeout: float = 2.0) -> None:
         """Cease/Administrative Shutdown on every session, then close the listeners."""
@@ -288,6 +296,10 @@ class RouteServerHost:
         self._carry(self.route_server.set_stepping(False))
         if closing:
             await asyncio.wait(closing, timeout=timeout)
+        if self._bfd is not None:
+            # AdminDown only after the Ceases: FRR takes BGP down on it (docs/bfd.md).
+            self._bfd.close()
+            self._bfd = None
         for server in self._servers:
             await server.wait_closed()
         self._servers = []
@@ -319,6 +331,10 @@ class RouteServerHost:
             flaps=slot.flaps,
             refused_until=slot.refuse_until if slot.refuse_until > now else None,
         )
+
+    def bfd_status(self, instance: str, peering: str) -> BfdStatus | None:
+        """The BFD session of (instance, peering), None without BFD."""
+        return self._bfd.status(instance, peering) if self._bfd is not None else None
 
     def session_state(self, instance: str, peering: str) -> SessionState:
         slot = self._slots.get((instance, peering))
@@ -560,6 +576,24 @@ class RouteServerHost:
         """Carry out the outputs of a ``RouteServer`` call made by the owner, e.g.
         ``host.carry(rs.add_vnet_peering(spaces, host.now()))``."""
         self._carry(outputs)
+        self._sync_bfd()  # the peerings may have changed (reconcile)
+
+    # --- BFD (RFC 5880, RFC 5882) -----------------------------------------------------
+
+    def _sync_bfd(self) -> None:
+        if self._bfd is not None:
+            local = {role: host for role, (host, _) in self.listen_addresses().items()}
+            self._bfd.sync(self.route_server.peerings(), local, self._addresses.stand_in)
+
+    def _bfd_down(self, instance: str, peering: str, reason: str) -> None:
+        """BFD saw the path fail: the BGP session ends now with Cease/BFD Down
+        (RFC 9384 §2), not at the hold timer; ``reason`` becomes the peering's last error."""
+        slot = self._slots.get((instance, peering))
+        if slot is None or slot.driver is None or slot.driver.state is SessionState.IDLE:
+            return
+        self.log.warning("bfd_down", instance=instance, peering=peering, reason=reason)
+        self._went_down(slot, reason)
+        slot.driver.stop(cease_notification(CeaseSubcode.BFD_DOWN))
 
     def _carry(self, outputs: list[Output]) -> None:
         unflushed = self._unflushed

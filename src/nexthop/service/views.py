@@ -120,6 +120,11 @@ def peering(
     statuses = route_server(world, rs).peering_status(name)
     out = _peering_json(p, statuses)
     out["instances"] = {role: _status_json(s, wall) for role, s in statuses.items()}
+    live_bfd = world.route_servers[rs].bfd
+    for role, instance in out["instances"].items():
+        # The BFD session (docs/bfd.md), None when the peering runs none.
+        bfd = live_bfd.bfd_status(role, name) if live_bfd is not None else None
+        instance["bfd"] = jsonable(bfd) if bfd is not None else None
     return out
 
 

@@ -240,7 +240,10 @@ class World:
             for peering in rs.peerings:
                 server.add_peering(
                     PeeringConfig(
-                        name=peering.name, peer_ip=str(peering.peer_ip), peer_asn=peering.peer_asn
+                        name=peering.name,
+                        peer_ip=str(peering.peer_ip),
+                        peer_asn=peering.peer_asn,
+                        bfd=peering.bfd.config if peering.bfd is not None else None,
                     )
                 )
             first, second = config.instance_ips

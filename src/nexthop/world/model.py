@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
+from nexthop.bfd import BfdStatus
 from nexthop.lb import HaNode, LoadBalancerEngine
 from nexthop.net.prefix import Prefix
 from nexthop.nva import FrrConfig
@@ -236,6 +237,13 @@ class BranchNode:
     gateway: str | None
 
 
+class LiveBfd(Protocol):
+    """The BFD sessions of a running route server (the runtime's host), read by
+    views and never copied into the node."""
+
+    def bfd_status(self, instance: str, peering: str) -> BfdStatus | None: ...
+
+
 @dataclass(slots=True, kw_only=True)
 class RsNode:
     name: str
@@ -243,6 +251,7 @@ class RsNode:
     region: str
     server: RouteServer
     instance_ips: dict[str, int]
+    bfd: LiveBfd | None = None  # a live World's host; the model runs no BFD
 
 
 @dataclass(slots=True, kw_only=True)
