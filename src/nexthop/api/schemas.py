@@ -31,7 +31,9 @@ MAX_FLOWS = 100_000
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # strict: JSON ``false`` is not the integer 0, ``"5"`` not 5 (schemathesis found
+    # ``{"seed": false}`` accepted as seed 0)
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class ErrorDetailOut(_Model):
