@@ -191,12 +191,7 @@ def learned_routes(
     """``az network routeserver peering list-learned-routes``: per instance, rows
     ``skip``..``skip + top`` (within ``prefix`` when given: equal or more specific)
     and ``nextLink`` when more rows exist. Costs the page (``routeserver.paging``)."""
-    within = parse_window(prefix, skip, top)
-    try:
-        pages = route_server(world, rs).learned_routes_page(name, within=within, skip=skip, top=top)
-    except (ConfigError, LocalProtocolError, KeyError):
-        raise NotFound("peering", name, f"route server {rs!r}") from None
-    return _route_pages(pages, prefix, skip, top)
+    return _peering_routes(world, rs, name, "learned", prefix, skip, top)
 
 
 def advertised_routes(
@@ -209,10 +204,23 @@ def advertised_routes(
     top: int | None = None,
 ) -> dict[str, Any]:
     """``learned_routes`` for ``list-advertised-routes``."""
+    return _peering_routes(world, rs, name, "advertised", prefix, skip, top)
+
+
+def _peering_routes(  # noqa: PLR0917 - the two views' parameters
+    world: World,
+    rs: str,
+    name: str,
+    kind: str,
+    prefix: str | None,
+    skip: int,
+    top: int | None,
+) -> dict[str, Any]:
     within = parse_window(prefix, skip, top)
     try:
         server = route_server(world, rs)
-        pages = server.advertised_routes_page(name, within=within, skip=skip, top=top)
+        page = server.learned_routes_page if kind == "learned" else server.advertised_routes_page
+        pages = page(name, within=within, skip=skip, top=top)
     except (ConfigError, LocalProtocolError, KeyError):
         raise NotFound("peering", name, f"route server {rs!r}") from None
     return _route_pages(pages, prefix, skip, top)
